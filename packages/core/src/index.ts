@@ -1,0 +1,60 @@
+// Every public export of @korean-together/core, by name.
+export { AiError, isAiError, AI_ERROR_CODES } from './errors/ai-error.js';
+export type { AiErrorCode, AiErrorOptions } from './errors/ai-error.js';
+export {
+  safeProviderText,
+  codeForHttpStatus,
+  codeForGrpcStatus,
+  GrpcStatus,
+  parseRetryAfter,
+  parseRetryDelay,
+  httpError,
+  MAX_PROVIDER_TEXT,
+} from './errors/map.js';
+export { CAPABILITIES, AUDIO_ENCODINGS, TTS_AUDIO_ENCODINGS, ERROR_TYPES } from './spec/types.js';
+export type {
+  Capability,
+  AudioEncoding,
+  TtsAudioEncoding,
+  Formality,
+  ErrorType,
+  SttRequest,
+  TtsRequest,
+  EvalRequest,
+  AttemptContext,
+  SttProviderResult,
+  TtsProviderResult,
+  EvalProviderResult,
+  SttProvider,
+  TtsProvider,
+  EvalProvider,
+  Provider,
+  CallOptions,
+  AttemptOutcome,
+  AttemptInfo,
+  ResultMeta,
+  SttResult,
+  TtsResult,
+  EvalErrorItem,
+  EvalResult,
+} from './spec/types.js';
+export { evalOutputSchema, evalOutputJsonSchema, checkEvalOutput } from './eval/eval-result.js';
+export type { EvalOutput } from './eval/eval-result.js';
+export { evalSystemInstruction, evalUserPrompt, FORMALITY_LABELS } from './eval/prompt.js';
+export { defaultPriceTable, mergePriceTables, findPriceRows, priceTableSchema } from './pricing/price-table.js';
+export type { PriceRow, PriceTable, PriceUnit } from './pricing/price-table.js';
+export { costMicroUsd, billedUnits, microToUsd, usdToMicro, Pricer } from './pricing/cost.js';
+export type { UsageUnits } from './pricing/cost.js';
+export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema } from './policy/ai-policy.js';
+export type {
+  AiPolicy,
+  AiPolicyInput,
+  CapabilityPolicy,
+  EvalCapabilityPolicy,
+  RetryPolicy,
+  CircuitBreakerPolicy,
+  RateLimitPolicy,
+} from './policy/ai-policy.js';
+export { MemoryBudgetStore, createMemoryBudgetStore } from './budget/memory-budget-store.js';
+export type { BudgetStore, BudgetLimit, ReserveRequest, ReserveResult } from './budget/budget-store.js';
+export type { UsageRecord, UsageSink } from './usage/usage-record.js';

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AiError } from '../errors/ai-error.js';
+
+const positiveMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').positive('must be > 0');
+const nonNegativeMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').min(0, 'must be >= 0');
+
+const retrySchema = z
+  .object({
+    /** Attempts per chain step, the first try included. */
+    maxAttempts: z.number().int('must be an integer').min(1, 'must be >= 1').max(10, 'must be <= 10').default(2),
+    /** First backoff delay before jitter, ms. */
+    initialDelayMs: nonNegativeMs.default(200),
+    /** Upper bound of one backoff delay, ms. */
+    maxDelayMs: nonNegativeMs.default(2_000),
+    /** Longest provider-requested wait (Retry-After / RetryInfo) honoured, ms; longer asks move to the next chain step. */
+    maxRetryAfterMs: nonNegativeMs.default(5_000),
+  })
+  .strict()
+  .refine((r) => r.maxDelayMs >= r.initialDelayMs, { message: 'must be >= initialDelayMs', path: ['maxDelayMs'] });
+
+const breakerSchema = z
+  .object({
+    /** Consecutive failed attempts that open the breaker. */
+    failureThreshold: z.number().int('must be an integer').min(1, 'must be >= 1').default(5),
+    /** How long an open breaker skips the provider before one half-open probe, ms. */
+    cooldownMs: positiveMs.default(30_000),
+  })
+  .strict();
+
+const rateLimitSchema = z
+  .object({
+    /** Most attempts in flight at once, per provider. */
+    maxConcurrent: z.number().int('must be an integer').positive('must be > 0').optional(),
+    /** Most attempts started per second, per provider. */
+    perSecond: z.number().positive('must be > 0').optional(),
+    /** How long an attempt may wait for a slot before failing with rate_limited, ms (bounded by the deadline). */
+    maxWaitMs: nonNegativeMs.optional(),
+  })
+  .strict();
+
+function capabilitySchema(defaults: { deadlineMs: number; attemptTimeoutMs: number }, extra: z.ZodRawShape = {}) {
+  return z
+    .object({
+      /** Keys of `providers`, tried in order. Empty: every provider of this capability, in the order given. */
+      chain: z.array(z.string().min(1, 'must not be empty')).default([]),
+      /** Whole-call deadline, ms: retries, backoff and fallbacks all fit inside it. */
+      deadlineMs: positiveMs.default(defaults.deadlineMs),
+      /** Longest single attempt, ms; shortened to the time left before the deadline. */
+      attemptTimeoutMs: positiveMs.default(defaults.attemptTimeoutMs),
+      retry: retrySchema.prefault({}),
+      circuitBreaker: breakerSchema.prefault({}),
+      rateLimit: rateLimitSchema.optional(),
+      /** Start the next chain step too when an attempt has not answered after this many ms. */
+      hedgeAfterMs: positiveMs.optional(),
+      ...extra,
+    })
+    .strict()
+    .refine((c) => c.attemptTimeoutMs <= c.deadlineMs, { message: 'must be <= deadlineMs', path: ['attemptTimeoutMs'] });
+}
+
+export const aiPolicySchema = z
+  .object({
+    capabilities: z
+      .object({
+        stt: capabilitySchema({ deadlineMs: 15_000, attemptTimeoutMs: 8_000 }).prefault({}),
+        tts: capabilitySchema({ deadlineMs: 10_000, attemptTimeoutMs: 5_000 }).prefault({}),
+        eval: capabilitySchema(
+          { deadlineMs: 20_000, attemptTimeoutMs: 10_000 },
+          {
+            /** Score at or above which an answer passes (0..100). */
+            passMark: z.number().int('must be an integer').min(0, 'must be >= 0').max(100, 'must be <= 100').default(70),
+            /** Output token cap sent to the model and used for the worst-case budget reservation. */
+            maxOutputTokens: z.number().int('must be an integer').positive('must be > 0').default(1_024),
+          },
+        ).prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    budget: z
+      .object({
+        /** Cap on spend per learner session, USD. */
+        perSessionUsd: z.number().positive('must be > 0').optional(),
+        /** Cap on spend per UTC day, USD. */
+        perDayUsd: z.number().positive('must be > 0').optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type AiPolicy = z.output<typeof aiPolicySchema>;
+export type AiPolicyInput = z.input<typeof aiPolicySchema>;
+export type CapabilityPolicy = AiPolicy['capabilities']['stt'];
+export type EvalCapabilityPolicy = AiPolicy['capabilities']['eval'];
+export type RetryPolicy = CapabilityPolicy['retry'];
+export type CircuitBreakerPolicy = CapabilityPolicy['circuitBreaker'];
+export type RateLimitPolicy = NonNullable<CapabilityPolicy['rateLimit']>;
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map(String).join('.') || '(root)';
+      if (i.code === 'unrecognized_keys') return `${path ? `${path}: ` : ''}unknown key(s) ${i.keys.map((k) => `'${k}'`).join(', ')}`.replace(/^\(root\): /, '');
+      return `${path}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validates a policy and fills in every default. Throws AiError `invalid_config` whose
+ * message names every bad path, e.g. `capabilities.stt.attemptTimeoutMs: must be > 0`.
+ */
+export function definePolicy(input: unknown = {}): AiPolicy {
+  const parsed = aiPolicySchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new AiError('invalid_config', `invalid AI policy: ${formatIssues(parsed.error)}`, { retryable: false, cause: parsed.error });
+  }
+  return deepFreeze(parsed.data);
+}
+
+/** Reads a JSON policy file and validates it like `definePolicy`; errors name the file. */
+export function loadPolicy(path: string): AiPolicy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new AiError('invalid_config', `cannot read AI policy file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { retryable: false, cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new AiError('invalid_config', `AI policy file ${path} is not valid JSON: ${(e as Error).message}`, { retryable: false, cause: e });
+  }
+  try {
+    return definePolicy(json);
+  } catch (e) {
+    throw new AiError('invalid_config', `${path}: ${(e as Error).message}`, { retryable: false, cause: e });
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The policy with every default filled in; docs/AI_POLICY.md documents these values. */
+export const defaultPolicy: AiPolicy = definePolicy({});
