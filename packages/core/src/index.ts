@@ -54,7 +54,37 @@ export type {
   RetryPolicy,
   CircuitBreakerPolicy,
   RateLimitPolicy,
+  TtsCapabilityPolicy,
 } from './policy/ai-policy.js';
 export { MemoryBudgetStore, createMemoryBudgetStore } from './budget/memory-budget-store.js';
 export type { BudgetStore, BudgetLimit, ReserveRequest, ReserveResult } from './budget/budget-store.js';
 export type { UsageRecord, UsageSink } from './usage/usage-record.js';
+export { createAiClient } from './client.js';
+export type { AiClient, CreateAiClientOptions } from './client.js';
+export type { AiClientEvents } from './call.js';
+export { systemClock, sleep } from './policy/clock.js';
+export type { Clock, RandomSource } from './policy/clock.js';
+export { Deadline, ChildAbort, AbortReason, abortCauseOf } from './policy/deadline.js';
+export type { AbortCause } from './policy/deadline.js';
+export { backoffDelayMs } from './policy/backoff.js';
+export type { BackoffOptions } from './policy/backoff.js';
+export { decideRetry } from './policy/retry.js';
+export type { RetryDecision } from './policy/retry.js';
+export { CircuitBreaker, countsAsBreakerFailure } from './policy/circuit-breaker.js';
+export type { BreakerState, BreakerPermit, BreakerEvents } from './policy/circuit-breaker.js';
+export { RateLimiter } from './policy/rate-limit.js';
+export type { Release, LimiterBackendOptions } from './policy/rate-limit.js';
+export { walkChain } from './policy/fallback.js';
+export type { Step, StepOutcome, WalkOptions, WalkResult } from './policy/fallback.js';
+export { BudgetGuard } from './budget/budget-guard.js';
+export { worstCaseUnits } from './budget/worst-case.js';
+export {
+  validateSttRequest,
+  validateTtsRequest,
+  validateEvalRequest,
+  readWavHeader,
+  linear16DurationMs,
+  MAX_SYNC_AUDIO_BYTES,
+  MAX_SYNC_AUDIO_MS,
+  MAX_EVAL_TEXT_CHARS,
+} from './requests/validate.js';

@@ -39,41 +39,54 @@ const rateLimitSchema = z
   })
   .strict();
 
-function capabilitySchema(defaults: { deadlineMs: number; attemptTimeoutMs: number }, extra: z.ZodRawShape = {}) {
-  return z
-    .object({
-      /** Keys of `providers`, tried in order. Empty: every provider of this capability, in the order given. */
-      chain: z.array(z.string().min(1, 'must not be empty')).default([]),
-      /** Whole-call deadline, ms: retries, backoff and fallbacks all fit inside it. */
-      deadlineMs: positiveMs.default(defaults.deadlineMs),
-      /** Longest single attempt, ms; shortened to the time left before the deadline. */
-      attemptTimeoutMs: positiveMs.default(defaults.attemptTimeoutMs),
-      retry: retrySchema.prefault({}),
-      circuitBreaker: breakerSchema.prefault({}),
-      rateLimit: rateLimitSchema.optional(),
-      /** Start the next chain step too when an attempt has not answered after this many ms. */
-      hedgeAfterMs: positiveMs.optional(),
-      ...extra,
-    })
-    .strict()
-    .refine((c) => c.attemptTimeoutMs <= c.deadlineMs, { message: 'must be <= deadlineMs', path: ['attemptTimeoutMs'] });
+function capabilityShape(defaults: { deadlineMs: number; attemptTimeoutMs: number }) {
+  return {
+    /** Keys of `providers`, tried in order. Empty: every provider of this capability, in the order given. */
+    chain: z.array(z.string().min(1, 'must not be empty')).default([]),
+    /** Whole-call deadline, ms: retries, backoff and fallbacks all fit inside it. */
+    deadlineMs: positiveMs.default(defaults.deadlineMs),
+    /** Longest single attempt, ms; shortened to the time left before the deadline. */
+    attemptTimeoutMs: positiveMs.default(defaults.attemptTimeoutMs),
+    retry: retrySchema.prefault({}),
+    circuitBreaker: breakerSchema.prefault({}),
+    rateLimit: rateLimitSchema.optional(),
+    /** Start the next chain step too when an attempt has not answered after this many ms. */
+    hedgeAfterMs: positiveMs.optional(),
+  };
 }
+
+const timeoutWithinDeadline: [(c: { attemptTimeoutMs: number; deadlineMs: number }) => boolean, { message: string; path: string[] }] = [
+  (c) => c.attemptTimeoutMs <= c.deadlineMs,
+  { message: 'must be <= deadlineMs', path: ['attemptTimeoutMs'] },
+];
+
+const sttSchema = z.object(capabilityShape({ deadlineMs: 15_000, attemptTimeoutMs: 8_000 })).strict().refine(...timeoutWithinDeadline);
+const ttsSchema = z
+  .object({
+    ...capabilityShape({ deadlineMs: 10_000, attemptTimeoutMs: 5_000 }),
+    /** Longest text accepted, in UTF-8 bytes; adapters split text over a provider's own limit (Google: 5000 bytes). */
+    maxTextBytes: z.number().int('must be an integer').positive('must be > 0').default(20_000),
+  })
+  .strict()
+  .refine(...timeoutWithinDeadline);
+const evalSchema = z
+  .object({
+    ...capabilityShape({ deadlineMs: 20_000, attemptTimeoutMs: 10_000 }),
+    /** Score at or above which an answer passes (0..100). */
+    passMark: z.number().int('must be an integer').min(0, 'must be >= 0').max(100, 'must be <= 100').default(70),
+    /** Output token cap sent to the model and used for the worst-case budget reservation. */
+    maxOutputTokens: z.number().int('must be an integer').positive('must be > 0').default(1_024),
+  })
+  .strict()
+  .refine(...timeoutWithinDeadline);
 
 export const aiPolicySchema = z
   .object({
     capabilities: z
       .object({
-        stt: capabilitySchema({ deadlineMs: 15_000, attemptTimeoutMs: 8_000 }).prefault({}),
-        tts: capabilitySchema({ deadlineMs: 10_000, attemptTimeoutMs: 5_000 }).prefault({}),
-        eval: capabilitySchema(
-          { deadlineMs: 20_000, attemptTimeoutMs: 10_000 },
-          {
-            /** Score at or above which an answer passes (0..100). */
-            passMark: z.number().int('must be an integer').min(0, 'must be >= 0').max(100, 'must be <= 100').default(70),
-            /** Output token cap sent to the model and used for the worst-case budget reservation. */
-            maxOutputTokens: z.number().int('must be an integer').positive('must be > 0').default(1_024),
-          },
-        ).prefault({}),
+        stt: sttSchema.prefault({}),
+        tts: ttsSchema.prefault({}),
+        eval: evalSchema.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -92,6 +105,7 @@ export const aiPolicySchema = z
 export type AiPolicy = z.output<typeof aiPolicySchema>;
 export type AiPolicyInput = z.input<typeof aiPolicySchema>;
 export type CapabilityPolicy = AiPolicy['capabilities']['stt'];
+export type TtsCapabilityPolicy = AiPolicy['capabilities']['tts'];
 export type EvalCapabilityPolicy = AiPolicy['capabilities']['eval'];
 export type RetryPolicy = CapabilityPolicy['retry'];
 export type CircuitBreakerPolicy = CapabilityPolicy['circuitBreaker'];
