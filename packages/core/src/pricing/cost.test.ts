@@ -1,0 +1,96 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { billedUnits, costMicroUsd, microToUsd, Pricer } from './cost.js';
+import { defaultPriceTable, findPriceRows, mergePriceTables, type PriceRow } from './price-table.js';
+
+const pricer = new Pricer(defaultPriceTable);
+
+describe('the default price table', () => {
+  it('prices each listed model exactly', () => {
+    expect(pricer.costMicro('eval', 'gemini-2.5-flash', { tokensIn: 1_000_000, tokensOut: 1_000_000 })).toBe(2_800_000);
+    expect(pricer.costMicro('eval', 'gemini-2.5-pro', { tokensIn: 2_000, tokensOut: 500 })).toBe(2_500 + 5_000);
+    expect(pricer.costMicro('eval', 'gemini-2.5-flash-lite', { tokensIn: 10_000, tokensOut: 1_000 })).toBe(1_000 + 400);
+    // whisper: $0.006/min = 100 micro-dollars per second; 2.2 s bills 3 s
+    expect(pricer.costMicro('stt', 'whisper-1', { audioDurationMs: 2_200 })).toBe(300);
+    // Google STT v1: $0.024/min = 400 micro/s, 1 s minimum
+    expect(pricer.costMicro('stt', 'google-stt/latest_short', { audioDurationMs: 10 })).toBe(400);
+    expect(pricer.costMicro('tts', 'ko-KR-Wavenet-A', { characters: 1_000 })).toBe(4_000);
+    expect(pricer.costMicro('tts', 'ko-KR-Neural2-C', { characters: 1_000 })).toBe(16_000);
+    expect(pricer.costMicro('tts', 'ko-KR-Chirp3-HD-Aoede', { characters: 1_000 })).toBe(30_000);
+    expect(pricer.costMicro('tts', 'tts-1', { characters: 1_000 })).toBe(15_000);
+    expect(pricer.costMicro('stt', 'self-hosted/faster-whisper', { audioDurationMs: 60_000 })).toBe(0);
+  });
+
+  it('bills nothing for zero usage, whatever the minimum', () => {
+    expect(pricer.costMicro('stt', 'google-stt/x', { audioDurationMs: 0 })).toBe(0);
+    expect(pricer.costMicro('eval', 'gemini-2.5-flash', {})).toBe(0);
+  });
+
+  it('prefers exact rows over globs and finds nothing for unknown models', () => {
+    expect(findPriceRows(defaultPriceTable, 'eval', 'gemini-2.5-flash').every((r) => r.model === 'gemini-2.5-flash')).toBe(true);
+    expect(findPriceRows(defaultPriceTable, 'eval', 'gemini-9')).toEqual([]);
+    expect(findPriceRows(defaultPriceTable, 'tts', 'ko-KR-Standard-B')[0]?.usd).toBe('4');
+  });
+
+  it('lets the host override and extend rows', () => {
+    const t = mergePriceTables(defaultPriceTable, {
+      version: 'host-2026-12',
+      rows: [
+        { capability: 'tts', model: '*-Wavenet-*', unit: 'character', usd: '16', per: 1_000_000, source: 'contract', effective: '2026-12-01' },
+        { capability: 'stt', model: 'google-stt/*', unit: 'audio_second', usd: '0.024', per: 60, incrementUnits: 15, source: 'v1 15 s steps', effective: '2026-12-01' },
+      ],
+    });
+    const p = new Pricer(t);
+    expect(t.version).toBe('host-2026-12');
+    expect(p.costMicro('tts', 'ko-KR-Wavenet-A', { characters: 1_000 })).toBe(16_000);
+    expect(p.costMicro('stt', 'google-stt/default', { audioDurationMs: 16_000 })).toBe(30 * 400);
+  });
+});
+
+describe('cost arithmetic', () => {
+  const row = (usd: string, per: number, extra: Partial<PriceRow> = {}): PriceRow => ({ capability: 'eval', model: 'm', unit: 'token_in', usd, per, source: 's', effective: '2026-01-01', ...extra });
+
+  it('is an integer, never negative, monotonic in usage, and exact against bigint reference', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        fc.constantFrom(1, 60, 1_000, 1_000_000),
+        (units, whole, frac, per) => {
+          const usd = `${whole}.${String(frac).padStart(6, '0')}`;
+          const c = costMicroUsd([row(usd, per)], { tokensIn: units });
+          expect(Number.isSafeInteger(c)).toBe(true);
+          expect(c).toBeGreaterThanOrEqual(0);
+          expect(costMicroUsd([row(usd, per)], { tokensIn: units + 1 })).toBeGreaterThanOrEqual(c);
+          // reference: nano = ceil(units * priceNano / per); micro = round half up
+          const priceNano = BigInt(whole) * 1_000_000_000n + BigInt(frac) * 1_000n;
+          const total = BigInt(units) * priceNano;
+          const nano = total / BigInt(per) + (total % BigInt(per) ? 1n : 0n);
+          expect(c).toBe(Number((nano + 500n) / 1_000n));
+        },
+      ),
+    );
+  });
+
+  it('applies increments and minimums to billed units', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 100 }), (units, inc, min) => {
+        const b = billedUnits({ incrementUnits: inc, minimumUnits: min }, units);
+        expect(b).toBeGreaterThanOrEqual(units);
+        expect(b).toBeGreaterThanOrEqual(min);
+        expect(b === min || b % inc === 0).toBe(true);
+        expect(b - units).toBeLessThan(Math.max(inc, min - units + 1));
+      }),
+    );
+  });
+
+  it('converts micro-dollars to USD that prints back exactly', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000_000 }), (m) => {
+        expect(Math.round(microToUsd(m) * 1e6)).toBe(m);
+        expect(microToUsd(m).toFixed(6)).toBe(`${Math.floor(m / 1e6)}.${String(m % 1e6).padStart(6, '0')}`);
+      }),
+    );
+  });
+});
