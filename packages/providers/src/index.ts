@@ -1,1 +1,20 @@
-export {};
+// Every public export of @korean-together/providers, by name.
+export { geminiEvaluator, GeminiEvaluator } from './gemini/gemini-evaluator.js';
+export type { GeminiEvaluatorOptions } from './gemini/options.js';
+export { googleStt, GoogleStt } from './google-stt/google-stt.js';
+export type { GoogleSttOptions, SpeechClientOptions } from './google-stt/options.js';
+export { googleTts, GoogleTts, languageOfVoice } from './google-tts/google-tts.js';
+export type { GoogleTtsOptions, TextToSpeechClientOptions } from './google-tts/options.js';
+export { whisperStt, WhisperStt } from './whisper/whisper-stt.js';
+export type { WhisperSttOptions } from './whisper/options.js';
+export { httpTts, HttpTts } from './http-tts/http-tts.js';
+export type { HttpTtsOptions } from './http-tts/options.js';
+export { splitText, TextTooLongError, utf8Bytes, codePoints } from './shared/text-split.js';
+export type { TextMeasure } from './shared/text-split.js';
+export { parseWav, joinWav, buildWav, pcm16Fmt, isWav } from './shared/wav.js';
+export type { WavInfo } from './shared/wav.js';
+export { scanMp3, joinMp3 } from './shared/mp3.js';
+export type { Mp3Scan } from './shared/mp3.js';
+export { audioDurationMs } from './shared/audio-info.js';
+export { GOOGLE_SYNC_STT_LIMITS, WHISPER_STT_LIMITS, validateSttRequest, validateTtsRequest, validateEvalRequest } from './shared/validate.js';
+export type { SttLimits } from './shared/validate.js';

@@ -1,0 +1,76 @@
+import { AiError, codeForHttpStatus, parseRetryAfter, parseRetryDelay, safeProviderText } from '@korean-together/core';
+import { type AttemptScope, sanitisedCause } from '../shared/attempt-scope.js';
+import { redactSecrets } from '../shared/redact.js';
+
+/** What the adapter knows about one call when it maps an error. */
+export interface GeminiErrorContext {
+  provider: string;
+  model: string;
+  scope: AttemptScope;
+  secrets: readonly (string | undefined)[];
+  /** The Retry-After header of the failed response, captured by the adapter's fetch wrapper. */
+  retryAfterHeader?: string | null;
+}
+
+interface GoogleErrorBody {
+  error?: { code?: number; message?: string; status?: string; details?: { '@type'?: string; retryDelay?: unknown }[] };
+}
+
+function parseBody(message: string): GoogleErrorBody | undefined {
+  try {
+    const body = JSON.parse(message) as unknown;
+    return body && typeof body === 'object' ? (body as GoogleErrorBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for @google/genai's ApiError, also when another copy of the package threw it. */
+function isApiError(err: unknown): err is Error & { status: number } {
+  return err instanceof Error && err.name === 'ApiError' && typeof (err as { status?: unknown }).status === 'number';
+}
+
+/**
+ * Maps what `models.generateContent` throws to an AiError:
+ * ApiError by HTTP status (429 rate_limited with RetryInfo / Retry-After, 5xx unavailable,
+ * 400 invalid_request, 401/403 unauthenticated), an abort to timeout or cancelled (whichever
+ * fired), a network failure to unavailable.
+ */
+export function mapGeminiError(err: unknown, c: GeminiErrorContext): AiError {
+  if (err instanceof AiError) return err;
+  if (c.scope.aborted || (err as { name?: unknown })?.name === 'AbortError') {
+    return c.scope.abortError(c.provider, `generateContent (${c.model})`, sanitisedCause(err, c.secrets));
+  }
+  if (isApiError(err)) {
+    const body = parseBody(err.message);
+    const { code, retryable } = codeForHttpStatus(err.status);
+    let retryAfterMs: number | undefined;
+    for (const d of body?.error?.details ?? []) {
+      if (d && typeof d === 'object' && 'retryDelay' in d) retryAfterMs ??= parseRetryDelay(d.retryDelay);
+    }
+    retryAfterMs ??= parseRetryAfter(c.retryAfterHeader ?? undefined);
+    const status = body?.error?.status ? ` ${body.error.status}` : '';
+    const text = safeProviderText(redactSecrets(body?.error?.message ?? err.message, c.secrets));
+    return new AiError(code, `${c.provider}: generateContent (${c.model}) failed with HTTP ${err.status}${status}${text ? `: ${text}` : ''}`, {
+      provider: c.provider,
+      status: err.status,
+      retryable,
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    });
+  }
+  const cause = sanitisedCause(err, c.secrets);
+  const netCode = (err as { cause?: { code?: unknown } })?.cause?.code;
+  return new AiError(
+    'unavailable',
+    `${c.provider}: generateContent (${c.model}) failed before a response arrived${typeof netCode === 'string' ? ` (${netCode})` : ''}`,
+    { provider: c.provider, retryable: true, ...(cause && { cause }) },
+  );
+}
+
+/** The answer arrived but holds nothing to grade: blocked, empty, cut off or not JSON. Retryable so the chain moves on. */
+export function unusableAnswer(provider: string, model: string, why: string): AiError {
+  return new AiError('schema_violation', `${provider}: generateContent (${model}) returned no usable evaluation: ${why}`, {
+    provider,
+    retryable: true,
+  });
+}

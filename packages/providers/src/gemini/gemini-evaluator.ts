@@ -1,0 +1,144 @@
+import { GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai';
+import {
+  AiError,
+  evalOutputJsonSchema,
+  evalSystemInstruction,
+  evalUserPrompt,
+  type AttemptContext,
+  type EvalProvider,
+  type EvalProviderResult,
+  type EvalRequest,
+} from '@korean-together/core';
+import { AttemptScope } from '../shared/attempt-scope.js';
+import { validateEvalRequest } from '../shared/validate.js';
+import { mapGeminiError, unusableAnswer } from './errors.js';
+import { GEMINI_DEFAULTS, type GeminiEvaluatorOptions } from './options.js';
+
+const PROVIDER = 'gemini';
+
+// Finish reasons that mean the model refused or was stopped by a content filter.
+const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT']);
+
+/** An `EvalProvider` backed by the Gemini API through `@google/genai`. */
+export class GeminiEvaluator implements EvalProvider {
+  readonly capability = 'eval' as const;
+  readonly name = PROVIDER;
+  readonly modelId: string;
+  /** Most output tokens one answer may bill (for worst-case budget estimates). */
+  readonly maxOutputTokens: number;
+  private readonly client: GoogleGenAI;
+  private readonly apiKey: string;
+  private readonly systemInstruction: string;
+
+  constructor(private readonly options: GeminiEvaluatorOptions = {}) {
+    const apiKey = options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
+    if (!apiKey) {
+      throw new AiError('invalid_config', 'geminiEvaluator: no API key: pass apiKey or set GEMINI_API_KEY', { retryable: false, provider: PROVIDER });
+    }
+    if (options.httpOptions?.retryOptions) {
+      throw new AiError('invalid_config', 'geminiEvaluator: httpOptions.retryOptions is not allowed: the policy owns retries', {
+        retryable: false,
+        provider: PROVIDER,
+      });
+    }
+    const passMark = options.passMark ?? GEMINI_DEFAULTS.passMark;
+    if (!Number.isInteger(passMark) || passMark < 0 || passMark > 100) {
+      throw new AiError('invalid_config', `geminiEvaluator: passMark must be an integer from 0 to 100, got ${passMark}`, { retryable: false, provider: PROVIDER });
+    }
+    this.apiKey = apiKey;
+    this.modelId = options.model ?? GEMINI_DEFAULTS.model;
+    this.maxOutputTokens = options.maxOutputTokens ?? GEMINI_DEFAULTS.maxOutputTokens;
+    this.systemInstruction = evalSystemInstruction(passMark);
+    this.client = new GoogleGenAI({
+      apiKey,
+      httpOptions: { ...options.httpOptions, apiVersion: options.httpOptions?.apiVersion ?? GEMINI_DEFAULTS.apiVersion },
+    });
+  }
+
+  async evaluate(req: EvalRequest, ctx: AttemptContext): Promise<EvalProviderResult> {
+    validateEvalRequest(PROVIDER, req);
+    const scope = new AttemptScope(ctx);
+    // Per-call fetch wrapper: ApiError keeps only the body, so the Retry-After header is read here.
+    let retryAfterHeader: string | null = null;
+    const baseFetch = this.options.httpOptions?.fetch ?? globalThis.fetch;
+    const fetchWithHeaders: typeof fetch = async (input, init) => {
+      const res = await baseFetch(input, init);
+      if (!res.ok) retryAfterHeader = res.headers.get('retry-after');
+      return res;
+    };
+    const parts: Part[] = [{ text: evalUserPrompt(req) }];
+    if (req.audio) parts.push({ inlineData: { mimeType: req.audio.mimeType, data: Buffer.from(req.audio.data).toString('base64') } });
+    const config: GenerateContentConfig = {
+      systemInstruction: this.systemInstruction,
+      responseMimeType: 'application/json',
+      responseJsonSchema: evalOutputJsonSchema,
+      maxOutputTokens: this.maxOutputTokens,
+      candidateCount: 1,
+      abortSignal: scope.signal,
+      httpOptions: { fetch: fetchWithHeaders },
+      ...(this.options.temperature !== undefined && { temperature: this.options.temperature }),
+      ...(this.options.thinkingBudget !== undefined && { thinkingConfig: { thinkingBudget: this.options.thinkingBudget } }),
+    };
+    let res: GenerateContentResponse;
+    try {
+      scope.throwIfAborted(PROVIDER, `generateContent (${this.modelId})`);
+      res = await this.client.models.generateContent({ model: this.modelId, contents: [{ role: 'user', parts }], config });
+    } catch (err) {
+      throw mapGeminiError(err, { provider: PROVIDER, model: this.modelId, scope, secrets: [this.apiKey], retryAfterHeader });
+    } finally {
+      scope.dispose();
+    }
+    return { output: this.parseAnswer(res), ...usageOf(res) };
+  }
+
+  private parseAnswer(res: GenerateContentResponse): unknown {
+    const candidate = res.candidates?.[0];
+    if (!candidate) {
+      const blockReason = res.promptFeedback?.blockReason;
+      throw unusableAnswer(PROVIDER, this.modelId, blockReason ? `blocked by safety (prompt blockReason ${blockReason})` : 'no candidates in the response');
+    }
+    const finish = candidate.finishReason ? String(candidate.finishReason) : undefined;
+    if (finish && BLOCKED.has(finish)) throw unusableAnswer(PROVIDER, this.modelId, `blocked by safety (finishReason ${finish})`);
+    const text = (candidate.content?.parts ?? [])
+      .filter((p) => typeof p.text === 'string' && !p.thought)
+      .map((p) => p.text)
+      .join('');
+    if (text.trim() === '') {
+      throw unusableAnswer(
+        PROVIDER,
+        this.modelId,
+        finish === 'MAX_TOKENS' ? `thinking used up maxOutputTokens ${this.maxOutputTokens} before any answer` : `the candidate holds no text (finishReason ${finish ?? 'none'})`,
+      );
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // The text may quote the learner's answer: report its length only.
+      throw unusableAnswer(
+        PROVIDER,
+        this.modelId,
+        finish === 'MAX_TOKENS'
+          ? `the answer was cut off at maxOutputTokens ${this.maxOutputTokens} (finishReason MAX_TOKENS)`
+          : `the answer is not valid JSON (${text.length} characters)`,
+      );
+    }
+  }
+}
+
+/** Raw token usage: prompt tokens in, candidates + thinking tokens out (both are billed as output). */
+function usageOf(res: GenerateContentResponse): { tokensIn: number; tokensOut: number } {
+  const u = res.usageMetadata;
+  return {
+    tokensIn: u?.promptTokenCount ?? 0,
+    tokensOut: (u?.candidatesTokenCount ?? 0) + (u?.thoughtsTokenCount ?? 0),
+  };
+}
+
+/**
+ * A Korean-tutor evaluator on Gemini. It sends the core's system instruction and user prompt,
+ * asks for JSON matching the core's evaluation schema (`responseJsonSchema`) and returns the
+ * parsed JSON for the core to check. Retries are left to the policy.
+ */
+export function geminiEvaluator(options: GeminiEvaluatorOptions = {}): GeminiEvaluator {
+  return new GeminiEvaluator(options);
+}

@@ -1,0 +1,42 @@
+import type { HttpOptions } from '@google/genai';
+
+/** Options of `geminiEvaluator`. Every field is optional. */
+export interface GeminiEvaluatorOptions {
+  /**
+   * Gemini API key. Default: `process.env.GEMINI_API_KEY`, then `process.env.GOOGLE_API_KEY`.
+   * Sent in the `x-goog-api-key` header only; never quoted in errors.
+   */
+  apiKey?: string;
+  /** Model name, priced by the core's table under the same id. Default `'gemini-2.5-flash'`. */
+  model?: string;
+  /**
+   * Passed to `new GoogleGenAI({ httpOptions })`: `baseUrl` (default Google's endpoint),
+   * `apiVersion` (default `'v1beta'`, pinned so a client upgrade cannot move it), `headers`,
+   * `timeout` (ms per request; the attempt deadline already bounds each call) and `fetch`.
+   * `retryOptions` is refused: retries belong to the policy.
+   */
+  httpOptions?: HttpOptions;
+  /** Sampling temperature, 0 to 2. Default: the model's default. */
+  temperature?: number;
+  /**
+   * Most output tokens per answer (Gemini 2.5 counts thinking tokens against it). Default 4096.
+   */
+  maxOutputTokens?: number;
+  /**
+   * Thinking budget in tokens (`thinkingConfig.thinkingBudget`); 0 turns thinking off on models
+   * that allow it, -1 lets the model decide. Default: the model's default.
+   */
+  thinkingBudget?: number;
+  /**
+   * Pass mark (0..100) written into the system instruction. Default 70. Keep it equal to the
+   * policy's `capabilities.eval.passMark`, which the core checks the answer against.
+   */
+  passMark?: number;
+}
+
+export const GEMINI_DEFAULTS = {
+  model: 'gemini-2.5-flash',
+  apiVersion: 'v1beta',
+  maxOutputTokens: 4096,
+  passMark: 70,
+} as const;

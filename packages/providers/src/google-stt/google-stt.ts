@@ -1,0 +1,110 @@
+import { SpeechClient, type protos } from '@google-cloud/speech';
+import type { AttemptContext, SttProvider, SttProviderResult, SttRequest } from '@korean-together/core';
+import { AttemptScope } from '../shared/attempt-scope.js';
+import { GOOGLE_SYNC_STT_LIMITS, invalidRequest, validateSttRequest } from '../shared/validate.js';
+import { parseWav } from '../shared/wav.js';
+import { mapSpeechError } from './errors.js';
+import { GOOGLE_STT_DEFAULTS, type GoogleSttOptions } from './options.js';
+
+const PROVIDER = 'google-stt';
+type RecognizeRequest = protos.google.cloud.speech.v1.IRecognizeRequest;
+type RecognizeResponse = protos.google.cloud.speech.v1.IRecognizeResponse;
+type Duration = protos.google.protobuf.IDuration;
+
+/** Opus always decodes at 48 kHz; Google requires a rate for OGG_OPUS. */
+const OPUS_RATE = 48_000;
+
+/** int64 seconds (a string with `longs: String`, a number or a Long) plus nanos, in ms. */
+export function durationToMs(d: Duration | null | undefined): number | undefined {
+  if (!d) return undefined;
+  const raw = d.seconds as unknown;
+  const seconds =
+    typeof raw === 'string' ? Number(raw) : typeof raw === 'number' ? raw : raw && typeof (raw as { toNumber?: unknown }).toNumber === 'function' ? (raw as { toNumber(): number }).toNumber() : 0;
+  const ms = seconds * 1000 + (d.nanos ?? 0) / 1e6;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/** An `SttProvider` on Google Cloud Speech-to-Text v1 synchronous `Recognize`. */
+export class GoogleStt implements SttProvider {
+  readonly capability = 'stt' as const;
+  readonly name = PROVIDER;
+  readonly modelId: string;
+  private readonly client: SpeechClient;
+  private readonly secrets: (string | undefined)[];
+
+  constructor(private readonly options: GoogleSttOptions = {}) {
+    this.modelId = `google-stt/${options.model ?? 'default'}`;
+    this.client = new SpeechClient(options.clientOptions);
+    this.secrets = [options.clientOptions?.apiKey];
+  }
+
+  async transcribe(req: SttRequest, ctx: AttemptContext): Promise<SttProviderResult> {
+    const facts = validateSttRequest(PROVIDER, req, GOOGLE_SYNC_STT_LIMITS);
+    const request = this.buildRequest(req);
+    const scope = new AttemptScope(ctx);
+    let response: RecognizeResponse;
+    try {
+      scope.throwIfAborted(PROVIDER, 'Recognize');
+      // retry: null turns off google-gax's own retries (UNAVAILABLE, DEADLINE_EXCEEDED for up to
+      // 5,000 s); the timeout is what is left of this attempt; the signal cancels the call.
+      [response] = await this.client.recognize(request, { retry: null, timeout: Math.max(1, scope.msLeft()), signal: scope.signal });
+    } catch (err) {
+      throw mapSpeechError(err, scope, PROVIDER, this.secrets);
+    } finally {
+      scope.dispose();
+    }
+    const results = response.results ?? [];
+    const top = results.map((r) => r.alternatives?.[0]).filter((a) => a != null);
+    const transcript = top
+      .map((a) => (a.transcript ?? '').trim())
+      .filter((t) => t !== '')
+      .join(' ');
+    // Google reports 0 when it has no confidence for a result; average the real ones.
+    const confidences = top.map((a) => a.confidence ?? 0).filter((c) => c > 0);
+    const confidence = confidences.length ? confidences.reduce((s, c) => s + c, 0) / confidences.length : undefined;
+    const audioDurationMs = durationToMs(response.totalBilledTime) ?? facts.durationMs ?? 0;
+    return { transcript, audioDurationMs, ...(confidence !== undefined && { confidence }) };
+  }
+
+  private buildRequest(req: SttRequest): RecognizeRequest {
+    let sampleRateHertz = req.sampleRateHertz;
+    let audioChannelCount: number | undefined;
+    if (req.encoding === 'LINEAR16') {
+      const wav = parseWav(req.audio);
+      if (wav) {
+        if (wav.format !== 1 || wav.bitsPerSample !== 16) {
+          throw invalidRequest(PROVIDER, 'audio', `is a WAV file with format ${wav.format} / ${wav.bitsPerSample} bit; LINEAR16 needs 16-bit PCM`);
+        }
+        sampleRateHertz ??= wav.sampleRate;
+        if (wav.channels > 1) audioChannelCount = wav.channels;
+      } else if (sampleRateHertz === undefined) {
+        throw invalidRequest(PROVIDER, 'sampleRateHertz', 'is required for LINEAR16 audio without a WAV header');
+      }
+    }
+    if (req.encoding === 'OGG_OPUS') sampleRateHertz ??= OPUS_RATE;
+    return {
+      config: {
+        encoding: req.encoding,
+        languageCode: req.languageCode ?? this.options.languageCode ?? GOOGLE_STT_DEFAULTS.languageCode,
+        ...(sampleRateHertz !== undefined && { sampleRateHertz }),
+        ...(audioChannelCount !== undefined && { audioChannelCount }),
+        ...(this.options.model !== undefined && { model: this.options.model }),
+        ...(this.options.enableAutomaticPunctuation !== undefined && { enableAutomaticPunctuation: this.options.enableAutomaticPunctuation }),
+      },
+      audio: { content: req.audio },
+    };
+  }
+
+  /** Closes the client's gRPC channel. */
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/**
+ * Korean speech recognition on Google Cloud Speech-to-Text v1 (synchronous Recognize, up to
+ * 60 s / 10 MB). google-gax retries are off; the policy retries.
+ */
+export function googleStt(options: GoogleSttOptions = {}): GoogleStt {
+  return new GoogleStt(options);
+}
