@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type { BudgetGuard } from './budget/budget-guard.js';
 import { worstCaseUnits } from './budget/worst-case.js';
 import { AiError, isAiError } from './errors/ai-error.js';
-import { safeProviderText } from './errors/map.js';
 import { checkEvalOutput } from './eval/eval-result.js';
 import type { AiPolicy } from './policy/ai-policy.js';
 import type { CircuitBreaker } from './policy/circuit-breaker.js';
@@ -107,6 +106,14 @@ function errorForAbort(cause: AbortCause, key: string, timeoutMs: number): AiErr
     case 'caller':
       return new AiError('cancelled', `${key}: the caller aborted the call`, { provider: key, retryable: false });
   }
+}
+
+function errorKind(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' || typeof code === 'number' ? `${e.name} ${code}` : e.name;
+  }
+  return typeof e;
 }
 
 /** Resolves or rejects with `promise`, or rejects with the signal's reason as soon as it aborts. */
@@ -244,7 +251,8 @@ export async function runCall(
       } else {
         outcome = {
           ok: false,
-          error: new AiError('unavailable', `${key}: provider failed unexpectedly: ${safeProviderText(e)}`, { provider: key, retryable: true, cause: e }),
+          // Only the error's kind goes into the message: a foreign error's text may quote the request.
+          error: new AiError('unavailable', `${key}: provider failed unexpectedly (${errorKind(e)})`, { provider: key, retryable: true, cause: e }),
         };
       }
     } finally {

@@ -422,3 +422,22 @@ describe('close()', () => {
     expect(after.error?.code).toBe('cancelled');
   });
 });
+
+describe('secrets and learner content', () => {
+  it('never put a foreign error message (which may quote the request) into the AiError or usage row', async () => {
+    vi.useRealTimers();
+    const sink = new ArraySink();
+    const a = fakeEval([{ ok: true }]);
+    a.evaluate = async () => {
+      throw new SyntaxError('Unexpected token in "저는 학생입니다" with key AIzaSyA1234567890abcdefghijk');
+    };
+    const policy = definePolicy({ capabilities: { eval: { retry: { maxAttempts: 1 } } } });
+    const client = createAiClient({ policy, providers: { a }, sinks: [sink] });
+    const { error } = await settle(client.eval.evaluate(evalReq));
+    expect(error?.code).toBe('exhausted');
+    const texts = [error!.message, (error!.cause as AiError).message, ...sink.records.map((r) => r.errorMessage ?? '')].join('\n');
+    expect(texts).toContain('provider failed unexpectedly (SyntaxError)');
+    expect(texts).not.toContain('학생');
+    expect(texts).not.toContain('AIza');
+  });
+});
