@@ -29,6 +29,7 @@ export class GeminiEvaluator implements EvalProvider {
   private readonly client: GoogleGenAI;
   private readonly apiKey: string;
   private readonly systemInstruction: string;
+  private readonly thinkingBudget: number | undefined;
 
   constructor(private readonly options: GeminiEvaluatorOptions = {}) {
     const apiKey = options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
@@ -49,6 +50,7 @@ export class GeminiEvaluator implements EvalProvider {
     this.modelId = options.model ?? GEMINI_DEFAULTS.model;
     this.maxOutputTokens = options.maxOutputTokens ?? GEMINI_DEFAULTS.maxOutputTokens;
     this.systemInstruction = evalSystemInstruction(passMark);
+    this.thinkingBudget = options.thinkingBudget ?? (this.modelId.startsWith('gemini-2.5') ? GEMINI_DEFAULTS.thinkingBudget : undefined);
     this.client = new GoogleGenAI({
       apiKey,
       httpOptions: { ...options.httpOptions, apiVersion: options.httpOptions?.apiVersion ?? GEMINI_DEFAULTS.apiVersion },
@@ -77,7 +79,7 @@ export class GeminiEvaluator implements EvalProvider {
       abortSignal: scope.signal,
       httpOptions: { fetch: fetchWithHeaders },
       ...(this.options.temperature !== undefined && { temperature: this.options.temperature }),
-      ...(this.options.thinkingBudget !== undefined && { thinkingConfig: { thinkingBudget: this.options.thinkingBudget } }),
+      ...(this.thinkingBudget !== undefined && { thinkingConfig: { thinkingBudget: this.thinkingBudget } }),
     };
     let res: GenerateContentResponse;
     try {

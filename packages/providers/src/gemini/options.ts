@@ -19,12 +19,16 @@ export interface GeminiEvaluatorOptions {
   /** Sampling temperature, 0 to 2. Default: the model's default. */
   temperature?: number;
   /**
-   * Most output tokens per answer (Gemini 2.5 counts thinking tokens against it). Default 4096.
+   * Most output tokens per answer, thinking included (Gemini 2.5 counts thinking tokens against
+   * it). Default 1024, the policy's default `capabilities.eval.maxOutputTokens`: keep the two
+   * equal, since the core reserves budget for the policy's value.
    */
   maxOutputTokens?: number;
   /**
    * Thinking budget in tokens (`thinkingConfig.thinkingBudget`); 0 turns thinking off on models
-   * that allow it, -1 lets the model decide. Default: the model's default.
+   * that allow it (2.5 Flash), -1 lets the model decide. Default 512 for 'gemini-2.5-*' models
+   * (a value every 2.5 model accepts, leaving room for the answer within `maxOutputTokens`);
+   * unset for other models.
    */
   thinkingBudget?: number;
   /**
@@ -37,6 +41,8 @@ export interface GeminiEvaluatorOptions {
 export const GEMINI_DEFAULTS = {
   model: 'gemini-2.5-flash',
   apiVersion: 'v1beta',
-  maxOutputTokens: 4096,
+  maxOutputTokens: 1024,
+  /** Applied to 'gemini-2.5-*' models only. */
+  thinkingBudget: 512,
   passMark: 70,
 } as const;
