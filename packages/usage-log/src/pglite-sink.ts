@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { BufferedSink, type BufferedSinkOptions, type InsertTarget } from './buffered-sink.js';
+import { insertParams, insertStatement } from './insert-statement.js';
+import type { PostgresSink } from './postgres-sink.js';
+
+/** The parts of a PGlite instance the sink uses. */
+export interface PgliteDbLike {
+  query(text: string, params?: unknown[]): Promise<{ affectedRows?: number }>;
+  readonly dataDir?: string;
+}
+
+export interface PgliteSinkOptions extends BufferedSinkOptions {
+  /** The PGlite database (the host opens and closes it). */
+  db: PgliteDbLike;
+  /** Schema of the table. Default `public`. */
+  schema?: string;
+  /** Table name. Default `ai_usage_log`. */
+  table?: string;
+}
+
+// One identity per database object, so every sink on the same PGlite shares its spill.
+const ids = new WeakMap<PgliteDbLike, string>();
+
+/**
+ * The Postgres sink's engine over an in-process PGlite database: same batching, validation,
+ * row isolation and spill (a spill only happens when PGlite itself fails, e.g. once closed).
+ * For development, tests and single-process apps.
+ */
+export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
+  const { db } = options;
+  let dbId = ids.get(db);
+  if (!dbId) {
+    // An in-memory database dies with the process: its spill is never adopted by another one.
+    dbId = db.dataDir && !db.dataDir.startsWith('memory://') ? db.dataDir : `memory-${randomUUID()}`;
+    ids.set(db, dbId);
+  }
+  const text = insertStatement(options.schema ?? 'public', options.table ?? 'ai_usage_log');
+  const target: InsertTarget = {
+    id: `pglite:${dbId}:${options.schema ?? 'public'}.${options.table ?? 'ai_usage_log'}`,
+    async insert(rows) {
+      const r = await db.query(text, insertParams(rows));
+      return r.affectedRows ?? 0;
+    },
+    async probe() {
+      await db.query(text, insertParams([]));
+    },
+    async close() {},
+  };
+  // PGlite runs one statement at a time anyway.
+  return new BufferedSink(target, { ...options, concurrency: 1 });
+}

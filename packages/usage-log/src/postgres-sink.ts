@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { AiError, safeProviderText, type UsageSink } from '@korean-together/core';
+import { BufferedSink, type BufferedSinkOptions, type InsertTarget, type UsageSinkStats } from './buffered-sink.js';
+import { insertParams, insertStatement } from './insert-statement.js';
+import type { UsageRow } from './usage-row.js';
+
+/** The parts of a node-postgres Pool the sink uses. */
+export interface PgPoolLike {
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rowCount: number | null }>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
+  end(): Promise<void>;
+  options?: { host?: string; port?: number; database?: string; connectionString?: string };
+}
+
+export interface PostgresSinkOptions extends BufferedSinkOptions {
+  /** A node-postgres Pool the host owns (left open by close()). Give this or `connectionString`. */
+  pool?: PgPoolLike;
+  /** postgres:// URL: the sink opens (and closes) its own small pool of `concurrency` connections. */
+  connectionString?: string;
+  /** Schema of the table. Default `public`. */
+  schema?: string;
+  /** Table name. Default `ai_usage_log`. */
+  table?: string;
+  /** Own pool only: how long to wait for a connection before the database counts as unreachable, in milliseconds. Default 5,000. */
+  connectionTimeoutMillis?: number;
+  /** Own pool only: a batch insert running longer than this (ms) counts as failed and its rows are spilled. Default 15,000. */
+  queryTimeoutMs?: number;
+}
+
+export type PostgresSink = UsageSink & {
+  /** Counters; see UsageSinkStats. */
+  stats(): UsageSinkStats;
+};
+
+/**
+ * A usage sink for Postgres that never loses a row and never makes the caller wait: `write()`
+ * queues in memory; batches go out as one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
+ * NOTHING`; while the database is unreachable or slow, rows go to fsync'd JSONL spill files,
+ * replayed in order once it answers. Rows the database refuses are isolated and quarantined.
+ */
+export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
+  const schema = options.schema ?? 'public';
+  const table = options.table ?? 'ai_usage_log';
+  const text = insertStatement(schema, table);
+  if (!options.pool && !options.connectionString) {
+    throw new AiError('invalid_config', 'usage-log: createPostgresSink needs `pool` or `connectionString`', { retryable: false });
+  }
+  const concurrency = options.concurrency ?? 2;
+  const ownsPool = !options.pool;
+  const pool: PgPoolLike =
+    options.pool ??
+    (new pg.Pool({
+      connectionString: options.connectionString,
+      max: concurrency,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+      query_timeout: options.queryTimeoutMs ?? 15_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'korean-together-usage-log',
+    }) as unknown as PgPoolLike);
+  // Without a listener, an idle connection killed by the server crashes the host process.
+  const onPoolError = (err: Error) => {
+    try {
+      options.onError?.(new AiError('unavailable', `usage-log: idle Postgres connection failed: ${safeProviderText(err)}`, { cause: err }));
+    } catch {
+      // never let a hook crash the pool
+    }
+  };
+  pool.on('error', onPoolError);
+  // A prepared statement per connection: parsed and planned once, not per batch.
+  const name = `kt_usage_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  const target: InsertTarget = {
+    id: `pg:${targetIdentity(options, pool)}:${schema}.${table}`,
+    async insert(rows: readonly UsageRow[]) {
+      const r = await pool.query({ name, text, values: insertParams(rows) });
+      return r.rowCount ?? 0;
+    },
+    async probe() {
+      await pool.query({ name, text, values: insertParams([]) });
+    },
+    async close() {
+      pool.removeListener('error', onPoolError);
+      if (ownsPool) {
+        // Keep swallowing late errors from connections that are being torn down.
+        pool.on('error', () => {});
+        await pool.end();
+      }
+    },
+  };
+  return new BufferedSink(target, { ...options, concurrency });
+}
+
+// Which database the rows are for, without credentials: spill files are only replayed into it.
+function targetIdentity(options: PostgresSinkOptions, pool: PgPoolLike): string {
+  const cs = options.connectionString ?? pool.options?.connectionString;
+  let key: string;
+  if (cs) {
+    try {
+      const u = new URL(cs);
+      key = `${u.hostname}:${u.port || '5432'}${u.pathname}?host=${u.searchParams.get('host') ?? ''}`;
+    } catch {
+      key = cs;
+    }
+  } else {
+    const o = pool.options ?? {};
+    key = `${o.host ?? process.env.PGHOST ?? 'localhost'}:${o.port ?? process.env.PGPORT ?? 5432}/${o.database ?? process.env.PGDATABASE ?? ''}`;
+  }
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,91 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy a test controls, to make a real server unreachable on demand.
+ * - `cut('refuse')`: kill every open connection and refuse new ones (server down).
+ * - `cut('blackhole')`: kill every open connection and accept new ones without ever answering
+ *   (a network partition: the client waits for its own timeouts).
+ * - `restore()`: forward again.
+ */
+export class TcpProxy {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private mode: 'forward' | 'refuse' | 'blackhole' = 'forward';
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  static forUrl(url: string): TcpProxy {
+    const u = new URL(url);
+    return new TcpProxy(u.hostname || '127.0.0.1', Number(u.port || 5432));
+  }
+
+  /** `url` with host and port replaced by the proxy's. */
+  urlFor(url: string): string {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  async start(port = 0): Promise<void> {
+    await this.listen(port);
+  }
+
+  private listen(port: number): Promise<void> {
+    const server = net.createServer((client) => this.accept(client));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        this.port = (server.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  private accept(client: net.Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => {});
+    if (this.mode === 'blackhole') return;
+    const upstream = net.connect(this.targetPort, this.targetHost);
+    this.sockets.add(upstream);
+    upstream.on('close', () => {
+      this.sockets.delete(upstream);
+      client.destroy();
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  async cut(mode: 'refuse' | 'blackhole' = 'refuse'): Promise<void> {
+    this.mode = mode;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (mode === 'refuse' && this.server) {
+      const s = this.server;
+      this.server = undefined;
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+
+  async restore(): Promise<void> {
+    if (this.mode === 'blackhole') for (const s of this.sockets) s.destroy();
+    this.mode = 'forward';
+    if (!this.server) await this.listen(this.port);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
