@@ -1,0 +1,36 @@
+// Every public export of @korean-together/providers/emulators, by name.
+export { startEmulators, EMULATOR_GEMINI_API_VERSION } from './start-emulators.js';
+export type { EmulatorTarget, Fault, FaultRule, Faults, Hits, StartEmulatorsOptions, Emulators } from './types.js';
+export { EMULATOR_TARGETS, FAULT_TARGETS } from './faults.js';
+export {
+  synthesizeWav,
+  synthesizeMp3,
+  synthesizePcm,
+  pcmToWav,
+  readEmbeddedText,
+  hearAudio,
+  wavInfo,
+  wavDurationMs,
+  mp3Info,
+  mp3DurationMs,
+  audioDurationMs,
+  detectAudioContainer,
+  truncateAudio,
+  speechDurationMs,
+  SPEECH_TIMING,
+  DEFAULT_SAMPLE_RATE_HERTZ,
+  MP3_SAMPLE_RATE_HERTZ,
+  MP3_BITRATE_KBPS,
+  MP3_SAMPLES_PER_FRAME,
+  WAV_TEXT_CHUNK_ID,
+  ID3_TEXT_DESCRIPTION,
+  ASSUMED_COMPRESSED_BYTES_PER_SECOND,
+} from './audio.js';
+export type { SynthesizeOptions, WavInfo, Mp3Info, HeardAudio, AudioContainer } from './audio.js';
+export { gradeAnswer, parseEvalPrompt, parsePassMark, detectFormality, convertEnding, normalizeKorean, DEFAULT_PASS_MARK, PENALTIES } from './grading.js';
+export type { GradeInput, ParsedEvalPrompt } from './grading.js';
+export { estimateTokens, thinkingTokens, AUDIO_TOKENS_PER_SECOND } from './gemini-server.js';
+export { SYNC_RECOGNIZE_MAX_BYTES, SYNC_RECOGNIZE_MAX_MS, TTS_MAX_INPUT_BYTES } from './google-grpc-server.js';
+export { WHISPER_MAX_FILE_BYTES, SPEECH_MAX_INPUT_CHARS, OPENAI_SPEECH_SAMPLE_RATE_HERTZ } from './openai-audio-server.js';
+export { EMULATED_VOICES } from './google-voices.js';
+export type { EmulatedVoice } from './google-voices.js';
