@@ -225,6 +225,9 @@ export class BufferedSink implements UsageSink {
       if (this.queued > 0 && (force || this.queued >= this.batchSize)) this.spillQueued(this.chunks.length);
       return;
     }
+    // The backlog first: under sustained load live batches would otherwise take every slot and
+    // the spill would never drain. Replay takes one slot, one segment at a time.
+    this.maybeReplay();
     while (this.dbInFlight < this.concurrency && this.chunks.length > 0) {
       if (this.chunks[0]!.length < this.batchSize && !force) break;
       this.startDb(this.take(1));
@@ -236,7 +239,6 @@ export class BufferedSink implements UsageSink {
       while (n < this.chunks.length && rows > this.maxQueue / 2) rows -= this.chunks[n++]!.length;
       this.spillQueued(n);
     }
-    this.maybeReplay();
   }
 
   private take(nChunks: number): Job {
@@ -391,7 +393,7 @@ export class BufferedSink implements UsageSink {
 
   private maybeReplay(): void {
     if (!this.dbUp || this.replay || this.deadlinePassed) return;
-    if (this.dbInFlight >= this.concurrency || this.queued >= this.batchSize || !this.spill.hasBacklog()) return;
+    if (this.dbInFlight >= this.concurrency || !this.spill.hasBacklog()) return;
     this.dbInFlight++;
     this.replay = this.replayOne()
       .catch((err: unknown) => this.report(new AiError('unavailable', `usage-log: spill replay failed: ${safeProviderText(err)}`, { cause: err })))

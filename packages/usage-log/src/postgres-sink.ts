@@ -27,6 +27,8 @@ export interface PostgresSinkOptions extends BufferedSinkOptions {
   connectionTimeoutMillis?: number;
   /** Own pool only: a batch insert running longer than this (ms) counts as failed and its rows are spilled. Default 15,000. */
   queryTimeoutMs?: number;
+  /** Own pool only: `application_name` of the connections (shows in pg_stat_activity). Default `korean-together-usage-log`. */
+  applicationName?: string;
 }
 
 export type PostgresSink = UsageSink & {
@@ -58,7 +60,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       query_timeout: options.queryTimeoutMs ?? 15_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      application_name: 'korean-together-usage-log',
+      application_name: options.applicationName ?? 'korean-together-usage-log',
     }) as unknown as PgPoolLike);
   // Without a listener, an idle connection killed by the server crashes the host process.
   const onPoolError = (err: Error) => {
