@@ -1,0 +1,78 @@
+/**
+ * The server's settings, read once from the environment at start-up. Every problem is reported
+ * together, naming the variable, so a bad deployment fails before it listens.
+ */
+export interface ServerConfig {
+  /** PORT, default 5000. */
+  port: number;
+  /** HOST, default '0.0.0.0'. */
+  host: string;
+  /** DATABASE_URL: a Postgres server; unset means an in-process PGlite database. */
+  databaseUrl?: string;
+  /** DB_SCHEMA: schema holding the SDK's tables, default 'public'. Migrated at start-up. */
+  dbSchema: string;
+  /** PGLITE_DATA_DIR: where PGlite keeps its files when there is no DATABASE_URL; unset keeps it in memory. */
+  pgliteDataDir?: string;
+  /** USAGE_SPILL_DIR: spill directory of the Postgres usage sink; default the sink's own (under the OS temp dir). */
+  usageSpillDir?: string;
+  /** AI_POLICY_FILE: the policy file, default examples/server/ai-policy.json. */
+  policyFile?: string;
+  /** AI_BACKEND: 'emulators' (default: the emulators CLI on EMULATORS_HOST) or 'real' (Google / OpenAI with credentials). */
+  backend: 'emulators' | 'real';
+  /** Where the emulators listen (AI_BACKEND=emulators). */
+  emulators: { host: string; geminiPort: number; grpcPort: number; whisperPort: number; httpTtsPort: number };
+  /** SHUTDOWN_DEADLINE_MS: how long in-flight requests get to finish after SIGTERM, default 8000 (inside the supervisor's 10 s). */
+  shutdownDeadlineMs: number;
+  /** LOG_LEVEL: pino level, default 'info'. */
+  logLevel: string;
+}
+
+/** Default emulator ports; the same defaults as the start.sh supervisor passes to the emulators CLI. */
+export const DEFAULT_EMULATOR_PORTS = { gemini: 8001, grpc: 8002, whisper: 8003, httpTts: 8004 } as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], min = 0, max = 65_535): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name}: must be an integer within ${min}..${max} (got '${raw}')`);
+    return fallback;
+  }
+  return n;
+}
+
+/** Reads the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const problems: string[] = [];
+  const backend = env.AI_BACKEND ?? 'emulators';
+  if (backend !== 'emulators' && backend !== 'real') problems.push(`AI_BACKEND: must be 'emulators' or 'real' (got '${backend}')`);
+  const dbSchema = env.DB_SCHEMA || 'public';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(dbSchema)) problems.push('DB_SCHEMA: must be letters, digits and underscores, starting with a letter or underscore');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  const config: ServerConfig = {
+    port: int(env, 'PORT', 5000, problems),
+    host: env.HOST || '0.0.0.0',
+    ...(databaseUrl && { databaseUrl }),
+    dbSchema,
+    ...(env.PGLITE_DATA_DIR && { pgliteDataDir: env.PGLITE_DATA_DIR }),
+    ...(env.USAGE_SPILL_DIR && { usageSpillDir: env.USAGE_SPILL_DIR }),
+    ...(env.AI_POLICY_FILE && { policyFile: env.AI_POLICY_FILE }),
+    backend: backend === 'real' ? 'real' : 'emulators',
+    emulators: {
+      host: env.EMULATORS_HOST || '127.0.0.1',
+      geminiPort: int(env, 'GEMINI_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.gemini, problems, 1),
+      grpcPort: int(env, 'GOOGLE_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.grpc, problems, 1),
+      whisperPort: int(env, 'WHISPER_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.whisper, problems, 1),
+      httpTtsPort: int(env, 'HTTP_TTS_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.httpTts, problems, 1),
+    },
+    shutdownDeadlineMs: int(env, 'SHUTDOWN_DEADLINE_MS', 8_000, problems, 0, 600_000),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+  if (problems.length) throw new ConfigError(`invalid server configuration: ${problems.join('; ')}`);
+  return config;
+}

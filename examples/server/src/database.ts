@@ -1,0 +1,101 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { migrate } from '@korean-together/sql';
+import { createPgliteSink, createPostgresSink, type PostgresSink, type QueryableLike } from '@korean-together/usage-log';
+
+/** The server's database: app queries, the usage sink, and a reachability check for /ready. */
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  /** Schema holding the SDK's tables (unquoted, validated). */
+  schema: string;
+  /** What writeSessionEvent / ensureSession take. */
+  queryable: QueryableLike;
+  /** Runs one parameterised statement. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Where the AI client writes usage rows. Closed by `client.close()`. */
+  sink: PostgresSink;
+  /** Resolves when the database answers `SELECT 1` within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Closes what this module opened (the pool or the PGlite database); leaves a given client open. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** A Postgres server; the server opens its own pool. */
+  databaseUrl?: string;
+  /** A pool or PGlite database the caller owns (tests). Takes precedence over `databaseUrl`. */
+  client?: pg.Pool | PGlite;
+  /** Default 'public'. */
+  schema?: string;
+  /** PGlite only: data directory; unset means in memory. */
+  pgliteDataDir?: string;
+  /** Postgres sink's spill directory. */
+  spillDir?: string;
+  /** Told about problems the sink handles itself (database down, rows spilled). */
+  onSinkError?: (e: Error) => void;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Opens the database, migrates it with the SDK's schema (idempotent, safe with several
+ * instances starting at once) and creates the usage sink: the Postgres sink when there is a
+ * server, the PGlite sink otherwise.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const schema = options.schema ?? 'public';
+  const onError = options.onSinkError ?? (() => {});
+  const given = options.client;
+  if (given instanceof PGlite || (!given && !options.databaseUrl)) {
+    const db = given instanceof PGlite ? given : new PGlite(options.pgliteDataDir);
+    await db.waitReady;
+    await migrate({ client: db, schema });
+    return {
+      kind: 'pglite',
+      schema,
+      queryable: db,
+      async query<T>(sql: string, params?: unknown[]) {
+        return (await db.query<T>(sql, params)).rows;
+      },
+      sink: createPgliteSink({ db, schema, onError }),
+      async ping(timeoutMs = 2_000) {
+        await withTimeout(db.query('SELECT 1'), timeoutMs, 'database ping');
+      },
+      async close() {
+        if (!given) await db.close();
+      },
+    };
+  }
+  const pool =
+    (given as pg.Pool | undefined) ??
+    new pg.Pool({ connectionString: options.databaseUrl, max: 5, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  // Without a listener, a server closing an idle connection would crash the process.
+  const onPoolError = (e: Error) => onError(e);
+  pool.on('error', onPoolError);
+  await migrate({ client: pool, schema });
+  const sink = options.databaseUrl
+    ? createPostgresSink({ connectionString: options.databaseUrl, schema, onError, ...(options.spillDir && { spillDir: options.spillDir }) })
+    : createPostgresSink({ pool, schema, onError, ...(options.spillDir && { spillDir: options.spillDir }) });
+  return {
+    kind: 'postgres',
+    schema,
+    queryable: pool,
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    sink,
+    async ping(timeoutMs = 2_000) {
+      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'database ping');
+    },
+    async close() {
+      pool.removeListener('error', onPoolError);
+      if (!given) await pool.end();
+    },
+  };
+}

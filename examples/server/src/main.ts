@@ -1,0 +1,64 @@
+// The tutoring API server's entry point: `node --import tsx examples/server/src/main.ts`.
+// Reads the environment (see config.ts), migrates the database, listens on PORT (5000), and
+// stops gracefully on SIGTERM / SIGINT: a second signal forces the exit.
+
+import { createTutoringServer } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { emulatorEndpoints } from './providers.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const server = await createTutoringServer({
+    database: {
+      ...(config.databaseUrl && { databaseUrl: config.databaseUrl }),
+      schema: config.dbSchema,
+      ...(config.pgliteDataDir && { pgliteDataDir: config.pgliteDataDir }),
+      ...(config.usageSpillDir && { spillDir: config.usageSpillDir }),
+    },
+    backend: config.backend === 'real' ? { kind: 'real' } : { kind: 'emulators', endpoints: emulatorEndpoints(config.emulators) },
+    ...(config.policyFile && { policy: config.policyFile }),
+    logger: { level: config.logLevel },
+    shutdownDeadlineMs: config.shutdownDeadlineMs,
+  });
+  const log = server.app.log;
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn(`${signal} again: forcing exit`);
+      process.exit(130);
+    }
+    signalled = true;
+    log.info(`${signal}: shutting down (in-flight requests get ${config.shutdownDeadlineMs} ms)`);
+    server.shutdown().then(
+      ({ forced }) => {
+        log.info(forced ? 'stopped after aborting in-flight AI calls' : 'stopped cleanly; usage rows flushed');
+        process.exit(forced ? 1 : 0);
+      },
+      (e: unknown) => {
+        log.error(`shutdown failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  await server.app.listen({ port: config.port, host: config.host });
+  log.info(`database: ${server.db.kind} (schema ${server.db.schema}); AI backend: ${config.backend}`);
+}
+
+main().catch((e: unknown) => {
+  // Start-up failures (database unreachable, bad policy) name what failed; exit non-zero so the supervisor stops.
+  console.error(`tutoring server failed to start: ${(e as Error).message}`);
+  process.exit(1);
+});

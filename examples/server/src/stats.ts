@@ -1,0 +1,150 @@
+import { qualifiedName } from '@korean-together/sql';
+import type { Database } from './database.js';
+
+// Read models for /v1/stats/* and the dashboard. Dates are UTC days as 'YYYY-MM-DD' strings
+// (never JS Dates, which node-postgres would shift into the server's time zone); counts are
+// integers; money is a decimal string, exact to the micro-dollar.
+
+export interface DailyCostRow {
+  date: string;
+  providerType: string;
+  providerName: string;
+  /** Attempts (every one, failed included). */
+  totalCalls: number;
+  successfulCalls: number;
+  /** Distinct calls (a call with a retry and a fallback counts once). */
+  distinctCalls: number;
+  avgLatencyMs: number;
+  totalTokensIn: number | null;
+  totalTokensOut: number | null;
+  totalAudioDurationMs: number | null;
+  totalCharacters: number | null;
+  /** USD, decimal string, e.g. "0.001020". */
+  totalCostUsd: string | null;
+}
+
+export interface EvaluationStatsRow {
+  date: string;
+  provider: string | null;
+  modelId: string | null;
+  primaryErrorType: string | null;
+  avgScore: number | null;
+  totalEvaluations: number;
+  avgLatencyMs: number | null;
+  /** 0..1 */
+  passRate: number;
+}
+
+export interface LatencyRow {
+  date: string;
+  providerType: string;
+  providerName: string;
+  attempts: number;
+  successfulAttempts: number;
+  /** successfulAttempts / attempts, 0..1 */
+  successRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+export interface CallsRow {
+  date: string;
+  providerType: string;
+  /** Distinct calls. */
+  calls: number;
+  /** Calls that ended with an answer (some attempt succeeded). */
+  successfulCalls: number;
+  /** successfulCalls / calls, 0..1 */
+  successRate: number;
+  attempts: number;
+}
+
+/** Longest window the stats endpoints accept, in days. */
+export const MAX_STATS_DAYS = 366;
+
+const sinceToday = `((now() AT TIME ZONE 'UTC')::date - $1::int)`;
+
+/** v_daily_ai_costs for the last `days` UTC days (today included), oldest first. */
+export async function dailyCosts(db: Database, days: number): Promise<DailyCostRow[]> {
+  return db.query<DailyCostRow>(
+    `SELECT to_char(date, 'YYYY-MM-DD') AS "date", provider_type AS "providerType", provider_name AS "providerName",
+            total_calls::int AS "totalCalls", successful_calls::int AS "successfulCalls", distinct_calls::int AS "distinctCalls",
+            round(avg_latency_ms::numeric, 1)::float8 AS "avgLatencyMs",
+            total_tokens_in::float8 AS "totalTokensIn", total_tokens_out::float8 AS "totalTokensOut",
+            total_audio_duration_ms::float8 AS "totalAudioDurationMs", total_characters::float8 AS "totalCharacters",
+            total_cost_usd::text AS "totalCostUsd"
+       FROM ${qualifiedName(db.schema, 'v_daily_ai_costs', 'view')}
+      WHERE date > ${sinceToday}
+      ORDER BY date, provider_type, provider_name`,
+    [days],
+  );
+}
+
+/** v_evaluation_stats for the last `days` UTC days, oldest first. */
+export async function evaluationStats(db: Database, days: number): Promise<EvaluationStatsRow[]> {
+  return db.query<EvaluationStatsRow>(
+    `SELECT to_char(date, 'YYYY-MM-DD') AS "date", provider, model_id AS "modelId", primary_error_type AS "primaryErrorType",
+            round(avg_score::numeric, 1)::float8 AS "avgScore", total_evaluations::int AS "totalEvaluations",
+            round(avg_latency_ms::numeric, 1)::float8 AS "avgLatencyMs", pass_rate::float8 AS "passRate"
+       FROM ${qualifiedName(db.schema, 'v_evaluation_stats', 'view')}
+      WHERE date > ${sinceToday}
+      ORDER BY date, provider NULLS LAST, model_id NULLS LAST, primary_error_type NULLS FIRST`,
+    [days],
+  );
+}
+
+/** Latency percentiles and success rate of attempts per UTC day and provider, from ai_usage_log. */
+export async function latencyPercentiles(db: Database, days: number): Promise<LatencyRow[]> {
+  return db.query<LatencyRow>(
+    `SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "date",
+            provider_type AS "providerType", provider_name AS "providerName",
+            count(*)::int AS "attempts",
+            count(*) FILTER (WHERE success)::int AS "successfulAttempts",
+            (count(*) FILTER (WHERE success))::float8 / count(*) AS "successRate",
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p50Ms",
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
+       FROM ${qualifiedName(db.schema, 'ai_usage_log')}
+      WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 2, 3`,
+    [days],
+  );
+}
+
+/** Calls (not attempts) per UTC day and capability, and how many ended with an answer. */
+export async function callStats(db: Database, days: number): Promise<CallsRow[]> {
+  return db.query<CallsRow>(
+    `WITH calls AS (
+       SELECT call_id, provider_type, min(created_at) AS created_at, bool_or(success) AS ok, count(*) AS attempts
+         FROM ${qualifiedName(db.schema, 'ai_usage_log')}
+        WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+        GROUP BY call_id, provider_type)
+     SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "date", provider_type AS "providerType",
+            count(*)::int AS "calls", count(*) FILTER (WHERE ok)::int AS "successfulCalls",
+            (count(*) FILTER (WHERE ok))::float8 / count(*) AS "successRate", sum(attempts)::int AS "attempts"
+       FROM calls
+      GROUP BY 1, 2
+      ORDER BY 1, 2`,
+    [days],
+  );
+}
+
+/** Latency percentiles and success rate of attempts per provider over the whole window (not per day). */
+export async function latencyOverWindow(db: Database, days: number): Promise<Omit<LatencyRow, 'date'>[]> {
+  return db.query<Omit<LatencyRow, 'date'>>(
+    `SELECT provider_type AS "providerType", provider_name AS "providerName",
+            count(*)::int AS "attempts",
+            count(*) FILTER (WHERE success)::int AS "successfulAttempts",
+            (count(*) FILTER (WHERE success))::float8 / count(*) AS "successRate",
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p50Ms",
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
+       FROM ${qualifiedName(db.schema, 'ai_usage_log')}
+      WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+      GROUP BY 1, 2
+      ORDER BY 1, 2`,
+    [days],
+  );
+}
