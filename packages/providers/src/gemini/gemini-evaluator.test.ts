@@ -5,7 +5,7 @@ import { synthesizeWav } from '../emulators/audio.js';
 import { startEmulators } from '../emulators/index.js';
 import type { Emulators } from '../emulators/types.js';
 import { AttemptScope } from '../shared/attempt-scope.js';
-import { rejection, testAttempt } from '../shared/test-context.js';
+import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { mapGeminiError } from './errors.js';
 import { geminiEvaluator } from './gemini-evaluator.js';
 
@@ -187,8 +187,10 @@ describe('geminiEvaluator against the Gemini emulator', () => {
   });
 
   it('maps connection failures to unavailable', async () => {
-    const dead = geminiEvaluator({ apiKey: 'emulator', httpOptions: { baseUrl: 'http://127.0.0.1:9', apiVersion: 'v1beta' } });
-    expect(await rejection(() => dead.evaluate(REQ, testAttempt().ctx))).toMatchObject({ code: 'unavailable', retryable: true });
+    const dead = geminiEvaluator({ apiKey: 'emulator', httpOptions: { baseUrl: `http://127.0.0.1:${await closedPort()}`, apiVersion: 'v1beta' } });
+    const e = await rejection(() => dead.evaluate(REQ, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unavailable', retryable: true });
+    expect(e.message).toMatch(/ECONNREFUSED/);
   });
 });
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { pcmToWav, synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulators/audio.js';
 import { startEmulators } from '../emulators/index.js';
 import type { Emulators } from '../emulators/types.js';
-import { rejection, testAttempt } from '../shared/test-context.js';
+import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { parseWav } from '../shared/wav.js';
 import { durationToMs, googleStt, type GoogleStt } from './google-stt.js';
 
@@ -122,7 +122,7 @@ describe('googleStt against the Speech gRPC emulator', () => {
   });
 
   it('maps an unreachable endpoint to unavailable', async () => {
-    const dead = open({ clientOptions: { ...emu.google.clientOptions, port: 9 } });
+    const dead = open({ clientOptions: { ...emu.google.clientOptions, port: await closedPort() } });
     expect(await rejection(() => dead.transcribe(wavReq(), testAttempt(3000).ctx))).toMatchObject({ code: 'unavailable', retryable: true });
   });
 });

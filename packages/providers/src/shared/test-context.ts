@@ -33,3 +33,13 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & Rec
   }
   throw new Error('expected the call to fail');
 }
+
+/** A local port with nothing listening on it (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

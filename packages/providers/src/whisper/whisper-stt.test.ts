@@ -1,0 +1,155 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulators/audio.js';
+import { startEmulators } from '../emulators/index.js';
+import type { Emulators } from '../emulators/types.js';
+import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
+import { openAiErrorText } from './errors.js';
+import { whisperStt } from './whisper-stt.js';
+
+const TEXT = '저는 서울에 살아요. 한국 음식을 좋아해요.';
+const OPENAI_KEY = `sk-proj-${'a1B2'.repeat(10)}`;
+const ODD_KEY = 'tenant-42:very-secret-value';
+
+let emu: Emulators;
+beforeAll(async () => {
+  emu = await startEmulators();
+});
+afterAll(async () => {
+  await emu.close();
+});
+afterEach(() => {
+  emu.faults.clear();
+  emu.hits.reset();
+});
+
+const whisper = (opts: Parameters<typeof whisperStt>[0] = {}) => whisperStt({ baseUrl: emu.whisper.baseUrl, apiKey: 'emulator', ...opts });
+const wavReq = () => ({ audio: synthesizeWav(TEXT), encoding: 'LINEAR16' as const });
+
+describe('whisperStt against the OpenAI-compatible transcription emulator', () => {
+  it('transcribes a WAV and reports the verbose_json duration, in one request', async () => {
+    const p = whisper();
+    expect([p.name, p.modelId]).toEqual(['whisper', 'whisper-1']);
+    const req = wavReq();
+    const res = await p.transcribe(req, testAttempt().ctx);
+    expect(res.transcript).toBe(TEXT);
+    // verbose_json carries seconds with two decimals.
+    const wavMs = synthesizeWavDuration(req.audio);
+    expect(Math.abs(res.audioDurationMs - wavMs)).toBeLessThanOrEqual(5);
+    expect(emu.hits.count('whisper', 'whisper-1')).toBe(1);
+  });
+
+  it('uploads MP3, and headerless LINEAR16 wrapped in a WAV header', async () => {
+    expect((await whisper().transcribe({ audio: synthesizeMp3('감사합니다'), encoding: 'MP3' }, testAttempt().ctx)).transcript).toBe('감사합니다');
+    const pcm = synthesizePcm('네', { sampleRateHertz: 16000 });
+    const res = await whisper().transcribe({ audio: pcm, encoding: 'LINEAR16', sampleRateHertz: 16000 }, testAttempt().ctx);
+    expect(Math.abs(res.audioDurationMs - (pcm.length / 2 / 16000) * 1000)).toBeLessThanOrEqual(5);
+  });
+
+  it('sends the server model and reports the priced modelId (self-hosted at zero cost)', async () => {
+    const p = whisper({ model: 'Systran/faster-whisper-large-v3', modelId: 'self-hosted/faster-whisper-large-v3' });
+    expect(p.modelId).toBe('self-hosted/faster-whisper-large-v3');
+    await p.transcribe(wavReq(), testAttempt().ctx);
+    expect(emu.hits.count('whisper', 'Systran/faster-whisper-large-v3')).toBe(1);
+  });
+
+  it('accepts a base URL that already ends in /v1', async () => {
+    const res = await whisper({ baseUrl: `${emu.whisper.baseUrl}/v1/` }).transcribe(wavReq(), testAttempt().ctx);
+    expect(res.transcript).toBe(TEXT);
+  });
+
+  it.each([
+    [429, 'rate_limited', true],
+    [500, 'unavailable', true],
+    [503, 'unavailable', true],
+    [400, 'invalid_request', false],
+    [413, 'invalid_request', false],
+    [401, 'unauthenticated', false],
+    [403, 'unauthenticated', false],
+  ])('maps HTTP %i to %s (retryable %s) after one request', async (status, code, retryable) => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'status', status, retryAfterSeconds: 2 } });
+    const e = await rejection(() => whisper().transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code, retryable, status, provider: 'whisper', retryAfterMs: 2000 });
+    expect(e.message).toMatch(new RegExp(`^whisper: transcription failed with HTTP ${status}`));
+    expect(emu.hits.count('whisper')).toBe(1);
+  });
+
+  it('maps a 200 whose body is not JSON to unavailable', async () => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'malformed_json' } });
+    const e = await rejection(() => whisper().transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unavailable', retryable: true });
+    expect(e.message).not.toContain('서울');
+  });
+
+  it('times out a hanging request and the server sees it aborted', async () => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'hang' } });
+    expect(await rejection(() => whisper().transcribe(wavReq(), testAttempt(300).ctx))).toMatchObject({ code: 'timeout', retryable: true });
+    await vi.waitFor(() => expect(emu.hits.aborted('whisper')).toBe(1));
+  });
+
+  it('cancels on caller abort', async () => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'hang' } });
+    const a = testAttempt();
+    const p = rejection(() => whisper().transcribe(wavReq(), a.ctx));
+    await vi.waitFor(() => expect(emu.hits.count('whisper')).toBe(1));
+    a.cancel();
+    expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    await vi.waitFor(() => expect(emu.hits.aborted('whisper')).toBe(1));
+  });
+
+  it('never puts the API key in an error, even when the server echoes it', async () => {
+    for (const key of [OPENAI_KEY, ODD_KEY]) {
+      emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 401, message: `Incorrect API key provided: ${key}` }, times: 1 });
+      const e = await rejection(() => whisper({ apiKey: key }).transcribe(wavReq(), testAttempt().ctx));
+      expect(e).toMatchObject({ code: 'unauthenticated' });
+      expect(JSON.stringify({ e, m: e.message, c: String((e as { cause?: unknown }).cause ?? '') })).not.toContain(key);
+    }
+  });
+
+  it('sends OPENAI_API_KEY from the environment only to api.openai.com', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    // A key the emulator would answer 401 to, were it sent.
+    process.env.OPENAI_API_KEY = 'not a valid bearer';
+    try {
+      const res = await whisperStt({ baseUrl: emu.whisper.baseUrl }).transcribe(wavReq(), testAttempt().ctx);
+      expect(res.transcript).toBe(TEXT);
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
+    }
+  });
+
+  it('validates before sending', async () => {
+    expect(await rejection(() => whisper().transcribe({ audio: new Uint8Array(0), encoding: 'MP3' }, testAttempt().ctx))).toMatchObject({
+      code: 'invalid_request',
+      message: 'whisper: invalid request: audio is empty (0 bytes)',
+    });
+    expect(emu.hits.count('whisper')).toBe(0);
+  });
+
+  it('maps a refused connection to unavailable', async () => {
+    const dead = whisperStt({ baseUrl: `http://127.0.0.1:${await closedPort()}` });
+    const e = await rejection(() => dead.transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unavailable', retryable: true });
+    expect(e.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('reads OpenAI and FastAPI error bodies', () => {
+    expect(openAiErrorText({ error: { message: 'm', code: 'c' } })).toBe('c: m');
+    expect(openAiErrorText({ detail: 'd' })).toBe('d');
+    expect(openAiErrorText('x')).toBeUndefined();
+  });
+});
+
+function synthesizeWavDuration(wav: Uint8Array): number {
+  const dv = new DataView(wav.buffer, wav.byteOffset);
+  const rate = dv.getUint32(24, true);
+  // Find the data chunk after the text chunk.
+  let at = 12;
+  while (at + 8 <= wav.length) {
+    const id = String.fromCharCode(...wav.subarray(at, at + 4));
+    const size = dv.getUint32(at + 4, true);
+    if (id === 'data') return (size / 2 / rate) * 1000;
+    at += 8 + size + (size % 2);
+  }
+  throw new Error('no data chunk');
+}
