@@ -11,12 +11,16 @@ export type Fault =
   /** Never answer; the request ends only when the client aborts it (counted in hits.aborted). */
   | { kind: 'hang' }
   /**
-   * Fail with an HTTP status (REST targets) or gRPC status code (google-stt / google-tts over gRPC;
-   * HTTP statuses are mapped to the matching gRPC code there). `retryAfterSeconds` sets the
-   * Retry-After header (REST) and a google.rpc.RetryInfo detail (Gemini error body / gRPC).
+   * Fail with an HTTP status 400..599 (REST targets) or gRPC status code 1..16 (google-stt /
+   * google-tts over gRPC). Either form works on every target: HTTP statuses are mapped to the
+   * matching gRPC code on gRPC (429 -> 8 RESOURCE_EXHAUSTED, 503 -> 14 UNAVAILABLE ...) and gRPC
+   * codes to the matching HTTP status on REST. `message` replaces the default error text.
+   * `retryAfterSeconds` sets the Retry-After header (REST, rounded up), a google.rpc.RetryInfo
+   * detail in the Gemini error body, and on gRPC the `grpc-status-details-bin` trailer (which
+   * google-gax decodes into `err.statusDetails`) plus `google.rpc.retryinfo-bin`.
    */
   | { kind: 'status'; status: number; message?: string; retryAfterSeconds?: number }
-  /** Gemini: a 200 whose candidate text is not JSON. Whisper: a 200 with a non-JSON body. */
+  /** Gemini: a 200 whose candidate text is not JSON (cut short). Whisper: a 200 with a non-JSON body. */
   | { kind: 'malformed_json' }
   /** Gemini: valid JSON that breaks the evaluation schema (score 150, unknown error type). */
   | { kind: 'schema_invalid' }
@@ -24,12 +28,18 @@ export type Fault =
   | { kind: 'empty_candidates' }
   /** Gemini: a candidate with finishReason 'SAFETY' and no text. */
   | { kind: 'safety' }
-  /** TTS targets: audio cut short (header promises more bytes than sent). */
+  /**
+   * TTS targets: audio cut short (the WAV header or ID3 length promises more than is sent; an MP3
+   * ends inside a frame). The STT emulators then hear only the words whose audio survived.
+   */
   | { kind: 'truncated_audio' };
 
 export interface FaultRule {
   target: EmulatorTarget;
-  /** Only requests for this model / voice (Gemini model name, STT model, TTS voice name). */
+  /**
+   * Only requests for this model / voice: Gemini model name, Google STT `config.model` ('default'
+   * when unset), Google TTS voice name, Whisper `model`, speech `model` or `voice`.
+   */
   model?: string;
   fault: Fault;
   /** Apply to the next N matching requests, then retire. Default: every matching request. */
@@ -39,16 +49,19 @@ export interface FaultRule {
 }
 
 export interface Faults {
-  /** Adds a rule; rules are checked in the order added, the first that applies wins. Returns a remover. */
+  /**
+   * Adds a rule; rules are checked in the order added, the first that applies wins. Returns a remover.
+   * Throws AiError 'invalid_config' for a malformed rule or a fault kind the target cannot show.
+   */
   add(rule: FaultRule): () => void;
   /** Removes every rule. */
   clear(): void;
 }
 
 export interface Hits {
-  /** Requests received (faulted or not) by a target, optionally for one model / voice. */
+  /** Requests received (faulted or not, GET /health excluded) by a target, optionally for one model / voice. */
   count(target: EmulatorTarget, model?: string): number;
-  /** Requests the client aborted or cancelled before the emulator answered. */
+  /** Requests the client aborted or cancelled before the emulator answered (close() does not count). */
   aborted(target: EmulatorTarget, model?: string): number;
   /** Sets every counter back to zero. */
   reset(): void;
@@ -64,15 +77,19 @@ export interface StartEmulatorsOptions {
 }
 
 export interface Emulators {
-  /** Pass as `geminiEvaluator({ apiKey: 'emulator', httpOptions })`. */
+  /**
+   * Pass as `geminiEvaluator({ apiKey: 'emulator', httpOptions })`. `apiVersion` is 'v1beta';
+   * v1 and v1alpha are served too. Any non-empty `x-goog-api-key` is accepted.
+   */
   gemini: { baseUrl: string; httpOptions: { baseUrl: string; apiVersion: string } };
   /** Pass as `googleStt({ clientOptions })` / `googleTts({ clientOptions })`: gRPC, insecure, no metadata-server probe. */
   google: { port: number; clientOptions: Record<string, unknown> };
-  /** OpenAI-compatible POST /v1/audio/transcriptions. */
+  /** Server root (no /v1) of the OpenAI-compatible POST /v1/audio/transcriptions; any path ending in /audio/transcriptions is served. */
   whisper: { baseUrl: string };
-  /** OpenAI-compatible POST /v1/audio/speech. */
+  /** Server root (no /v1) of the OpenAI-compatible POST /v1/audio/speech; any path ending in /audio/speech is served. */
   httpTts: { baseUrl: string };
   faults: Faults;
   hits: Hits;
+  /** Stops every server, ending in-flight and hung requests; resolves once all are closed. */
   close(): Promise<void>;
 }
