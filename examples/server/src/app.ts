@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createAiClient, type AiClient, type AiClientEvents, type AiPolicy, type ResultMeta } from '@korean-together/core';
+import { AiError, createAiClient, type AiClient, type AiClientEvents, type AiPolicy, type ResultMeta } from '@korean-together/core';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 import { registerDashboard } from './dashboard.js';
 import { requestError, toHttpError, type HttpError } from './http-errors.js';
@@ -66,7 +66,7 @@ function validationMessage(context: string | undefined, items: unknown): string 
   const first = (Array.isArray(items) ? items[0] : undefined) as ValidationItem | undefined;
   const where = [context ?? 'request', ...(first?.instancePath ?? '').split('/').filter(Boolean)].join('.');
   if (first?.keyword === 'additionalProperties') return `${where}: unknown field '${String(first.params?.additionalProperty)}'`;
-  if (first?.keyword === 'oneOf') return `${where}: give either audio (with encoding) or text, not both`;
+  if (first?.keyword === 'dependencies') return `${where}: ${String(first.params?.property)} needs ${String(first.params?.missingProperty)}`;
   return `${where}: ${first?.message ?? 'invalid'}`;
 }
 
@@ -191,6 +191,9 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
 
   app.post<{ Body: TurnBody }>('/v1/turns', { schema: { body: turnBody } }, async (request, reply) => {
     const b = request.body;
+    if ((b.audio === undefined) === (b.text === undefined)) {
+      throw new AiError('invalid_request', 'body: give either audio (with encoding) or text, not both', { retryable: false });
+    }
     const t = await runTurn(
       { client, db: { queryable: db.queryable, schema: db.schema }, signal: callSignal(reply) },
       {

@@ -67,8 +67,8 @@ export const turnBody = {
     voice: { type: 'string', minLength: 1, maxLength: 100 },
     replyEncoding: { type: 'string', enum: [...TTS_AUDIO_ENCODINGS] },
   },
-  // Exactly one way of answering: audio (with its encoding) or text.
-  oneOf: [{ required: ['audio', 'encoding'], not: { required: ['text'] } }, { required: ['text'], not: { anyOf: [{ required: ['audio'] }, { required: ['encoding'] }] } }],
+  // Audio needs its encoding; the handler checks that exactly one of audio / text is given.
+  dependencies: { audio: ['encoding'], encoding: ['audio'] },
 } as const;
 
 export const statsQuery = {
