@@ -6,6 +6,9 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
+  // Shared chunks for both formats: the ./redis entry then uses the main entry's classes
+  // (RateLimiter, AiError) instead of bundling copies that `instanceof` would tell apart.
+  splitting: true,
   sourcemap: true,
   target: 'node20',
   tsconfig: '../../tsconfig.base.json',

@@ -12,7 +12,7 @@ import { countsAsBreakerFailure } from './policy/circuit-breaker.js';
 import { sleep, type Clock, type RandomSource } from './policy/clock.js';
 import { abortCauseOf, ChildAbort, Deadline, type AbortCause } from './policy/deadline.js';
 import { walkChain, type StepOutcome } from './policy/fallback.js';
-import type { RateLimiter } from './policy/rate-limit.js';
+import type { Limiter } from './policy/rate-limit.js';
 import { decideRetry } from './policy/retry.js';
 import { microToUsd, type Pricer, type UsageUnits } from './pricing/cost.js';
 import type {
@@ -54,7 +54,7 @@ export interface CallContext {
   providers: ReadonlyMap<string, Provider>;
   chains: Record<Capability, string[]>;
   breakers: ReadonlyMap<string, CircuitBreaker>;
-  limiters: ReadonlyMap<string, RateLimiter>;
+  limiters: ReadonlyMap<string, Limiter>;
   pricer: Pricer;
   budget: BudgetGuard;
   usage: UsageFanOut;

@@ -6,7 +6,8 @@ import { AiError } from './errors/ai-error.js';
 import { definePolicy, type AiPolicy } from './policy/ai-policy.js';
 import { CircuitBreaker, type BreakerState } from './policy/circuit-breaker.js';
 import { systemClock, type Clock, type RandomSource } from './policy/clock.js';
-import { RateLimiter, type LimiterBackendOptions } from './policy/rate-limit.js';
+import { LocalLimiter } from './policy/local-limiter.js';
+import { RateLimiter, type Limiter, type LimiterBackendOptions, type SharedRateLimits } from './policy/rate-limit.js';
 import { Pricer } from './pricing/cost.js';
 import { defaultPriceTable, mergePriceTables, priceTableSchema, type PriceTable } from './pricing/price-table.js';
 import { validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
@@ -54,6 +55,13 @@ export interface CreateAiClientOptions {
    * holds across processes. Called once per (capability, provider key) that has a rateLimit.
    */
   limiterBackend?: (capability: Capability, providerKey: string) => LimiterBackendOptions | undefined;
+  /**
+   * Builds the limiters of providers whose policy `rateLimit.shared` is set, so those limits
+   * hold across processes: `createRedisRateLimits()` from `@korean-together/core/redis`.
+   * Required when the policy shares a limit. The client closes the limiters; close the
+   * SharedRateLimits itself (its Redis connections) after the client. Default: none.
+   */
+  sharedRateLimits?: SharedRateLimits;
 }
 
 export interface AiClient {
@@ -105,7 +113,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
 
   const chains = {} as Record<Capability, string[]>;
   const breakers = new Map<string, CircuitBreaker>();
-  const limiters = new Map<string, RateLimiter>();
+  const limiters = new Map<string, Limiter>();
   for (const capability of CAPABILITIES) {
     const cap = policy.capabilities[capability];
     const chain = cap.chain.length ? [...cap.chain] : [...providers].filter(([, p]) => p.capability === capability).map(([k]) => k);
@@ -121,8 +129,14 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
       pricer.assertPriced(capability, p.modelId, key);
       const id = `${capability}:${key}`;
       breakers.set(id, new CircuitBreaker(id, cap.circuitBreaker, clock, events));
-      if (cap.rateLimit && (cap.rateLimit.maxConcurrent !== undefined || cap.rateLimit.perSecond !== undefined)) {
-        limiters.set(id, new RateLimiter(id, cap.rateLimit, clock, options.limiterBackend?.(capability, key)));
+      if (cap.rateLimit?.shared) {
+        if (!options.sharedRateLimits) {
+          throw new AiError('invalid_config', `capabilities.${capability}.rateLimit.shared: needs createAiClient({ sharedRateLimits: createRedisRateLimits() }) from @korean-together/core/redis`, { retryable: false });
+        }
+        limiters.set(id, options.sharedRateLimits.limiterFor({ capability, providerKey: key, policy: cap.rateLimit, attemptTimeoutMs: cap.attemptTimeoutMs, clock }));
+      } else if (cap.rateLimit && (cap.rateLimit.maxConcurrent !== undefined || cap.rateLimit.perSecond !== undefined)) {
+        const backend = options.limiterBackend?.(capability, key);
+        limiters.set(id, backend ? new RateLimiter(id, cap.rateLimit, clock, backend) : new LocalLimiter(cap.rateLimit, clock));
       }
     }
     chains[capability] = chain;
@@ -210,7 +224,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     close() {
       closing ??= (async () => {
         await Promise.allSettled([...inflight]);
-        await Promise.all([...limiters.values()].map((l) => l.close()));
+        await Promise.all([...limiters.values()].map((l) => l.close?.()));
         await ctx.usage.flush();
         if (options.closeSinks !== false) await ctx.usage.close();
       })();

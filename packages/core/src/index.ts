@@ -54,6 +54,7 @@ export type {
   RetryPolicy,
   CircuitBreakerPolicy,
   RateLimitPolicy,
+  SharedRateLimitPolicy,
   TtsCapabilityPolicy,
 } from './policy/ai-policy.js';
 export { MemoryBudgetStore, createMemoryBudgetStore } from './budget/memory-budget-store.js';
@@ -73,7 +74,7 @@ export type { RetryDecision } from './policy/retry.js';
 export { CircuitBreaker, countsAsBreakerFailure } from './policy/circuit-breaker.js';
 export type { BreakerState, BreakerPermit, BreakerEvents } from './policy/circuit-breaker.js';
 export { RateLimiter } from './policy/rate-limit.js';
-export type { Release, LimiterBackendOptions } from './policy/rate-limit.js';
+export type { Release, LimiterBackendOptions, Limiter, SharedRateLimits, SharedLimiterSpec } from './policy/rate-limit.js';
 export { walkChain } from './policy/fallback.js';
 export type { Step, StepOutcome, WalkOptions, WalkResult } from './policy/fallback.js';
 export { BudgetGuard } from './budget/budget-guard.js';

@@ -28,6 +28,43 @@ const breakerSchema = z
   })
   .strict();
 
+/** Where a rate limit is kept when several processes must share it (see packages/core/REDIS.md). */
+const sharedRateLimitSchema = z
+  .object({
+    /**
+     * Name of the environment variable that holds the Redis URL, read when the code passes no
+     * url or client to `createRedisRateLimits`. Policy files name the variable, never the URL,
+     * so they carry no password. Default 'REDIS_URL'.
+     */
+    redisUrlEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, underscore)')
+      .default('REDIS_URL'),
+    /**
+     * First part of the limiter id in Redis: `<keyPrefix>:<capability>:<providerKey>`. Every
+     * process that shares a limit uses the same prefix; separate apps or environments on one
+     * Redis use different ones. Default 'kt:rl'.
+     */
+    keyPrefix: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .default('kt:rl'),
+    /**
+     * While Redis is unreachable: 'local' (default) keeps calling under a per-process limiter
+     * with the same limits (fail open: N processes may then reach N times the limit); 'closed'
+     * refuses the attempt with `rate_limited` (fail closed: the chain moves on).
+     */
+    onRedisDown: z.enum(['local', 'closed']).default('local'),
+    /**
+     * How long an attempt waits for a first Redis connection before treating Redis as down, ms
+     * (bounded by maxWaitMs and the attempt timeout). Default 2000.
+     */
+    connectWaitMs: nonNegativeMs.default(2_000),
+  })
+  .strict();
+
 const rateLimitSchema = z
   .object({
     /** Most attempts in flight at once, per provider. */
@@ -36,8 +73,18 @@ const rateLimitSchema = z
     perSecond: z.number().positive('must be > 0').optional(),
     /** How long an attempt may wait for a slot before failing with rate_limited, ms (bounded by the deadline). */
     maxWaitMs: nonNegativeMs.optional(),
+    /**
+     * Share this limit across processes through Redis (bottleneck clustering). Needs
+     * `createAiClient({ sharedRateLimits: createRedisRateLimits() })` from `@korean-together/core/redis`.
+     * Absent: the limit holds per process.
+     */
+    shared: sharedRateLimitSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => !r.shared || r.maxConcurrent !== undefined || r.perSecond !== undefined, {
+    message: 'a shared rate limit needs perSecond or maxConcurrent',
+    path: ['shared'],
+  });
 
 function capabilityShape(defaults: { deadlineMs: number; attemptTimeoutMs: number }) {
   return {
@@ -110,6 +157,7 @@ export type EvalCapabilityPolicy = AiPolicy['capabilities']['eval'];
 export type RetryPolicy = CapabilityPolicy['retry'];
 export type CircuitBreakerPolicy = CapabilityPolicy['circuitBreaker'];
 export type RateLimitPolicy = NonNullable<CapabilityPolicy['rateLimit']>;
+export type SharedRateLimitPolicy = NonNullable<RateLimitPolicy['shared']>;
 
 function formatIssues(error: z.ZodError): string {
   return error.issues

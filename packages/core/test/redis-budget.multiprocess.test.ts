@@ -1,0 +1,107 @@
+// Several real processes spend one daily budget through the Redis budget store; a killed
+// process's reservation stops holding room once it expires.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisBudgetStore } from '../src/redis/index.js';
+import { Child, startTogether } from './support/children.js';
+import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from './support/redis.js';
+
+const admin = adminClient();
+const prefixes: string[] = [];
+
+afterAll(async () => {
+  for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
+  admin.disconnect();
+});
+
+const WAVENET_MICRO_PER_CHAR = 4;
+const today = () => `day:${new Date().toISOString().slice(0, 10)}`;
+
+interface SpendResult {
+  spentMicro: number;
+  ok: number;
+  refused: number;
+  otherErrors: string[];
+}
+
+describe('Redis budget store across processes', () => {
+  it('N processes spending concurrently never overshoot the daily cap by more than the largest single reservation', async () => {
+    const prefix = uniquePrefix('budget-day');
+    prefixes.push(prefix);
+    const N = 4;
+    const capMicro = 20_000; // $0.02
+    const lengths = [37, 120, 250, 64, 180, 9];
+    const largestReservation = Math.max(...lengths) * WAVENET_MICRO_PER_CHAR;
+    const children = await startTogether(N, 'budget-child.ts', (i) => ({
+      redisUrl: testRedisUrl(),
+      prefix,
+      perDayUsd: capMicro / 1e6,
+      // Two sessions of two processes each, capped too: both kinds of key in one reservation.
+      perSessionUsd: 0.012,
+      sessionId: `session-${i % 2}`,
+      lengths,
+      refusalsToStop: 8,
+    }));
+    const res = (await Promise.all(children.map((c) => c.waitFor('result')))) as unknown as SpendResult[];
+    await Promise.all(children.map((c) => c.exited));
+    for (const r of res) expect(r.otherErrors).toEqual([]);
+
+    const store = createRedisBudgetStore({ url: testRedisUrl(), prefix });
+    const day = await store.usage(today());
+    const sessions = await Promise.all([store.usage('session:session-0'), store.usage('session:session-1')]);
+    await store.close();
+
+    const reported = res.reduce((s, r) => s + r.spentMicro, 0);
+    // No lost update: the store holds exactly what the processes were billed.
+    expect(day.spentMicro).toBe(reported);
+    expect(day.reservedMicro).toBe(0);
+    expect(sessions[0]!.spentMicro + sessions[1]!.spentMicro).toBe(reported);
+    // The bound the issue asks for, and the exact one this store gives (actual cost never
+    // exceeds the reservation here, so spend stays within the cap itself).
+    expect(day.spentMicro).toBeLessThanOrEqual(capMicro + largestReservation);
+    expect(day.spentMicro).toBeLessThanOrEqual(capMicro);
+    for (const s of sessions) expect(s.spentMicro).toBeLessThanOrEqual(12_000);
+    // The cap was really contended: it is (nearly) used up and every process was refused.
+    expect(day.spentMicro).toBeGreaterThan(capMicro - largestReservation);
+    for (const r of res) expect(r.refused).toBeGreaterThan(0);
+    expect(res.filter((r) => r.ok > 0).length).toBeGreaterThan(1);
+  });
+
+  it("a SIGKILLed process's reservation holds room until reservationTtlMs, then the room comes back", async () => {
+    const prefix = uniquePrefix('budget-kill');
+    prefixes.push(prefix);
+    const key = today();
+    const reservationTtlMs = 3_000;
+    const child = new Child('reserve-and-hang-child.ts', {
+      redisUrl: testRedisUrl(),
+      prefix,
+      id: 'crashed-call',
+      amountMicro: 800,
+      key,
+      capMicro: 1_000,
+      reservationTtlMs,
+    });
+    const reserved = await child.waitFor('reserved');
+    expect(reserved.ok).toBe(true);
+    child.kill('SIGKILL');
+    await child.exited;
+
+    const store = createRedisBudgetStore({ url: testRedisUrl(), prefix });
+    const request = (id: string) => store.reserve({ id, amountMicro: 500, limits: [{ key, capMicro: 1_000, ttlMs: 600_000 }], reservationTtlMs: 60_000 });
+    // Right after the crash the dead process's 800 still counts: 800 + 500 > 1000.
+    const refused = await request('after-kill');
+    expect(Date.now() - (reserved.at as number)).toBeLessThan(reservationTtlMs);
+    expect(refused).toEqual({ ok: false, key, capMicro: 1_000, usedMicro: 800 });
+    expect(await store.usage(key)).toEqual({ spentMicro: 0, reservedMicro: 800 });
+    // Once the reservation expires it no longer counts, although nobody settled or released it.
+    let granted = false;
+    const giveUpAt = (reserved.at as number) + reservationTtlMs + 5_000;
+    for (let i = 0; !granted && Date.now() < giveUpAt; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      granted = (await request(`retry-${i}`)).ok;
+    }
+    expect(granted).toBe(true);
+    expect(Date.now()).toBeGreaterThanOrEqual((reserved.at as number) + reservationTtlMs - 50);
+    expect(await store.usage(key)).toEqual({ spentMicro: 0, reservedMicro: 500 });
+    await store.close();
+  });
+});
