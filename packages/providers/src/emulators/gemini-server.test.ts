@@ -140,6 +140,28 @@ describe('Gemini emulator with the real @google/genai client', () => {
     expect((await res.json()) as unknown).toEqual({ error: { code: 403, message: expect.stringContaining('API Key'), status: 'PERMISSION_DENIED' } });
   });
 
+  it('streams as a JSON array without alt=sse, and takes the key from ?key=', async () => {
+    const res = await fetch(`${baseUrl}/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=k`, {
+      method: 'POST',
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: evalUserPrompt(student) }] }], generationConfig: { responseMimeType: 'application/json' } }),
+    });
+    expect(res.status).toBe(200);
+    const chunks = (await res.json()) as { candidates: { content: { parts: { text: string }[] }; finishReason?: string }[] }[];
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(JSON.parse(chunks.map((c) => c.candidates[0]!.content.parts[0]!.text).join(''))).toMatchObject({ score: 100 });
+    expect(chunks.at(-1)!.candidates[0]!.finishReason).toBe('STOP');
+  });
+
+  it('answers 413 to a body over 20 MB', async () => {
+    const res = await fetch(`${baseUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'k' },
+      body: JSON.stringify({ contents: [{ parts: [{ inlineData: { mimeType: 'audio/wav', data: 'A'.repeat(21 * 1024 * 1024) } }] }] }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('exceeds the limit');
+  });
+
   it('answers GET /health', async () => {
     const res = await fetch(`${baseUrl}/health`);
     expect(res.status).toBe(200);

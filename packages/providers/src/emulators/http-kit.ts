@@ -84,17 +84,19 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Reads the whole request body, refusing more than `limitBytes`. */
+/**
+ * Reads the whole request body, refusing more than `limitBytes`. An oversized body is still
+ * read to its end (and dropped) so the client, still uploading, receives the 413 instead of
+ * a reset connection.
+ */
 export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limitBytes) throw new BodyTooLargeError(limitBytes);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limitBytes) throw new BodyTooLargeError(limitBytes);
-    parts.push(chunk as Buffer);
+    if (size <= limitBytes) parts.push(chunk as Buffer);
   }
+  if (size > limitBytes) throw new BodyTooLargeError(limitBytes);
   return Buffer.concat(parts);
 }
 
