@@ -6,6 +6,7 @@ import type { Emulators } from '../emulators/types.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { parseWav } from '../shared/wav.js';
 import { durationToMs, googleStt, type GoogleStt } from './google-stt.js';
+import type { SpeechClientOptions } from './options.js';
 
 const TEXT = '안녕하세요. 저는 한국어를 공부하는 학생입니다.';
 
@@ -13,7 +14,7 @@ let emu: Emulators;
 let stt: GoogleStt;
 const opened: GoogleStt[] = [];
 const open = (opts: Parameters<typeof googleStt>[0] = {}) => {
-  const p = googleStt({ clientOptions: emu.google.clientOptions, ...opts });
+  const p = googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions, ...opts });
   opened.push(p);
   return p;
 };
@@ -122,7 +123,7 @@ describe('googleStt against the Speech gRPC emulator', () => {
   });
 
   it('maps an unreachable endpoint to unavailable', async () => {
-    const dead = open({ clientOptions: { ...emu.google.clientOptions, port: await closedPort() } });
+    const dead = open({ clientOptions: { ...(emu.google.clientOptions as SpeechClientOptions), port: await closedPort() } });
     expect(await rejection(() => dead.transcribe(wavReq(), testAttempt(3000).ctx))).toMatchObject({ code: 'unavailable', retryable: true });
   });
 });

@@ -8,6 +8,7 @@ import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText, utf8Bytes } from '../shared/text-split.js';
 import { parseWav, wavData } from '../shared/wav.js';
 import { googleTts, languageOfVoice, type GoogleTts } from './google-tts.js';
+import type { TextToSpeechClientOptions } from './options.js';
 
 const SHORT = '안녕하세요. 만나서 반갑습니다.';
 const SENTENCE = '오늘은 날씨가 정말 좋아서 친구와 함께 한강 공원에 가서 자전거를 탔습니다. ';
@@ -18,7 +19,7 @@ let tts: GoogleTts;
 let stt: GoogleStt;
 const opened: { close(): Promise<void> }[] = [];
 const open = (opts: Parameters<typeof googleTts>[0] = {}) => {
-  const p = googleTts({ clientOptions: emu.google.clientOptions, ...opts });
+  const p = googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions, ...opts });
   opened.push(p);
   return p;
 };
@@ -26,7 +27,7 @@ const open = (opts: Parameters<typeof googleTts>[0] = {}) => {
 beforeAll(async () => {
   emu = await startEmulators();
   tts = open();
-  stt = googleStt({ clientOptions: emu.google.clientOptions });
+  stt = googleStt({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions });
   opened.push(stt);
 });
 afterAll(async () => {

@@ -31,7 +31,7 @@ describe('httpTts against the OpenAI-compatible speech emulator', () => {
     const p = speech();
     expect([p.name, p.modelId]).toEqual(['http-tts', 'tts-1']);
     const res = await p.synthesize({ text: SHORT }, testAttempt().ctx);
-    expect(res).toMatchObject({ encoding: 'MP3', characters: codePoints(SHORT), requests: 1 });
+    expect(res).toMatchObject({ encoding: 'MP3', characters: codePoints(SHORT), requests: 1, modelId: 'tts-1' });
     expect(scanMp3(res.audio)!.truncated).toBe(false);
     expect(Math.abs(res.audioDurationMs! - speechDurationMs(SHORT))).toBeLessThan(40);
     expect(emu.hits.count('http-tts', 'tts-1')).toBe(1);

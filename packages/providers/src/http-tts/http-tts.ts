@@ -67,6 +67,9 @@ export class HttpTts implements TtsProvider {
         encoding,
         characters: pieces.reduce((n, p) => n + codePoints(p), 0),
         requests: pieces.length,
+        // Billed by model, whatever the voice: stops a request voice such as 'ko-KR-Neural2-A'
+        // from being priced as a Google voice.
+        modelId: this.modelId,
         ...(audioDurationMs !== undefined && { audioDurationMs }),
       };
     } finally {
