@@ -122,6 +122,14 @@ describe('googleStt against the Speech gRPC emulator', () => {
     expect(emu.hits.count('google-stt')).toBe(0);
   });
 
+  it('never quotes a key the server echoes in its status message', async () => {
+    const key = `AIzaSy${'K'.repeat(33)}`;
+    emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 16, message: `API key not valid: ${key}` } });
+    const e = await rejection(() => stt.transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated' });
+    expect(JSON.stringify({ e, m: e.message, c: String((e as { cause?: unknown }).cause ?? '') })).not.toContain(key);
+  });
+
   it('maps an unreachable endpoint to unavailable', async () => {
     const dead = open({ clientOptions: { ...(emu.google.clientOptions as SpeechClientOptions), port: await closedPort() } });
     expect(await rejection(() => dead.transcribe(wavReq(), testAttempt(3000).ctx))).toMatchObject({ code: 'unavailable', retryable: true });
