@@ -1,7 +1,9 @@
 // Several real processes share one provider's rate limit through Redis (bottleneck
 // clustering). Start times from every process are merged and checked in sliding windows.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTogether, type Child } from './support/children.js';
+import { definePolicy, isAiError, systemClock } from '../src/index.js';
+import { createRedisRateLimits } from '../src/redis/index.js';
+import { Child, startTogether } from './support/children.js';
 import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from './support/redis.js';
 
 const admin = adminClient();
@@ -88,5 +90,29 @@ describe('shared rate limit across processes (bottleneck clustering on Redis)', 
     expect(maxOverlap(spans)).toBeLessThanOrEqual(2);
     // And the limit was used: at some moment two attempts (from any processes) ran together.
     expect(maxOverlap(spans)).toBe(2);
+  });
+
+  it("a SIGKILLed process's slot is freed when it expires (attemptTimeoutMs + slotGraceMs), so the limit does not shrink for good", async () => {
+    const keyPrefix = uniquePrefix('rl-kill');
+    prefixes.push(keyPrefix);
+    const child = new Child('hold-slot-child.ts', { redisUrl: testRedisUrl(), keyPrefix, attemptTimeoutMs: 1_000, slotGraceMs: 500 });
+    const holding = await child.waitFor('holding');
+    child.kill('SIGKILL');
+    await child.exited;
+
+    const limits = createRedisRateLimits({ url: testRedisUrl(), slotGraceMs: 500 });
+    const policy = definePolicy({ capabilities: { tts: { rateLimit: { maxConcurrent: 1, shared: { keyPrefix } } } } });
+    const limiter = limits.limiterFor({ capability: 'tts', providerKey: 'voice', policy: policy.capabilities.tts.rateLimit!, attemptTimeoutMs: 1_000, clock: systemClock });
+    const never = new AbortController().signal;
+    // The dead process still holds the only slot.
+    const refused = await limiter.acquire(never, 200, 'voice').catch((e: unknown) => e);
+    expect(Date.now() - (holding.at as number)).toBeLessThan(1_500);
+    expect(isAiError(refused) && refused.code).toBe('rate_limited');
+    // It expires 1,500 ms after it was granted; a waiter notices it at the latest at its next
+    // heartbeat (bottleneck's heartbeatInterval, 5 s).
+    (await limiter.acquire(never, 10_000, 'voice'))();
+    expect(Date.now()).toBeGreaterThanOrEqual((holding.at as number) + 1_500 - 50);
+    expect(limiter.stats()).toMatchObject({ shared: 1, localFallbacks: 0 });
+    await limits.close();
   });
 });

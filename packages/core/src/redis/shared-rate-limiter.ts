@@ -74,6 +74,8 @@ export class SharedRateLimiter implements Limiter {
     this.options = options;
     this.mode = sharedPolicy.onRedisDown;
     this.connectWaitMs = sharedPolicy.connectWaitMs;
+    // Bottleneck frees a dead client's slots only through job expiration (clientTimeout drops
+    // a silent client only once it holds nothing), so every shared slot carries one.
     this.expirationMs = spec.attemptTimeoutMs + options.slotGraceMs;
     this.limits = bottleneckLimits(spec.policy);
     this.backend = this.build();
@@ -178,9 +180,8 @@ export class SharedRateLimiter implements Limiter {
   }
 
   /**
-   * Closes both Redis connections. Slots this process still holds in
-   * Redis are freed by bottleneck once its heartbeat stops (clientTimeout, 10 s) or the slot
-   * expires (attemptTimeoutMs + slotGraceMs), whichever comes first.
+   * Closes both Redis connections. A slot this process still holds in Redis is freed when it
+   * expires (attemptTimeoutMs + slotGraceMs after it was granted), as for a process that died.
    */
   async close(): Promise<void> {
     if (this.closed) return;
