@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 
 export type RedisLinkState = 'up' | 'down';
@@ -11,7 +12,7 @@ export type RedisLinkState = 'up' | 'down';
 export class RedisLink {
   private everUp = false;
   private failedBeforeUp = false;
-  private lost = new AbortController();
+  private lost = RedisLink.controller();
   private last: RedisLinkState;
   private readonly waiters = new Set<() => void>();
 
@@ -33,6 +34,13 @@ export class RedisLink {
     this.last = this.up ? 'up' : 'down';
     if (this.last === 'up') this.everUp = true;
     else this.lost.abort();
+  }
+
+  /** Every attempt waiting on Redis listens to the signal: no listener limit (and no leak warning). */
+  private static controller(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
   }
 
   /** Every connection is ready. */
@@ -69,7 +77,7 @@ export class RedisLink {
     const state: RedisLinkState = this.up ? 'up' : 'down';
     if (state === 'up') {
       this.everUp = true;
-      if (this.lost.signal.aborted) this.lost = new AbortController();
+      if (this.lost.signal.aborted) this.lost = RedisLink.controller();
     } else if (!this.lost.signal.aborted) {
       this.lost.abort();
     }
