@@ -16,6 +16,7 @@ import type { Limiter } from './policy/rate-limit.js';
 import { decideRetry } from './policy/retry.js';
 import { microToUsd, type Pricer, type UsageUnits } from './pricing/cost.js';
 import type {
+  AttemptContext,
   AttemptInfo,
   CallOptions,
   Capability,
@@ -45,7 +46,7 @@ export interface AiClientEvents {
   /** A call refused by a budget cap before any provider call. */
   onBudgetRefused?(e: { capability: Capability; callId: string; message: string }): void;
   /** A budget store or sink failed in the background (the call itself was not affected). */
-  onBackgroundError?(e: { where: 'budget_settle' | 'sink'; error: unknown }): void;
+  onBackgroundError?(e: { where: 'budget_settle' | 'sink' | 'provider_close'; error: unknown }): void;
 }
 
 /** What a call needs from its client. */
@@ -228,7 +229,11 @@ export async function runCall(
     let outcome: AttemptOutcome;
     try {
       if (limiter) release = await limiter.acquire(child.signal, Math.min(cap.rateLimit?.maxWaitMs ?? timeoutMs, timeoutMs), key);
-      const actx = { signal: child.signal, attempt: n, deadlineAt: deadline.at, attemptDeadlineAt: t0 + timeoutMs };
+      const actx: AttemptContext = { signal: child.signal, attempt: n, deadlineAt: deadline.at, attemptDeadlineAt: t0 + timeoutMs };
+      if (capability === 'eval') {
+        actx.passMark = passMark;
+        actx.maxOutputTokens = maxOutputTokens;
+      }
       const p =
         provider.capability === 'stt'
           ? provider.transcribe(req as never, actx)
@@ -260,10 +265,11 @@ export async function runCall(
       release?.();
       child.dispose();
     }
-    // A schema-violating answer was still generated and billed: its tokens and cost count.
-    const units = unitsOf(capability, raw);
+    // A schema-violating or unusable answer was still generated and billed: its tokens and
+    // cost count, whether the core found the fault (raw kept) or the adapter did (error.usage).
+    const units: UsageUnits = raw ? unitsOf(capability, raw) : !outcome.ok && outcome.error.usage ? { ...outcome.error.usage, requests: 1 } : {};
     const modelId = raw?.modelId ?? modelIdFor(provider, capability, req);
-    const costMicro = raw ? ctx.pricer.costMicro(capability, modelId, units) : 0;
+    const costMicro = raw || (!outcome.ok && outcome.error.usage) ? ctx.pricer.costMicro(capability, modelId, units) : 0;
     totalMicro += costMicro;
     const info: AttemptInfo = {
       attempt: n,
@@ -392,10 +398,9 @@ export async function runCall(
   throw callError(capability, what, walk.errors, attempts, abortCauseOf(deadline.signal), deadlineMs);
 }
 
-/** The model a request will be priced as: the request's voice for TTS when given, else the provider's model. */
-export function modelIdFor(provider: Provider, capability: Capability, req: unknown): string {
-  if (capability === 'tts' && (req as TtsRequest).voice) return (req as TtsRequest).voice!;
-  return provider.modelId;
+/** The model a request will be priced as: what the provider says for this request, else its model. */
+export function modelIdFor(provider: Provider, _capability: Capability, req: unknown): string {
+  return provider.capability === 'tts' && provider.modelIdFor ? provider.modelIdFor(req as TtsRequest) : provider.modelId;
 }
 
 function callError(

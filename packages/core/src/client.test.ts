@@ -441,3 +441,42 @@ describe('secrets and learner content', () => {
     expect(texts).not.toContain('AIza');
   });
 });
+
+describe('provider hooks', () => {
+  it('prices a failed attempt by the usage its error reports, and passes the pass mark and token cap to evaluators', async () => {
+    vi.useRealTimers();
+    const sink = new ArraySink();
+    const seen: { passMark?: number; maxOutputTokens?: number }[] = [];
+    const a = fakeEval([{ ok: true }], { name: 'a' });
+    a.evaluate = async (_req, ctx) => {
+      seen.push({ passMark: ctx.passMark, maxOutputTokens: ctx.maxOutputTokens });
+      throw new AiError('schema_violation', 'a: not JSON', { usage: { tokensIn: 1000, tokensOut: 200 } });
+    };
+    const b = fakeEval([{ ok: true }], { name: 'b' });
+    const policy = definePolicy({ capabilities: { eval: { chain: ['a', 'b'], retry: { maxAttempts: 1 }, passMark: 60, maxOutputTokens: 500 } } });
+    const client = createAiClient({ policy, providers: { a, b }, sinks: [sink] });
+    const r = await client.eval.evaluate(evalReq);
+    expect(seen).toEqual([{ passMark: 60, maxOutputTokens: 500 }]);
+    expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'schema_violation', tokensIn: 1000, tokensOut: 200, estimatedCostUsd: 0.0008 });
+    expect(r.meta.costUsd).toBe(0.0016);
+  });
+
+  it('prices TTS by the model the provider names for the request, and closes providers on close()', async () => {
+    vi.useRealTimers();
+    const sink = new ArraySink();
+    let closed = 0;
+    const t = Object.assign(fakeTts([{ ok: true }]), {
+      modelIdFor: (req: { voice?: string }) => req.voice ?? 'ko-KR-Wavenet-A',
+      close: async () => void closed++,
+    });
+    const plain = fakeTts([{ ok: true }], { name: 'plain', modelId: 'tts-1' });
+    const client = createAiClient({ policy: { capabilities: { tts: { chain: ['t'] } } }, providers: { t, plain }, sinks: [sink] });
+    await client.tts.synthesize({ text: '가'.repeat(1000), voice: 'ko-KR-Neural2-A' });
+    expect(sink.records[0]).toMatchObject({ modelId: 'ko-KR-Neural2-A', estimatedCostUsd: 0.016 });
+    const other = createAiClient({ policy: { capabilities: { tts: { chain: ['plain'] } } }, providers: { plain }, sinks: [sink] });
+    await other.tts.synthesize({ text: '가'.repeat(1000), voice: 'ko-KR-Neural2-A' });
+    expect(sink.records[1]).toMatchObject({ modelId: 'tts-1', estimatedCostUsd: 0.015 });
+    await client.close();
+    expect(closed).toBe(1);
+  });
+});

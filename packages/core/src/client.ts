@@ -42,6 +42,8 @@ export interface CreateAiClientOptions {
   sinks?: UsageSink[];
   /** Close the sinks in `client.close()` (after flushing them). Default true. */
   closeSinks?: boolean;
+  /** Call each provider's `close()` (gRPC channels) in `client.close()`. Default true. */
+  closeProviders?: boolean;
   /** Budget totals; default an in-memory store (one process). */
   budgetStore?: BudgetStore;
   /** Time source for every policy; default the system clock. */
@@ -73,7 +75,7 @@ export interface AiClient {
   breakerStates(): Record<string, BreakerState>;
   /** Calls in flight right now. */
   inFlight(): number;
-  /** Refuses new calls, waits for in-flight ones, flushes (and by default closes) the sinks. Idempotent. */
+  /** Refuses new calls, waits for in-flight ones, flushes (and by default closes) the sinks, closes providers. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -227,6 +229,9 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
         await Promise.all([...limiters.values()].map((l) => l.close?.()));
         await ctx.usage.flush();
         if (options.closeSinks !== false) await ctx.usage.close();
+        if (options.closeProviders !== false) {
+          await Promise.all([...new Set(providers.values())].map((p) => p.close?.().catch((error: unknown) => events.onBackgroundError?.({ where: 'provider_close', error }))));
+        }
       })();
       return closing;
     },

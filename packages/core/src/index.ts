@@ -1,6 +1,6 @@
 // Every public export of @korean-together/core, by name.
 export { AiError, isAiError, AI_ERROR_CODES } from './errors/ai-error.js';
-export type { AiErrorCode, AiErrorOptions } from './errors/ai-error.js';
+export type { AiErrorCode, AiErrorOptions, BilledUsage } from './errors/ai-error.js';
 export {
   safeProviderText,
   codeForHttpStatus,

@@ -30,8 +30,21 @@ export interface AiErrorOptions {
   retryAfterMs?: number;
   /** Every attempt made, on `exhausted` (and on other call-level errors when attempts were made). */
   attempts?: AttemptInfo[];
+  /**
+   * What the provider billed although the attempt failed (e.g. an evaluator answer that was
+   * generated but unusable): the core prices and records it.
+   */
+  usage?: BilledUsage;
   /** The underlying error. Never contains secrets: adapters pass sanitised causes. */
   cause?: unknown;
+}
+
+/** Raw usage units of a failed-but-billed attempt. */
+export interface BilledUsage {
+  tokensIn?: number;
+  tokensOut?: number;
+  audioDurationMs?: number;
+  characters?: number;
 }
 
 const BRAND = Symbol.for('korean-together.ai-error');
@@ -48,6 +61,7 @@ export class AiError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly attempts: AttemptInfo[] | undefined;
+  readonly usage: BilledUsage | undefined;
   readonly [BRAND] = true;
 
   constructor(code: AiErrorCode, message: string, options: AiErrorOptions = {}) {
@@ -59,6 +73,7 @@ export class AiError extends Error {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.attempts = options.attempts;
+    this.usage = options.usage;
   }
 
   /** A plain object for JSON responses and logs: code, message, retryable, provider, status, retryAfterMs. */

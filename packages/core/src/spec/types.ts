@@ -56,6 +56,10 @@ export interface AttemptContext {
   deadlineAt: number;
   /** Epoch ms at which this attempt times out (never after deadlineAt). */
   attemptDeadlineAt: number;
+  /** Eval calls: the policy's pass mark, so the evaluator's instruction matches the core's check. */
+  passMark?: number;
+  /** Eval calls: the policy's output token cap (the budget reservation is sized by it). */
+  maxOutputTokens?: number;
 }
 
 export interface SttProviderResult {
@@ -95,6 +99,8 @@ interface ProviderBase {
   readonly name: string;
   /** Model or voice, priced by the price table, e.g. 'gemini-2.5-flash', 'ko-KR-Wavenet-A', 'whisper-1'. */
   readonly modelId: string;
+  /** Releases connections (gRPC channels, agents). `client.close()` calls it. */
+  close?(): Promise<void>;
 }
 
 export interface SttProvider extends ProviderBase {
@@ -103,6 +109,11 @@ export interface SttProvider extends ProviderBase {
 }
 export interface TtsProvider extends ProviderBase {
   readonly capability: 'tts';
+  /**
+   * The model a request will be priced as, when it depends on the request (Google prices by
+   * the requested voice's tier). Default: `modelId`.
+   */
+  modelIdFor?(req: TtsRequest): string;
   synthesize(req: TtsRequest, ctx: AttemptContext): Promise<TtsProviderResult>;
 }
 export interface EvalProvider extends ProviderBase {

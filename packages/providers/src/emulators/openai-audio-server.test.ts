@@ -15,7 +15,7 @@ beforeEach(() => {
 
 function transcribe(file: Uint8Array, fields: Record<string, string> = { model: 'whisper-1' }, opts: { name?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
   const form = new FormData();
-  form.append('file', new Blob([file]), opts.name ?? 'answer.wav');
+  form.append('file', new Blob([new Uint8Array(file)]), opts.name ?? 'answer.wav');
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   return fetch(`${emu.whisper.baseUrl}/v1/audio/transcriptions`, {
     method: 'POST',

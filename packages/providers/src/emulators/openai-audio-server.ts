@@ -112,7 +112,7 @@ export class OpenAiAudioEmulator {
     let form: FormData | undefined;
     if (/^multipart\/form-data/i.test(contentType)) {
       try {
-        form = await new Request('http://emulator/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
+        form = await new Request('http://emulator/', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(raw) }).formData();
       } catch {
         form = undefined;
       }

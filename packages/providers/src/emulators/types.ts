@@ -1,3 +1,5 @@
+import type { ClientOptions } from 'google-gax';
+
 // The emulators' public types: what startEmulators() returns and how faults are scripted.
 // Adapters' tests and host apps' CI code against these.
 
@@ -83,7 +85,7 @@ export interface Emulators {
    */
   gemini: { baseUrl: string; httpOptions: { baseUrl: string; apiVersion: string } };
   /** Pass as `googleStt({ clientOptions })` / `googleTts({ clientOptions })`: gRPC, insecure, no metadata-server probe. */
-  google: { port: number; clientOptions: Record<string, unknown> };
+  google: { port: number; clientOptions: ClientOptions };
   /** Server root (no /v1) of the OpenAI-compatible POST /v1/audio/transcriptions; any path ending in /audio/transcriptions is served. */
   whisper: { baseUrl: string };
   /** Server root (no /v1) of the OpenAI-compatible POST /v1/audio/speech; any path ending in /audio/speech is served. */

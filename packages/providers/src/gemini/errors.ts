@@ -1,4 +1,6 @@
-import { AiError, codeForHttpStatus, parseRetryAfter, parseRetryDelay, safeProviderText } from '@korean-together/core';
+import {
+  AiError,
+  type BilledUsage, codeForHttpStatus, parseRetryAfter, parseRetryDelay, safeProviderText } from '@korean-together/core';
 import { type AttemptScope, sanitisedCause } from '../shared/attempt-scope.js';
 import { redactSecrets } from '../shared/redact.js';
 
@@ -68,9 +70,11 @@ export function mapGeminiError(err: unknown, c: GeminiErrorContext): AiError {
 }
 
 /** The answer arrived but holds nothing to grade: blocked, empty, cut off or not JSON. Retryable so the chain moves on. */
-export function unusableAnswer(provider: string, model: string, why: string): AiError {
+export function unusableAnswer(provider: string, model: string, why: string, usage?: BilledUsage): AiError {
+  // The answer was generated, so its tokens were billed: `usage` lets the core record the cost.
   return new AiError('schema_violation', `${provider}: generateContent (${model}) returned no usable evaluation: ${why}`, {
     provider,
     retryable: true,
+    ...(usage && { usage }),
   });
 }

@@ -123,6 +123,16 @@ describe('geminiEvaluator against the Gemini emulator', () => {
     const e = await rejection(() => evaluator().evaluate(REQ, testAttempt().ctx));
     expect(e).toMatchObject({ code: 'schema_violation', retryable: true });
     expect(e.message).toMatch(/not valid JSON/);
+    // the answer was generated, so its tokens are reported for the core to bill
+    expect(e.usage?.tokensIn).toBeGreaterThan(0);
+    expect(e.usage?.tokensOut).toBeGreaterThan(0);
+  });
+
+  it('uses the pass mark and token cap the policy puts in the attempt context', async () => {
+    const { ctx } = testAttempt();
+    const res = await evaluator().evaluate({ ...REQ }, { ...ctx, passMark: 95, maxOutputTokens: 300 });
+    // the emulator grades against the pass mark it reads from the system instruction
+    expect(checkEvalOutput(res.output, 95, 'gemini')).toBeTruthy();
   });
 
   it('returns schema-invalid JSON for the core to reject', async () => {

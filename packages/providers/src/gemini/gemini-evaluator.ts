@@ -28,7 +28,7 @@ export class GeminiEvaluator implements EvalProvider {
   readonly maxOutputTokens: number;
   private readonly client: GoogleGenAI;
   private readonly apiKey: string;
-  private readonly systemInstruction: string;
+  private readonly passMark: number;
   private readonly thinkingBudget: number | undefined;
 
   constructor(private readonly options: GeminiEvaluatorOptions = {}) {
@@ -49,7 +49,7 @@ export class GeminiEvaluator implements EvalProvider {
     this.apiKey = apiKey;
     this.modelId = options.model ?? GEMINI_DEFAULTS.model;
     this.maxOutputTokens = options.maxOutputTokens ?? GEMINI_DEFAULTS.maxOutputTokens;
-    this.systemInstruction = evalSystemInstruction(passMark);
+    this.passMark = passMark;
     this.thinkingBudget = options.thinkingBudget ?? (this.modelId.startsWith('gemini-2.5') ? GEMINI_DEFAULTS.thinkingBudget : undefined);
     this.client = new GoogleGenAI({
       apiKey,
@@ -70,11 +70,14 @@ export class GeminiEvaluator implements EvalProvider {
     };
     const parts: Part[] = [{ text: evalUserPrompt(req) }];
     if (req.audio) parts.push({ inlineData: { mimeType: req.audio.mimeType, data: Buffer.from(req.audio.data).toString('base64') } });
+    // The policy's pass mark and token cap (in the attempt context) win over the adapter's own,
+    // so the instruction matches the core's check and the budget's worst case.
+    const maxOutputTokens = ctx.maxOutputTokens ?? this.maxOutputTokens;
     const config: GenerateContentConfig = {
-      systemInstruction: this.systemInstruction,
+      systemInstruction: evalSystemInstruction(ctx.passMark ?? this.passMark),
       responseMimeType: 'application/json',
       responseJsonSchema: evalOutputJsonSchema,
-      maxOutputTokens: this.maxOutputTokens,
+      maxOutputTokens,
       candidateCount: 1,
       abortSignal: scope.signal,
       httpOptions: { fetch: fetchWithHeaders },
@@ -90,37 +93,33 @@ export class GeminiEvaluator implements EvalProvider {
     } finally {
       scope.dispose();
     }
-    return { output: this.parseAnswer(res), ...usageOf(res) };
+    const usage = usageOf(res);
+    return { output: this.parseAnswer(res, usage, maxOutputTokens), ...usage };
   }
 
-  private parseAnswer(res: GenerateContentResponse): unknown {
+  private parseAnswer(res: GenerateContentResponse, usage: { tokensIn: number; tokensOut: number }, maxOutputTokens: number): unknown {
+    const unusable = (why: string) => unusableAnswer(PROVIDER, this.modelId, why, usage);
     const candidate = res.candidates?.[0];
     if (!candidate) {
       const blockReason = res.promptFeedback?.blockReason;
-      throw unusableAnswer(PROVIDER, this.modelId, blockReason ? `blocked by safety (prompt blockReason ${blockReason})` : 'no candidates in the response');
+      throw unusable(blockReason ? `blocked by safety (prompt blockReason ${blockReason})` : 'no candidates in the response');
     }
     const finish = candidate.finishReason ? String(candidate.finishReason) : undefined;
-    if (finish && BLOCKED.has(finish)) throw unusableAnswer(PROVIDER, this.modelId, `blocked by safety (finishReason ${finish})`);
+    if (finish && BLOCKED.has(finish)) throw unusable(`blocked by safety (finishReason ${finish})`);
     const text = (candidate.content?.parts ?? [])
       .filter((p) => typeof p.text === 'string' && !p.thought)
       .map((p) => p.text)
       .join('');
     if (text.trim() === '') {
-      throw unusableAnswer(
-        PROVIDER,
-        this.modelId,
-        finish === 'MAX_TOKENS' ? `thinking used up maxOutputTokens ${this.maxOutputTokens} before any answer` : `the candidate holds no text (finishReason ${finish ?? 'none'})`,
+      throw unusable(finish === 'MAX_TOKENS' ? `thinking used up maxOutputTokens ${maxOutputTokens} before any answer` : `the candidate holds no text (finishReason ${finish ?? 'none'})`,
       );
     }
     try {
       return JSON.parse(text) as unknown;
     } catch {
       // The text may quote the learner's answer: report its length only.
-      throw unusableAnswer(
-        PROVIDER,
-        this.modelId,
-        finish === 'MAX_TOKENS'
-          ? `the answer was cut off at maxOutputTokens ${this.maxOutputTokens} (finishReason MAX_TOKENS)`
+      throw unusable(finish === 'MAX_TOKENS'
+          ? `the answer was cut off at maxOutputTokens ${maxOutputTokens} (finishReason MAX_TOKENS)`
           : `the answer is not valid JSON (${text.length} characters)`,
       );
     }

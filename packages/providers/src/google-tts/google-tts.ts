@@ -108,6 +108,11 @@ export class GoogleTts implements TtsProvider {
   }
 
   /** Closes the client's gRPC channel. */
+  /** Google prices by the requested voice's tier. */
+  modelIdFor(req: TtsRequest): string {
+    return req.voice ?? this.modelId;
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }
