@@ -282,6 +282,13 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
 
   registerDashboard(app);
 
+  // While shutting down, answer in-flight requests with `Connection: close`, so keep-alive
+  // sockets end with their last response and close() is not held up by idle clients.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shuttingDown) reply.header('connection', 'close');
+    return payload;
+  });
+
   // Runs after every in-flight request has been answered.
   app.addHook('onClose', async () => {
     await client.close();
@@ -304,10 +311,14 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
           log.warn(`shutdown: in-flight requests still running after ${deadlineMs} ms; aborting their AI calls`);
           shutdownAbort.abort();
         }, deadlineMs);
+        // Sockets that went idle after close() began (a response without Connection: close
+        // already on its way) would otherwise keep the listener open until keep-alive expires.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
         try {
           await app.close();
         } finally {
           clearTimeout(timer);
+          clearInterval(sweep);
         }
         return { forced };
       })();

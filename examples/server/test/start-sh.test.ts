@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// Drives examples/server/start.sh as a real process tree: the emulators CLI and the API server
+// under the supervisor, on free ports, with PGlite in memory.
+
+const START_SH = fileURLToPath(new URL('../start.sh', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Supervisor {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  pids: { api: number; ai: number };
+  port: number;
+  logDir: string;
+}
+
+const started: Supervisor[] = [];
+
+async function startSupervisor(extraEnv: Record<string, string> = {}): Promise<Supervisor> {
+  const [port, gemini, grpc, whisper, httpTts] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const logDir = mkdtempSync(join(tmpdir(), 'kt-start-sh-'));
+  let out = '';
+  const child = spawn('bash', [START_SH], {
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      PORT: String(port),
+      GEMINI_EMULATOR_PORT: String(gemini),
+      GOOGLE_EMULATOR_PORT: String(grpc),
+      WHISPER_EMULATOR_PORT: String(whisper),
+      HTTP_TTS_EMULATOR_PORT: String(httpTts),
+      LOG_DIR: logDir,
+      STOP_TIMEOUT_S: '10',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a failed test can still take the whole tree down.
+    detached: true,
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await until(() => out.includes('all services are running') || child.exitCode !== null, 60_000, 'the supervisor to report both services running');
+  const api = Number(/API server started \(pid (\d+)\)/.exec(out)?.[1]);
+  const ai = Number(/AI service started \(pid (\d+)\)/.exec(out)?.[1]);
+  const sup: Supervisor = { child, output: () => out, exit, pids: { api, ai }, port, logDir };
+  started.push(sup);
+  expect(out).toContain('all services are running');
+  return sup;
+}
+
+afterEach(() => {
+  for (const s of started.splice(0)) {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      try {
+        process.kill(-s.child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const pid of [s.pids.api, s.pids.ai]) if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(s.logDir, { recursive: true, force: true });
+  }
+});
+
+describe('start.sh: the fail-fast supervisor', () => {
+  it('starts both services, with separate logs, and stops cleanly on SIGTERM (exit 0)', async () => {
+    const s = await startSupervisor();
+    const health = await fetch(`http://127.0.0.1:${s.port}/health`);
+    expect(health.status).toBe(200);
+    s.child.kill('SIGTERM');
+    const { code } = await s.exit;
+    expect(code).toBe(0);
+    expect(processAlive(s.pids.api)).toBe(false);
+    expect(processAlive(s.pids.ai)).toBe(false);
+    const apiLog = readFileSync(join(s.logDir, 'api-server.log'), 'utf8');
+    const aiLog = readFileSync(join(s.logDir, 'ai-service.log'), 'utf8');
+    expect(apiLog).toContain('stopped cleanly');
+    expect(apiLog).not.toContain('korean-together-emulators');
+    expect(aiLog).toContain('korean-together-emulators: SIGTERM, closing');
+    expect(aiLog).not.toContain('Server listening');
+  }, 90_000);
+
+  it('exits non-zero and stops the API server when the AI service dies', async () => {
+    const s = await startSupervisor();
+    process.kill(s.pids.ai, 'SIGKILL');
+    const { code } = await s.exit;
+    expect(code).not.toBe(0);
+    expect(s.output()).toContain('AI service died');
+    expect(processAlive(s.pids.api)).toBe(false);
+  }, 90_000);
+
+  it('exits non-zero and stops the AI service when the API server dies', async () => {
+    const s = await startSupervisor();
+    process.kill(s.pids.api, 'SIGKILL');
+    const { code } = await s.exit;
+    expect(code).not.toBe(0);
+    expect(s.output()).toContain('API server died');
+    expect(processAlive(s.pids.ai)).toBe(false);
+  }, 90_000);
+
+  it('force-kills a child that does not stop within STOP_TIMEOUT_S and exits 1', async () => {
+    const s = await startSupervisor({ STOP_TIMEOUT_S: '1' });
+    // A stopped process cannot act on SIGTERM; only SIGKILL ends it.
+    process.kill(s.pids.api, 'SIGSTOP');
+    const t0 = Date.now();
+    s.child.kill('SIGTERM');
+    const { code } = await s.exit;
+    expect(code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect(s.output()).toContain('force killing');
+    await until(() => !processAlive(s.pids.api), 5_000, 'the stopped API server to be killed');
+  }, 90_000);
+});
