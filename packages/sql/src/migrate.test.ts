@@ -40,6 +40,8 @@ describe('migrate', () => {
     );
     expect(tables.map((t) => t.table_name)).toEqual([
       'activities',
+      'ai_budget_reservations',
+      'ai_budget_totals',
       'ai_usage_log',
       'korean_together_migrations',
       'session_events',

@@ -12,3 +12,5 @@ export { writeSessionEvent, ensureSession } from './session-events.js';
 export type { SessionEventInput, SessionInput, TableOptions, QueryableLike } from './session-events.js';
 export { normalizeUsage, rowToRecord, MAX_ERROR_MESSAGE } from './usage-row.js';
 export type { UsageRow, NormalizeResult } from './usage-row.js';
+export { createPostgresBudgetStore, PostgresBudgetStore } from './postgres-budget-store.js';
+export type { PostgresBudgetStoreOptions, PgBudgetPoolLike, PgBudgetClientLike } from './postgres-budget-store.js';
