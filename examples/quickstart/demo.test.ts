@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { testRunPrefix } from '../../test-support/db.js';
+import { LESSON } from './lesson-script.js';
+
+// `pnpm demo` end to end, as a child process: exactly what a newcomer runs.
+const DEMO = fileURLToPath(new URL('./demo.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', DEMO, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+/** Everything after the lesson view: the summary tables and the database read-back. */
+const summaryPart = (stdout: string) => stdout.slice(stdout.indexOf('\nCalls\n'));
+
+describe('pnpm demo', () => {
+  it('runs the lesson on emulators + PGlite with faults, shows the policy at work, and exits 0 well under a minute', async () => {
+    const r = await runDemo([]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(45_000);
+    const o = r.stdout;
+    for (let n = 1; n <= LESSON.length; n++) expect(o).toContain(`▶ Activity ${n}/${LESSON.length}: ${LESSON[n - 1]!.title}`);
+    expect(o).toContain('database: pglite, schema public');
+    // The lesson view: the learner's words, what was heard, the grade, the tutor's reply.
+    expect(o).toContain('heard:   저가 도서관을 친구가 만났어요');
+    expect(o).toMatch(/grade: {3}55\/100 fail \(grammar\)/);
+    expect(o).toMatch(/grade: {3}65\/100 fail \(formality\)/);
+    // Each fault, and what the policy did about it.
+    expect(o).toContain('⚡ fault injected: Google Speech-to-Text answers UNAVAILABLE (twice)');
+    expect(o).toContain('→ falling back to whisper (unavailable)');
+    expect(o).toContain('↻ retrying flash in 1000 ms (rate_limited)');
+    expect(o).toContain('⇉ no answer yet: hedging with pro beside the slow attempt');
+    expect(o).toContain('↻ retrying flash in');
+    // The summary, per call.
+    const s = summaryPart(o);
+    expect(s).toMatch(/transcribe answer\s+whisper \(whisper-1\)\s+3: google-stt unavailable → google-stt unavailable → whisper ok/);
+    expect(s).toMatch(/grade answer\s+flash \(gemini-2\.5-flash\)\s+2: flash rate_limited → flash ok\s+1\d{3}\s+0\.\d{6}/);
+    expect(s).toMatch(/grade answer\s+pro \(gemini-2\.5-pro\)\s+2: pro ok → flash hedge lost/);
+    expect(s).toMatch(/grade answer\s+flash \(gemini-2\.5-flash\)\s+2: flash schema_violation → flash ok/);
+    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 25 attempts');
+    // The views read back, and the usage log matching the calls to the micro-dollar.
+    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini\s+8\s+5/);
+    expect(s).toMatch(/v_evaluation_stats[\s\S]+gemini-2\.5-pro\s+grammar\s+55\.0\s+1/);
+    expect(s).toMatch(/✓ ai_usage_log holds 25 rows for the lesson's 20 calls \(one per attempt; expected 25\), total \$(\d+\.\d{6}) \(calls above: \$\1\)/);
+    expect(o).toMatch(/✓ lesson finished in \d+\.\d s/);
+    // Learner text appears in the lesson view only: never in progress/error lines or the summary.
+    const failureLines = o.split('\n').filter((l) => /^\s+[✗↻→⇉⚠]/.test(l));
+    expect(failureLines.length).toBeGreaterThanOrEqual(6);
+    for (const a of LESSON) {
+      for (const l of failureLines) expect(l).not.toContain(a.learnerAnswer);
+      expect(s).not.toContain(a.learnerAnswer);
+    }
+  }, 90_000);
+
+  it('--no-faults: every call answers on its first attempt', async () => {
+    const r = await runDemo(['--no-faults']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('fault injected');
+    const s = summaryPart(r.stdout);
+    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 20 attempts');
+    expect(s).toMatch(/✓ ai_usage_log holds 20 rows/);
+  }, 90_000);
+
+  it('--help prints the usage and exits 0; an unknown flag exits 2', async () => {
+    const help = await runDemo(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--database-url URL');
+    expect(help.stdout).toContain('--real');
+    expect(help.stdout).toContain('--no-faults');
+    const bad = await runDemo(['--fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Unknown option '--fast'");
+  }, 60_000);
+
+  it.runIf(Boolean(process.env.DATABASE_URL))('--database-url: migrates a real Postgres and stores the lesson there', async () => {
+    const schema = `${testRunPrefix()}demo_${randomBytes(4).toString('hex')}`;
+    const url = process.env.DATABASE_URL!;
+    try {
+      const r = await runDemo(['--database-url', url, '--schema', schema]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`database: postgres, schema ${schema}`);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const rows = await client.query(`SELECT count(*)::int AS n FROM "${schema}".ai_usage_log`);
+        expect(rows.rows[0].n).toBe(25);
+        const events = await client.query(`SELECT count(*)::int AS n FROM "${schema}".session_events WHERE event_type = 'evaluation'`);
+        expect(events.rows[0].n).toBe(5);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  }, 90_000);
+});
