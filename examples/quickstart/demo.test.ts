@@ -74,7 +74,7 @@ describe('pnpm demo', () => {
     expect(s).toMatch(/✓ ai_usage_log holds 20 rows/);
   }, 90_000);
 
-  it('--help prints the usage and exits 0; an unknown flag exits 2', async () => {
+  it('--help prints the usage and exits 0; an unknown flag exits 2; --real without keys says what is missing', async () => {
     const help = await runDemo(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--database-url URL');
@@ -83,6 +83,15 @@ describe('pnpm demo', () => {
     const bad = await runDemo(['--fast']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("Unknown option '--fast'");
+    const { GEMINI_API_KEY: _g, GOOGLE_API_KEY: _k, ...env } = process.env;
+    const real = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', DEMO, '--real'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(real.code).toBe(2);
+    expect(real.stderr).toContain('set GEMINI_API_KEY');
   }, 60_000);
 
   it.runIf(Boolean(process.env.DATABASE_URL))('--database-url: migrates a real Postgres and stores the lesson there', async () => {

@@ -8,6 +8,7 @@ import {
   isAiError,
   usdToMicro,
   microToUsd,
+  type AiClient,
   type AiClientEvents,
   type AttemptInfo,
   type Capability,
@@ -131,7 +132,10 @@ async function main(): Promise<void> {
   let emu: Emulators | undefined;
   let providerSet: ProviderSet | undefined;
   let db: Database | undefined;
-  let voice: ReturnType<typeof googleTts> | undefined;
+  // --real: a separate client (no sinks) speaks the learner's scripted answers with a real
+  // Google voice, so real STT hears real Korean speech; it is not part of the lesson's usage.
+  let learnerVoice: AiClient | undefined;
+  let learnerTts: ReturnType<typeof googleTts> | undefined;
   try {
     if (!opts.real) {
       out('• starting the emulators (Gemini REST, Google Speech/TTS gRPC, Whisper, OpenAI speech) ...');
@@ -155,7 +159,10 @@ async function main(): Promise<void> {
       onBreak: (e) => out(red(`      ⚠ circuit breaker ${e.key} opened for ${e.cooldownMs} ms`)),
     };
     const client = createAiClient({ policy: tutoringPolicy(), providers: providerSet.providers, sinks: [db.sink], events });
-    if (opts.real) voice = googleTts({ voice: 'ko-KR-Wavenet-C', audioEncoding: 'LINEAR16' });
+    if (opts.real) {
+      learnerTts = googleTts({ voice: 'ko-KR-Wavenet-C', audioEncoding: 'LINEAR16' });
+      learnerVoice = createAiClient({ providers: { learner: learnerTts } });
+    }
 
     const sessionId = randomUUID();
     const calls: LessonCall[] = [];
@@ -182,9 +189,8 @@ async function main(): Promise<void> {
 
       // 2. The learner answers out loud: fabricated audio that carries its words.
       let audio: Uint8Array;
-      if (voice) {
-        const ac = new AbortController();
-        audio = (await voice.synthesize({ text: activity.learnerAnswer, audioEncoding: 'LINEAR16' }, { signal: ac.signal, attempt: 1, deadlineAt: Date.now() + 10_000 })).audio;
+      if (learnerVoice) {
+        audio = (await learnerVoice.tts.synthesize({ text: activity.learnerAnswer, audioEncoding: 'LINEAR16' })).audio;
       } else {
         audio = synthesizeWav(activity.learnerAnswer, { sampleRateHertz: 16_000 });
       }
@@ -218,7 +224,8 @@ async function main(): Promise<void> {
     out(`${ok ? green('✓') : red('✗')} lesson finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (!ok) process.exitCode = 1;
   } finally {
-    await voice?.close();
+    await learnerVoice?.close();
+    await learnerTts?.close();
     await providerSet?.close();
     await emu?.close();
     await db?.close();
