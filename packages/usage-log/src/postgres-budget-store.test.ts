@@ -234,6 +234,15 @@ describe('PostgresBudgetStore', () => {
     await dead.end();
   });
 
+  it('with synchronousCommit: false (commits not waited to disk) keeps the same semantics', async () => {
+    const fast = createPostgresBudgetStore({ pool, schema, synchronousCommit: false });
+    const k = key('async-commit');
+    expect(await fast.reserve({ id: 'f1', amountMicro: 700, limits: [limit(k, 1_000)], reservationTtlMs: 60_000 })).toEqual({ ok: true });
+    expect((await store.reserve({ id: 'f2', amountMicro: 700, limits: [limit(k, 1_000)], reservationTtlMs: 60_000 })).ok).toBe(false);
+    await fast.settle('f1', 650);
+    expect(await store.usage(k)).toEqual({ spentMicro: 650, reservedMicro: 0 });
+  });
+
   it('rejects bad configuration with invalid_config', () => {
     expect(() => createPostgresBudgetStore({ pool: {} as never })).toThrow(/pool: must be a node-postgres Pool/);
     expect(() => createPostgresBudgetStore({ pool, schema: 'bad; drop' })).toThrow(/schema/);

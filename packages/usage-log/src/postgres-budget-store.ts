@@ -26,6 +26,13 @@ export interface PostgresBudgetStoreOptions {
   keepExpiredMs?: number;
   /** At most this often (ms) a reserve also deletes long-expired rows of every key, in the background. Default 60,000. */
   sweepIntervalMs?: number;
+  /**
+   * Wait for each budget transaction's commit to reach disk (Postgres' synchronous_commit).
+   * `false` shortens how long the hot rows (today's key) stay locked, so many concurrent calls
+   * wait less (see docs/BENCHMARKS.md); a database crash may then lose the last fraction of a
+   * second of budget changes (the usage log keeps the spend itself). Default true.
+   */
+  synchronousCommit?: boolean;
 }
 
 /**
@@ -42,6 +49,7 @@ export class PostgresBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
   private readonly keepMs: number;
   private readonly sweepMs: number;
+  private readonly asyncCommit: string;
   private lastSweep = 0;
 
   constructor(private readonly options: PostgresBudgetStoreOptions) {
@@ -56,6 +64,7 @@ export class PostgresBudgetStore implements BudgetStore {
     this.timeoutMs = positiveInt(options.operationTimeoutMs, 5_000, 'operationTimeoutMs');
     this.keepMs = positiveInt(options.keepExpiredMs, 3_600_000, 'keepExpiredMs');
     this.sweepMs = positiveInt(options.sweepIntervalMs, 60_000, 'sweepIntervalMs');
+    this.asyncCommit = options.synchronousCommit === false ? '; SET LOCAL synchronous_commit = off' : '';
   }
 
   /** Runs `fn` in one transaction on a pooled connection, bounded by operationTimeoutMs; failures become `unavailable`. */
@@ -65,7 +74,7 @@ export class PostgresBudgetStore implements BudgetStore {
       const client = await this.options.pool.connect();
       try {
         // One round trip: the lock wait is bounded too, so a stuck holder cannot hang callers.
-        await client.query(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}`);
+        await client.query(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}${this.asyncCommit}`);
         const result = await fn(client);
         await client.query('COMMIT');
         client.release();
