@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
 import { deadPort } from '../../test/support/tcp-proxy.js';
@@ -76,6 +77,21 @@ describe('RedisBudgetStore', () => {
     expect(await a.usage('session:s9')).toEqual({ spentMicro: 650, reservedMicro: 0 });
     expect(await b.usage('day:2026-11-26')).toEqual({ spentMicro: 650, reservedMicro: 0 });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("works on a client of yours with ioredis' own keyPrefix option, also when another instance settles", async () => {
+    const outer = `${uniquePrefix('outer')}:`;
+    prefixes.push(outer.slice(0, -1));
+    const c1 = new Redis(testRedisUrl(), { keyPrefix: outer });
+    const c2 = new Redis(testRedisUrl(), { keyPrefix: outer });
+    const a = createRedisBudgetStore({ client: c1, prefix: 'budget' });
+    const b = createRedisBudgetStore({ client: c2, prefix: 'budget' });
+    await a.reserve({ id: 'p1', amountMicro: 300, limits: [day(1_000)], reservationTtlMs: 60_000 });
+    await b.settle('p1', 250);
+    expect(await a.usage('day:2026-11-26')).toEqual({ spentMicro: 250, reservedMicro: 0 });
+    expect(await admin.exists(`${outer}budget:k:day:2026-11-26`)).toBe(1);
+    c1.disconnect();
+    c2.disconnect();
   });
 
   it('an unsettled reservation stops holding room at its expiry; a late settle still counts the spend', async () => {

@@ -46,6 +46,7 @@ const KNOWN_LIMIT = 50_000;
  */
 export class RedisBudgetStore implements BudgetStore {
   readonly prefix: string;
+  private readonly keyPrefix: string;
   private readonly client: ScriptClient;
   private readonly owned: boolean;
   private readonly timeoutMs: number;
@@ -74,6 +75,8 @@ export class RedisBudgetStore implements BudgetStore {
     client.defineCommand('ktBudgetSettle', { lua: SETTLE_LUA });
     client.defineCommand('ktBudgetUsage', { lua: USAGE_LUA });
     this.client = client as ScriptClient;
+    // ioredis prepends its own keyPrefix option to KEYS (not to ARGV): settle compares full names.
+    this.keyPrefix = `${client.options.keyPrefix ?? ''}${this.prefix}`;
   }
 
   private totalsKey(key: string): string {
@@ -132,7 +135,7 @@ export class RedisBudgetStore implements BudgetStore {
     const settle = (limitKeys: string[]) => {
       const keys = [this.reservationKey(id)];
       for (const k of limitKeys) keys.push(this.totalsKey(k), this.expiryKey(k));
-      return this.client.ktBudgetSettle(keys.length, ...keys, id, String(actual), this.prefix) as Promise<[number, string?]>;
+      return this.client.ktBudgetSettle(keys.length, ...keys, id, String(actual), this.keyPrefix) as Promise<[number, string?]>;
     };
     await this.run('settle', async () => {
       // Another process's reservation (or one this process forgot): the first reply names its limits.

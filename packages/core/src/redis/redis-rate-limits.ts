@@ -67,11 +67,13 @@ export class RedisRateLimits implements SharedRateLimits {
     if (!shared) throw new AiError('invalid_config', `${where}: missing`, { retryable: false });
     const { client, redisOptions } = this.options;
     let makeClient: () => Redis;
+    // Bottleneck waits for 'ready' before its first command, so its connections must connect
+    // by themselves (lazyConnect would leave them waiting forever).
     if (client) {
-      makeClient = () => client.duplicate();
+      makeClient = () => client.duplicate({ lazyConnect: false });
     } else {
       const url = this.options.url ?? redisUrlFromEnv(shared.redisUrlEnv, `${where}.redisUrlEnv`, this.options.env);
-      makeClient = () => createRedisClient(url, redisOptions);
+      makeClient = () => createRedisClient(url, { ...redisOptions, lazyConnect: false });
     }
     const id = RedisRateLimits.limiterId(shared.keyPrefix, spec.capability, spec.providerKey);
     const limiter = new SharedRateLimiter(spec, {

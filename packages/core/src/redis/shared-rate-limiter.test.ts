@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
 import { deadPort, startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
@@ -70,6 +71,16 @@ describe('SharedRateLimiter (bottleneck clustering on the real Redis)', () => {
     r3();
     expect(a.stats()).toMatchObject({ shared: 2, localFallbacks: 0 });
     expect(b.stats()).toMatchObject({ shared: 1, localFallbacks: 0 });
+  });
+
+  it('copies the settings of a client you pass (even a lazyConnect one) and leaves that client alone', async () => {
+    const keyPrefix = prefix('client');
+    const yours = new Redis(testRedisUrl(), { lazyConnect: true });
+    const l = limiter({ maxConcurrent: 1, keyPrefix }, { client: yours });
+    (await l.acquire(never, 5_000, 'voice'))();
+    expect(l.stats()).toMatchObject({ shared: 1, localFallbacks: 0 });
+    expect(yours.status).toBe('wait');
+    yours.disconnect();
   });
 
   it("Redis unreachable from the start, onRedisDown 'local': the same limits hold per process", async () => {
