@@ -95,7 +95,8 @@ export class BufferedSink implements UsageSink {
   private readonly onError: ((e: AiError) => void) | undefined;
   private readonly spill: SpillStore;
 
-  private chunks: UsageRow[][] = [];
+  // Shallow copies of written records, in chunks of batchSize: O(1) append, O(1) take.
+  private chunks: UsageRecord[][] = [];
   private queued = 0;
   private pushed = 0;
   private taken = 0;
@@ -149,19 +150,19 @@ export class BufferedSink implements UsageSink {
     this.adopt();
   }
 
-  /** Queues one record. Synchronous, never throws, never waits on I/O. */
+  /**
+   * Queues a shallow copy of one record. Synchronous, O(1), never throws, never waits on I/O.
+   * Validation (reject or clamp, counted in stats) runs on the sink's own turn, before the
+   * record joins a batch, so the caller never pays for it.
+   */
   write(record: UsageRecord): void {
     try {
-      const n = normalizeUsage(record);
-      if (!n.ok) {
-        this.s.failed++;
-        this.quarantine({ reason: 'invalid_record', detail: n.reason, record: describeRejected(record) });
-        this.report(new AiError('invalid_request', `usage-log: record refused at write(): ${n.reason}`, { retryable: false }));
+      if (typeof record !== 'object' || record === null) {
+        this.refuse(record, 'record is not an object');
         return;
       }
-      if (n.clamped) this.s.clamped++;
       if (this.closed) {
-        this.writeLate(n.row);
+        this.writeLate(record);
         return;
       }
       let tail = this.chunks[this.chunks.length - 1];
@@ -169,13 +170,34 @@ export class BufferedSink implements UsageSink {
         tail = [];
         this.chunks.push(tail);
       }
-      tail.push(n.row);
+      tail.push({ ...record });
       this.queued++;
       this.pushed++;
       if (tail.length === this.batchSize || this.queued > this.maxQueue) this.schedulePump();
     } catch (err) {
       this.report(new AiError('invalid_request', `usage-log: write() failed: ${safeProviderText(err)}`, { retryable: false, cause: err }));
     }
+  }
+
+  /** Validates queued records into rows; refused ones are counted and quarantined here. */
+  private prepare(records: UsageRecord[]): UsageRow[] {
+    const rows: UsageRow[] = [];
+    for (const r of records) {
+      const n = normalizeUsage(r);
+      if (!n.ok) {
+        this.refuse(r, n.reason);
+        continue;
+      }
+      if (n.clamped) this.s.clamped++;
+      rows.push(n.row);
+    }
+    return rows;
+  }
+
+  private refuse(record: unknown, reason: string): void {
+    this.s.failed++;
+    this.quarantine({ reason: 'invalid_record', detail: reason, record: describeRejected(record) });
+    this.report(new AiError('invalid_request', `usage-log: record refused: ${reason}`, { retryable: false }));
   }
 
   /** Resolves when every record written before the call is committed or in the fsync'd spill file. */
@@ -243,9 +265,9 @@ export class BufferedSink implements UsageSink {
 
   private take(nChunks: number): Job {
     const taken = this.chunks.splice(0, nChunks);
-    const rows = taken.length === 1 ? taken[0]! : taken.flat();
-    this.queued -= rows.length;
-    const job: Job = { kind: 'db', rows, start: this.taken, end: this.taken + rows.length, abandoned: false };
+    const records = taken.length === 1 ? taken[0]! : taken.flat();
+    this.queued -= records.length;
+    const job: Job = { kind: 'db', rows: this.prepare(records), start: this.taken, end: this.taken + records.length, abandoned: false };
     this.taken = job.end;
     this.jobs.add(job);
     return job;
@@ -485,7 +507,7 @@ export class BufferedSink implements UsageSink {
       this.jobs.delete(j);
       leftovers.push(...j.rows);
     }
-    for (const c of this.chunks) leftovers.push(...c);
+    for (const c of this.chunks) leftovers.push(...this.prepare(c));
     this.chunks = [];
     this.queued = 0;
     this.taken = this.pushed;
@@ -506,9 +528,11 @@ export class BufferedSink implements UsageSink {
     await raceUntil(this.target.close().catch(() => {}), Math.max(deadline, Date.now() + 1000));
   }
 
-  private writeLate(row: UsageRow): void {
+  private writeLate(record: UsageRecord): void {
     try {
-      this.spill.appendSync([row]);
+      const rows = this.prepare([record]);
+      if (rows.length === 0) return;
+      this.spill.appendSync(rows);
       this.s.spilled++;
     } catch (err) {
       this.s.dropped++;

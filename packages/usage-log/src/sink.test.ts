@@ -82,6 +82,17 @@ describe('database sink', () => {
     });
   });
 
+  it('copies the record at write(): the caller changing its object afterwards changes nothing stored', async () => {
+    const sink = sinkFor(db, { table, spillDir: await tempDir('copy') });
+    const rec = makeRecord(streamId(), 3);
+    sink.write(rec);
+    rec.latencyMs = 99_999;
+    rec.providerName = 'changed';
+    await sink.close();
+    const [row] = await db.query<{ latency_ms: number; provider_name: string }>(`SELECT latency_ms, provider_name FROM "${db.schema}"."${table}"`);
+    expect(row).toEqual({ latency_ms: 28, provider_name: 'gemini' });
+  });
+
   it('inserts a row written twice only once', async () => {
     const sink = sinkFor(db, { table, spillDir: await tempDir('dup') });
     const s = streamId();
@@ -94,7 +105,7 @@ describe('database sink', () => {
     expect((await tableStats(db, table)).n).toBe(2);
   });
 
-  it('refuses or clamps bad records at write(), counts them, and never poisons a batch', async () => {
+  it('refuses or clamps bad records before they join a batch, counts them, and never poisons a batch', async () => {
     const spillDir = await tempDir('bad');
     const errors: AiError[] = [];
     const sink = sinkFor(db, { table, spillDir, onError: (e) => errors.push(e) });
@@ -119,7 +130,7 @@ describe('database sink', () => {
     expect(long!.m.length).toBeLessThanOrEqual(501);
     expect(long!.m).not.toContain('sk-abcdefghijklmnop');
     const q = await quarantined(spillDir);
-    expect(q.map((e) => [e.reason, e.detail])).toEqual([
+    expect(q.map((e) => [e.reason, e.detail]).sort()).toEqual([
       ['invalid_record', 'id is not a UUID'],
       ['invalid_record', 'providerType is not stt, tts or eval'],
       ['invalid_record', 'record is not an object'],

@@ -120,3 +120,22 @@ describe('normalizeUsage', () => {
     expect(f.ok && f.row.estimatedCostUsd).toBe('0.300000');
   });
 });
+
+describe('error message fast path', () => {
+  it.each([
+    'attempt timed out after 2000 ms',
+    'gemini: 503 UNAVAILABLE',
+    'see https://x.test/v1?key=AIzaSyA1234567890abcdefghijk',
+    'Bearer abcdefghijk',
+    'sk-abcdefghijklmnop leaked',
+    'two  spaces',
+    'tab\there',
+    ' leading',
+    'trailing ',
+    'line\nbreak',
+  ])('stores exactly what safeProviderText would: %j', async (msg) => {
+    const { safeProviderText } = await import('@korean-together/core');
+    const r = normalizeUsage({ ...base, success: false, errorMessage: msg });
+    expect(r.ok && r.row.errorMessage).toBe(safeProviderText(msg, MAX_ERROR_MESSAGE));
+  });
+});

@@ -37,6 +37,8 @@ const INT_MAX = 2_147_483_647;
 const MAX_COST_MICRO = 999_999_999_999;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL = /^\d{1,6}(?:\.\d{1,6})?$/;
+// Anything safeProviderText would change: secret-looking tokens, runs of or non-space whitespace, edges.
+const NEEDS_SANITISING = /AIza|\b[spr]k-|bearer|[?&](?:key|api_key|apikey|token|access_token)=|\s\s|[^\S ]|^\s|\s$/i;
 
 export type NormalizeResult = { ok: true; row: UsageRow; clamped: boolean } | { ok: false; reason: string };
 
@@ -180,6 +182,8 @@ function errorText(v: unknown, c: { clamped: boolean }): string | null {
     c.clamped = true;
     return null;
   }
+  // Most messages are short and clean: one regex test instead of safeProviderText's five replaces.
+  if (v.length <= MAX_ERROR_MESSAGE && !NEEDS_SANITISING.test(v)) return v;
   // The core already sanitises messages; redact again so nothing secret-looking is ever stored.
   const safe = safeProviderText(v.length > 4 * MAX_ERROR_MESSAGE ? v.slice(0, 4 * MAX_ERROR_MESSAGE) : v, MAX_ERROR_MESSAGE);
   if (safe !== v) c.clamped = true;
