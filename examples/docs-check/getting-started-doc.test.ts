@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
+import { uniqueName } from '../../test-support/db.js';
+import { createAi } from './snippets/ai.js';
+import { gradeSpokenAnswer, httpStatusOf } from './snippets/grade-answer.js';
+
+const DOC = fileURLToPath(new URL('../../docs/GETTING_STARTED.md', import.meta.url));
+const SNIPPETS = fileURLToPath(new URL('./snippets/', import.meta.url));
+const POLICY = fileURLToPath(new URL('./snippets/ai-policy.json', import.meta.url));
+const HARNESS = fileURLToPath(new URL('./shutdown-harness.ts', import.meta.url));
+
+describe('docs/GETTING_STARTED.md', () => {
+  const doc = readFileSync(DOC, 'utf8');
+  const blocks = [...doc.matchAll(/<!-- snippet: (\S+) -->\n```\w+\n([\s\S]*?)```\n<!-- \/snippet -->/g)].map((m) => ({ path: m[1]!, body: m[2]! }));
+
+  it('embeds every snippet file verbatim, and only those', () => {
+    const files = readdirSync(SNIPPETS).sort();
+    expect(blocks.map((b) => b.path.replace('examples/docs-check/snippets/', '')).sort()).toEqual(files);
+    for (const b of blocks) expect(b.body, `${b.path} differs from the guide`).toBe(readFileSync(fileURLToPath(new URL(`../../${b.path}`, import.meta.url)), 'utf8'));
+  });
+
+  it('names no file that does not exist', () => {
+    for (const [, path] of doc.matchAll(/`((?:docs|examples|packages)\/[\w./-]+)`/g)) {
+      expect(existsSync(fileURLToPath(new URL(`../../${path}`, import.meta.url))), path).toBe(true);
+    }
+  });
+});
+
+describe('the guide\'s snippets, run against the emulators', () => {
+  let emu: Emulators;
+  let emuEnv: Record<string, string>;
+  beforeAll(async () => {
+    emu = await startEmulators();
+    emuEnv = {
+      EMULATORS_HOST: '127.0.0.1',
+      GEMINI_EMULATOR_PORT: new URL(emu.gemini.baseUrl).port,
+      GOOGLE_EMULATOR_PORT: String(emu.google.port),
+      WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
+      HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
+      GEMINI_API_KEY: 'emulator',
+      OPENAI_API_KEY: 'emulator',
+    };
+  });
+  afterAll(async () => {
+    await emu?.close();
+  });
+
+  it.runIf(Boolean(process.env.DATABASE_URL))('ai.ts + grade-answer.ts on a real Postgres: migrates, grades, logs usage rows that join the session events', async () => {
+    const schema = uniqueName('guide');
+    const ai = await createAi({ ...emuEnv, DATABASE_URL: process.env.DATABASE_URL, AI_DB_SCHEMA: schema }, POLICY);
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      const sessionId = randomUUID();
+      const r = await gradeSpokenAnswer(ai, { sessionId, prompt: '물을 달라고 하세요', expectedAnswer: '물 좀 주세요', audio: synthesizeWav('물 좀 주세요'), encoding: 'LINEAR16' });
+      expect(r).toMatchObject({ transcript: '물 좀 주세요', passed: true, mistake: null });
+      await ai.usage.flush();
+      const joined = await admin.query(
+        `SELECT u.provider_type, e.event_type FROM "${schema}".ai_usage_log u JOIN "${schema}".session_events e ON e.id = u.event_id WHERE u.session_id = $1 ORDER BY u.provider_type`,
+        [sessionId],
+      );
+      expect(joined.rows).toEqual([
+        { provider_type: 'eval', event_type: 'evaluation' },
+        { provider_type: 'stt', event_type: 'user_input' },
+      ]);
+    } finally {
+      await ai.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
+  });
+
+  it('httpStatusOf maps the codes the way the guide says', async () => {
+    const ai = await createAi(emuEnv, POLICY);
+    try {
+      emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 500 } });
+      const err = await gradeSpokenAnswer(ai, { sessionId: randomUUID(), prompt: 'x', audio: synthesizeWav('네'), encoding: 'LINEAR16' }).catch((e: unknown) => e);
+      expect(httpStatusOf(err)).toBe(502);
+      expect(httpStatusOf(new Error('plain'))).toBe(500);
+    } finally {
+      emu.faults.clear();
+      await ai.close();
+    }
+  });
+
+  it('shutdown.ts: SIGTERM lets the in-flight request finish, then exits 0', async () => {
+    emu.faults.add({ target: 'google-tts', fault: { kind: 'delay', ms: 800 } });
+    const child = spawn(process.execPath, ['--import', 'tsx', HARNESS], { env: { ...process.env, DATABASE_URL: '', ...emuEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const end = Date.now() + 30_000;
+      while (!/listening \d+/.test(out) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      const port = /listening (\d+)/.exec(out)?.[1];
+      expect(port, out).toBeDefined();
+      const pending = fetch(`http://127.0.0.1:${port}/`).then(async (r) => ({ status: r.status, body: await r.json() }));
+      while (emu.hits.count('google-tts') === 0) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGTERM');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(r.body.provider).toBe('google-tts');
+      expect(await exit).toBe(0);
+      expect(out).toContain('SIGTERM: finishing in-flight requests');
+    } finally {
+      emu.faults.clear();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
