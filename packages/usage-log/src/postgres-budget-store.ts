@@ -28,9 +28,9 @@ export interface PostgresBudgetStoreOptions {
   sweepIntervalMs?: number;
   /**
    * Wait for each budget transaction's commit to reach disk (Postgres' synchronous_commit).
-   * `false` shortens how long the hot rows (today's key) stay locked, so many concurrent calls
-   * wait less (see docs/BENCHMARKS.md); a database crash may then lose the last fraction of a
-   * second of budget changes (the usage log keeps the spend itself). Default true.
+   * `false` stops waiting for the WAL flush, which shortens how long the hot row (today's key)
+   * stays locked where disk flushes are slow; a database crash may then lose the last fraction
+   * of a second of budget changes (the usage log keeps the spend itself). Default true.
    */
   synchronousCommit?: boolean;
 }
