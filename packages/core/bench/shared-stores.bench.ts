@@ -170,8 +170,8 @@ around a TTS provider that answers at once; "added" is the difference to the bas
 same quantile (~0: within run-to-run noise). Then ${ROUNDS} rounds of ${IN_FLIGHT} calls started together, each timed from start to settle.
 A shared rate limit costs three Redis scripts per attempt (bottleneck's submit, register and
 free) plus bottleneck's own timers. A budgeted call costs a reserve and a settle: one Redis
-script each, or one short transaction each on Postgres (four round trips; all calls of a day
-queue on that day's row lock, which is why many calls in flight wait on Postgres' commits).
+script each, or one short transaction each on Postgres (four round trips, on a pool of 4
+connections here; concurrent calls of one day queue on that day's row lock).
 
 ${markdownTable(columns, table)}
 ${pgNote}`,
