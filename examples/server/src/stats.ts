@@ -1,6 +1,9 @@
 import { qualifiedName } from '@korean-together/sql';
 import type { Database } from './database.js';
 
+/** What the read models need from the database. */
+export type StatsDb = Pick<Database, 'schema' | 'query'>;
+
 // Read models for /v1/stats/* and the dashboard. Dates are UTC days as 'YYYY-MM-DD' strings
 // (never JS Dates, which node-postgres would shift into the server's time zone); counts are
 // integers; money is a decimal string, exact to the micro-dollar.
@@ -64,9 +67,14 @@ export interface CallsRow {
 export const MAX_STATS_DAYS = 366;
 
 const sinceToday = `((now() AT TIME ZONE 'UTC')::date - $1::int)`;
+/**
+ * The same window as a timestamptz bound (UTC midnight `days - 1` days ago), so queries on
+ * ai_usage_log itself can use the created_at index instead of scanning every row.
+ */
+const windowStart = `(((now() AT TIME ZONE 'UTC')::date - ($1::int - 1))::timestamp AT TIME ZONE 'UTC')`;
 
 /** v_daily_ai_costs for the last `days` UTC days (today included), oldest first. */
-export async function dailyCosts(db: Database, days: number): Promise<DailyCostRow[]> {
+export async function dailyCosts(db: StatsDb, days: number): Promise<DailyCostRow[]> {
   return db.query<DailyCostRow>(
     `SELECT to_char(date, 'YYYY-MM-DD') AS "date", provider_type AS "providerType", provider_name AS "providerName",
             total_calls::int AS "totalCalls", successful_calls::int AS "successfulCalls", distinct_calls::int AS "distinctCalls",
@@ -82,7 +90,7 @@ export async function dailyCosts(db: Database, days: number): Promise<DailyCostR
 }
 
 /** v_evaluation_stats for the last `days` UTC days, oldest first. */
-export async function evaluationStats(db: Database, days: number): Promise<EvaluationStatsRow[]> {
+export async function evaluationStats(db: StatsDb, days: number): Promise<EvaluationStatsRow[]> {
   return db.query<EvaluationStatsRow>(
     `SELECT to_char(date, 'YYYY-MM-DD') AS "date", provider, model_id AS "modelId", primary_error_type AS "primaryErrorType",
             round(avg_score::numeric, 1)::float8 AS "avgScore", total_evaluations::int AS "totalEvaluations",
@@ -95,7 +103,7 @@ export async function evaluationStats(db: Database, days: number): Promise<Evalu
 }
 
 /** Latency percentiles and success rate of attempts per UTC day and provider, from ai_usage_log. */
-export async function latencyPercentiles(db: Database, days: number): Promise<LatencyRow[]> {
+export async function latencyPercentiles(db: StatsDb, days: number): Promise<LatencyRow[]> {
   return db.query<LatencyRow>(
     `SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "date",
             provider_type AS "providerType", provider_name AS "providerName",
@@ -106,7 +114,7 @@ export async function latencyPercentiles(db: Database, days: number): Promise<La
             percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
             percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
        FROM ${qualifiedName(db.schema, 'ai_usage_log')}
-      WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+      WHERE created_at >= ${windowStart}
       GROUP BY 1, 2, 3
       ORDER BY 1, 2, 3`,
     [days],
@@ -114,12 +122,12 @@ export async function latencyPercentiles(db: Database, days: number): Promise<La
 }
 
 /** Calls (not attempts) per UTC day and capability, and how many ended with an answer. */
-export async function callStats(db: Database, days: number): Promise<CallsRow[]> {
+export async function callStats(db: StatsDb, days: number): Promise<CallsRow[]> {
   return db.query<CallsRow>(
     `WITH calls AS (
        SELECT call_id, provider_type, min(created_at) AS created_at, bool_or(success) AS ok, count(*) AS attempts
          FROM ${qualifiedName(db.schema, 'ai_usage_log')}
-        WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+        WHERE created_at >= ${windowStart}
         GROUP BY call_id, provider_type)
      SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "date", provider_type AS "providerType",
             count(*)::int AS "calls", count(*) FILTER (WHERE ok)::int AS "successfulCalls",
@@ -132,7 +140,7 @@ export async function callStats(db: Database, days: number): Promise<CallsRow[]>
 }
 
 /** Latency percentiles and success rate of attempts per provider over the whole window (not per day). */
-export async function latencyOverWindow(db: Database, days: number): Promise<Omit<LatencyRow, 'date'>[]> {
+export async function latencyOverWindow(db: StatsDb, days: number): Promise<Omit<LatencyRow, 'date'>[]> {
   return db.query<Omit<LatencyRow, 'date'>>(
     `SELECT provider_type AS "providerType", provider_name AS "providerName",
             count(*)::int AS "attempts",
@@ -142,7 +150,7 @@ export async function latencyOverWindow(db: Database, days: number): Promise<Omi
             percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
             percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
        FROM ${qualifiedName(db.schema, 'ai_usage_log')}
-      WHERE (created_at AT TIME ZONE 'UTC')::date > ${sinceToday}
+      WHERE created_at >= ${windowStart}
       GROUP BY 1, 2
       ORDER BY 1, 2`,
     [days],
