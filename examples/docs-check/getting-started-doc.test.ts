@@ -114,3 +114,19 @@ describe('the guide\'s snippets, run against the emulators', () => {
     }
   }, 60_000);
 });
+
+describe('docs/SCALING_CHECKPOINTS.md', () => {
+  it('cites benchmark sections that exist in docs/BENCHMARKS.md', () => {
+    const scaling = readFileSync(fileURLToPath(new URL('../../docs/SCALING_CHECKPOINTS.md', import.meta.url)), 'utf8');
+    const bench = readFileSync(fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url)), 'utf8');
+    const section = scaling.slice(scaling.indexOf('## The tutoring server: split the container'));
+    const cited = new Set([...section.matchAll(/\(`([a-z-]+)`[,:;)]/g)].map((m) => m[1]!));
+    expect([...cited].sort()).toEqual(['core-overhead', 'example-server', 'usage-log']);
+    for (const name of cited) expect(bench).toContain(`<!-- bench:${name} -->`);
+    // The figures quoted for the checkpoints are the ones the bench wrote.
+    const serverSection = bench.slice(bench.indexOf('<!-- bench:example-server -->'), bench.indexOf('<!-- /bench:example-server -->'));
+    for (const figure of ['3.61', '130.5', '| 1,000,000 | 299 | 394 |']) expect(serverSection).toContain(figure);
+    const sustained = /createPostgresSink, sustained[^|]*\| ([\d,]+) rows\/s/.exec(bench)?.[1];
+    expect(Number(sustained?.replaceAll(',', ''))).toBeGreaterThan(50_000);
+  });
+});
