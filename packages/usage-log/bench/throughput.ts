@@ -45,7 +45,12 @@ export async function sinkThroughput(url: string, seconds: number): Promise<Pick
     const start = process.hrtime.bigint();
     const end = start + BigInt(Math.round(seconds * 1e9));
     while (process.hrtime.bigint() < end) {
-      if (sink.stats().pending < highWater) {
+      if (sink.stats().pending >= highWater) {
+        // Full: let the sink work instead of spinning on stats().
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      {
         for (let i = 0; i < 1000; i++) {
           const rec = seq < pre.length ? pre[seq]! : makeRecord(s, seq);
           const t0 = process.hrtime.bigint();

@@ -222,7 +222,19 @@ export class BufferedSink implements UsageSink {
   stats(): UsageSinkStats {
     let inJobs = 0;
     for (const j of this.jobs) inJobs += j.rows.length;
-    return { ...this.s, pending: this.queued + inJobs, spillSegments: this.spill.backlogSegments, databaseUp: this.dbUp };
+    return {
+      written: this.s.written,
+      pending: this.queued + inJobs,
+      spilled: this.s.spilled,
+      replayed: this.s.replayed,
+      failed: this.s.failed,
+      dropped: this.s.dropped,
+      clamped: this.s.clamped,
+      corrupt: this.s.corrupt,
+      duplicates: this.s.duplicates,
+      spillSegments: this.spill.backlogSegments,
+      databaseUp: this.dbUp,
+    };
   }
 
   /** The spill and quarantine directory of this instance (for tools and tests). */
