@@ -9,9 +9,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const contract = {
-  core: { '.': ['definePolicy', 'defaultPolicy', 'loadPolicy', 'createAiClient', 'AiError', 'isAiError'], './redis': [] },
+  core: { '.': ['definePolicy', 'defaultPolicy', 'loadPolicy', 'createAiClient', 'AiError', 'isAiError'], './redis': ['createRedisBudgetStore', 'createRedisRateLimits'] },
   providers: { '.': ['geminiEvaluator', 'googleStt', 'googleTts', 'whisperStt', 'httpTts'], './emulators': ['startEmulators'] },
-  'usage-log': { '.': ['createPostgresSink', 'createPgliteSink', 'createJsonlSink', 'createMemorySink', 'writeSessionEvent'] },
+  'usage-log': { '.': ['createPostgresSink', 'createPgliteSink', 'createJsonlSink', 'createMemorySink', 'writeSessionEvent', 'createPostgresBudgetStore'] },
   sql: { '.': ['migrate', 'migrations'] },
 };
 let failures = 0;

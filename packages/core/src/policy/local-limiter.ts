@@ -2,6 +2,8 @@ import { AiError } from '../errors/ai-error.js';
 import type { RateLimitPolicy } from './ai-policy.js';
 import type { Clock } from './clock.js';
 
+const CLOCK_TICK_MS = 1;
+
 /** Gives back a slot. Idempotent. */
 export type SlotRelease = () => void;
 
@@ -79,8 +81,11 @@ export class LocalLimiter {
     });
   }
 
+  // Clocks tick in whole milliseconds: a start may come up to 1 ms before its slot on the
+  // spacing grid, or perSecond above 1000 could never be reached. The grid itself never
+  // drifts, so a one-second window still sees at most perSecond starts, plus one.
   private canStart(): boolean {
-    return this.running < this.maxConcurrent && this.clock.now() >= this.nextStartAt;
+    return this.running < this.maxConcurrent && this.clock.now() + CLOCK_TICK_MS >= this.nextStartAt;
   }
 
   private start(): SlotRelease {
@@ -115,7 +120,7 @@ export class LocalLimiter {
       this.pumpTimer = this.clock.setTimeout(() => {
         this.pumpTimer = undefined;
         this.pump();
-      }, Math.max(0, this.nextStartAt - this.clock.now()));
+      }, Math.max(0, this.nextStartAt - CLOCK_TICK_MS - this.clock.now()));
     }
   }
 }
