@@ -102,17 +102,20 @@ export async function evaluationStats(db: StatsDb, days: number): Promise<Evalua
   );
 }
 
+// Attempt counts, success rate and latency percentiles: the same columns per day and per window.
+const ATTEMPT_STATS = `count(*)::int AS "attempts",
+            count(*) FILTER (WHERE success)::int AS "successfulAttempts",
+            (count(*) FILTER (WHERE success))::float8 / count(*) AS "successRate",
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p50Ms",
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"`;
+
 /** Latency percentiles and success rate of attempts per UTC day and provider, from ai_usage_log. */
 export async function latencyPercentiles(db: StatsDb, days: number): Promise<LatencyRow[]> {
   return db.query<LatencyRow>(
     `SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "date",
             provider_type AS "providerType", provider_name AS "providerName",
-            count(*)::int AS "attempts",
-            count(*) FILTER (WHERE success)::int AS "successfulAttempts",
-            (count(*) FILTER (WHERE success))::float8 / count(*) AS "successRate",
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p50Ms",
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
-            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
+            ${ATTEMPT_STATS}
        FROM ${qualifiedName(db.schema, 'ai_usage_log')}
       WHERE created_at >= ${windowStart}
       GROUP BY 1, 2, 3
@@ -143,12 +146,7 @@ export async function callStats(db: StatsDb, days: number): Promise<CallsRow[]> 
 export async function latencyOverWindow(db: StatsDb, days: number): Promise<Omit<LatencyRow, 'date'>[]> {
   return db.query<Omit<LatencyRow, 'date'>>(
     `SELECT provider_type AS "providerType", provider_name AS "providerName",
-            count(*)::int AS "attempts",
-            count(*) FILTER (WHERE success)::int AS "successfulAttempts",
-            (count(*) FILTER (WHERE success))::float8 / count(*) AS "successRate",
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p50Ms",
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p95Ms",
-            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)::float8 AS "p99Ms"
+            ${ATTEMPT_STATS}
        FROM ${qualifiedName(db.schema, 'ai_usage_log')}
       WHERE created_at >= ${windowStart}
       GROUP BY 1, 2

@@ -1,8 +1,8 @@
 import { TextToSpeechClient, type protos } from '@google-cloud/text-to-speech';
 import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsRequest } from '@korean-together/core';
 import { AttemptScope } from '../shared/attempt-scope.js';
-import { codePoints, splitText, TextTooLongError, utf8Bytes } from '../shared/text-split.js';
-import { checkSynthesizedAudio, joinSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesizedDurationMs } from '../shared/tts-audio.js';
+import { splitText, TextTooLongError, utf8Bytes } from '../shared/text-split.js';
+import { checkSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesisResult } from '../shared/tts-audio.js';
 import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { mapTextToSpeechError } from './errors.js';
 import { GOOGLE_TTS_DEFAULTS, type GoogleTtsOptions } from './options.js';
@@ -74,16 +74,7 @@ export class GoogleTts implements TtsProvider {
         checkSynthesizedAudio(audio, encoding, PROVIDER, what);
         return audio;
       });
-      const audio = joinSynthesizedAudio(audios, encoding, PROVIDER);
-      const audioDurationMs = synthesizedDurationMs(audio, encoding);
-      return {
-        audio,
-        encoding,
-        characters: pieces.reduce((n, p) => n + codePoints(p), 0),
-        requests: pieces.length,
-        modelId: voice,
-        ...(audioDurationMs !== undefined && { audioDurationMs }),
-      };
+      return synthesisResult(pieces, audios, encoding, PROVIDER, voice);
     } finally {
       scope.dispose();
     }

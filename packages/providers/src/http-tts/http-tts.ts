@@ -2,7 +2,7 @@ import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, 
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor, fetchOk, openAiUrl, readBytes } from '../shared/http.js';
 import { codePoints, splitText, TextTooLongError } from '../shared/text-split.js';
-import { checkSynthesizedAudio, joinSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesizedDurationMs } from '../shared/tts-audio.js';
+import { checkSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesisResult } from '../shared/tts-audio.js';
 import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { httpTtsCallInfo } from './errors.js';
 import { HTTP_TTS_DEFAULTS, type HttpTtsOptions } from './options.js';
@@ -60,18 +60,9 @@ export class HttpTts implements TtsProvider {
         checkSynthesizedAudio(audio, encoding, PROVIDER, info.what);
         return audio;
       });
-      const audio = joinSynthesizedAudio(audios, encoding, PROVIDER);
-      const audioDurationMs = synthesizedDurationMs(audio, encoding);
-      return {
-        audio,
-        encoding,
-        characters: pieces.reduce((n, p) => n + codePoints(p), 0),
-        requests: pieces.length,
-        // Billed by model, whatever the voice: stops a request voice such as 'ko-KR-Neural2-A'
-        // from being priced as a Google voice.
-        modelId: this.modelId,
-        ...(audioDurationMs !== undefined && { audioDurationMs }),
-      };
+      // Billed by model, whatever the voice: stops a request voice such as 'ko-KR-Neural2-A'
+      // from being priced as a Google voice.
+      return synthesisResult(pieces, audios, encoding, PROVIDER, this.modelId);
     } finally {
       scope.dispose();
     }

@@ -1,4 +1,5 @@
-import { AiError, type TtsAudioEncoding } from '@korean-together/core';
+import { AiError, type TtsAudioEncoding, type TtsProviderResult } from '@korean-together/core';
+import { codePoints } from './text-split.js';
 import { oggOpusDurationMs } from './audio-info.js';
 import { joinMp3, scanMp3 } from './mp3.js';
 import { joinWav, parseWav } from './wav.js';
@@ -75,4 +76,27 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, contr
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   if (failure) throw failure.error;
   return results;
+}
+
+/**
+ * The result of a synthesis that may have been split: the pieces' audio joined, the billed
+ * characters (code points of every piece), the request count and the priced model.
+ */
+export function synthesisResult(
+  pieces: readonly string[],
+  audios: readonly Uint8Array[],
+  encoding: TtsAudioEncoding,
+  provider: string,
+  modelId: string,
+): TtsProviderResult {
+  const audio = joinSynthesizedAudio(audios, encoding, provider);
+  const audioDurationMs = synthesizedDurationMs(audio, encoding);
+  return {
+    audio,
+    encoding,
+    characters: pieces.reduce((n, p) => n + codePoints(p), 0),
+    requests: pieces.length,
+    modelId,
+    ...(audioDurationMs !== undefined && { audioDurationMs }),
+  };
 }
