@@ -184,6 +184,8 @@ export async function runCall(
   const attempts: AttemptInfo[] = [];
   const topUps: string[] = [];
   let attemptCounter = 0;
+  // Attempts that reached a provider (breaker skips cost nothing and need no reservation).
+  let providerAttempts = 0;
   let totalMicro = 0;
   let budgetFailure: AiError | undefined;
   let reservedAttempts = budgetOn && limits.length ? (cap.hedgeAfterMs !== undefined ? 2 : 1) : Infinity;
@@ -219,6 +221,7 @@ export async function runCall(
 
   const runAttempt = async (key: string, provider: Provider, laneSignal: AbortSignal): Promise<AttemptOutcome> => {
     const n = ++attemptCounter;
+    providerAttempts++;
     const t0 = clock.now();
     const timeoutMs = Math.max(1, Math.min(cap.attemptTimeoutMs, deadline.at - t0));
     const child = new ChildAbort(laneSignal);
@@ -317,7 +320,7 @@ export async function runCall(
         }
         return { ok: false, error };
       }
-      if (attemptCounter >= reservedAttempts) {
+      if (providerAttempts >= reservedAttempts) {
         // Every attempt past the reserved ones needs its own reservation first.
         const id = `${callId}#${attemptCounter + 1}`;
         try {

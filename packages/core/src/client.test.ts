@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAiClient } from './client.js';
 import { AiError, isAiError } from './errors/ai-error.js';
+import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { worstCaseUnits } from './budget/worst-case.js';
 import { definePolicy } from './policy/ai-policy.js';
 import { Pricer } from './pricing/cost.js';
@@ -478,5 +479,29 @@ describe('provider hooks', () => {
     expect(sink.records[1]).toMatchObject({ modelId: 'tts-1', estimatedCostUsd: 0.015 });
     await client.close();
     expect(closed).toBe(1);
+  });
+});
+
+describe('budget reservations per attempt', () => {
+  it('a breaker-skipped step reserves nothing; each provider attempt after the first reserves its own worst case', async () => {
+    vi.useRealTimers();
+    const store = new MemoryBudgetStore();
+    const ids: string[] = [];
+    const reserve = store.reserve.bind(store);
+    store.reserve = async (r) => (ids.push(r.id), reserve(r));
+    const a = fakeStt([{ error: unavailable() }], { name: 'a' });
+    const b = fakeStt([{ ok: true }, { error: unavailable() }, { ok: true }], { name: 'b' });
+    const policy = definePolicy({
+      budget: { perDayUsd: 10 },
+      capabilities: { stt: { chain: ['a', 'b'], retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 } } },
+    });
+    const client = createAiClient({ policy, providers: { a, b }, budgetStore: store });
+    // a fails twice and opens its breaker; b answers
+    expect((await client.stt.transcribe(sttReq)).meta.attempts.map((x) => `${x.providerKey}:${x.outcome}`)).toEqual(['a:error', 'a:error', 'b:success']);
+    ids.length = 0;
+    const r = await client.stt.transcribe(sttReq);
+    expect(r.meta.attempts.map((x) => x.outcome)).toEqual(['skipped', 'error', 'success']);
+    // the call's reservation covers b#2; only b#3 tops up
+    expect(ids).toEqual([r.meta.callId, `${r.meta.callId}#3`]);
   });
 });
