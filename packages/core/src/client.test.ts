@@ -393,6 +393,10 @@ describe('requests and configuration', () => {
       pricing: { version: 'host-1', rows: [{ capability: 'stt', model: 'mystery-model', unit: 'audio_second', usd: '0.01', per: 60, source: 'contract', effective: '2026-11-01' }] },
     });
     expect(priced.policy.capabilities.stt.deadlineMs).toBe(15_000);
+    // a frozen object that did not come from definePolicy is still validated
+    expect(() => createAiClient({ policy: Object.freeze({ capabilities: { stt: { deadlineMs: -1 } } }), providers: { a } })).toThrow(
+      /capabilities\.stt\.deadlineMs: must be > 0/,
+    );
   });
 
   it('refuses a capability with no provider', async () => {

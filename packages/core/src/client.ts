@@ -98,7 +98,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
   if (!options || typeof options !== 'object' || !options.providers || typeof options.providers !== 'object') {
     throw new AiError('invalid_config', 'createAiClient: providers: must be an object of providers by key', { retryable: false });
   }
-  const policy = (options.policy && Object.isFrozen(options.policy) ? options.policy : definePolicy(options.policy ?? {})) as AiPolicy;
+  const policy = definePolicy(options.policy ?? {});
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const events = options.events ?? {};

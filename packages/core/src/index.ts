@@ -45,7 +45,7 @@ export { defaultPriceTable, mergePriceTables, findPriceRows, priceTableSchema } 
 export type { PriceRow, PriceTable, PriceUnit } from './pricing/price-table.js';
 export { costMicroUsd, billedUnits, microToUsd, usdToMicro, Pricer } from './pricing/cost.js';
 export type { UsageUnits } from './pricing/cost.js';
-export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema } from './policy/ai-policy.js';
+export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema, isDefinedPolicy } from './policy/ai-policy.js';
 export type {
   AiPolicy,
   AiPolicyInput,

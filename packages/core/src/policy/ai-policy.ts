@@ -174,11 +174,22 @@ function formatIssues(error: z.ZodError): string {
  * message names every bad path, e.g. `capabilities.stt.attemptTimeoutMs: must be > 0`.
  */
 export function definePolicy(input: unknown = {}): AiPolicy {
+  if (isDefinedPolicy(input)) return input;
   const parsed = aiPolicySchema.safeParse(input ?? {});
   if (!parsed.success) {
     throw new AiError('invalid_config', `invalid AI policy: ${formatIssues(parsed.error)}`, { retryable: false, cause: parsed.error });
   }
-  return deepFreeze(parsed.data);
+  const policy = deepFreeze(parsed.data);
+  defined.add(policy);
+  return policy;
+}
+
+// Policies made by definePolicy: validated once, never again (a frozen look-alike is not enough).
+const defined = new WeakSet<object>();
+
+/** True for a policy returned by `definePolicy` / `loadPolicy` (validated, defaults filled, frozen). */
+export function isDefinedPolicy(value: unknown): value is AiPolicy {
+  return typeof value === 'object' && value !== null && defined.has(value);
 }
 
 /** Reads a JSON policy file and validates it like `definePolicy`; errors name the file. */
