@@ -20,6 +20,12 @@ export interface TestDatabase {
   pglite?: PGlite;
   /** Whichever of `pool` / `pglite` exists: what `migrate({ client })` and the sinks accept. */
   client: pg.Pool | PGlite;
+  /**
+   * A node-postgres-like pool on either backend, for code that checks out a connection per
+   * operation: `pool` itself on the server; on PGlite, `pglitePool(pglite)` (one connection, so
+   * checkouts take turns).
+   */
+  poolLike: PoolLike;
   /** Runs one parameterised statement and returns its rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Drops the schema and closes every connection this helper opened. */
@@ -29,6 +35,56 @@ export interface TestDatabase {
 export interface TestDatabaseOptions {
   /** Suffix that makes the schema name easier to read in a server listing (lowercase letters, digits, underscore). */
   label?: string;
+  /** Most connections the server pool opens (postgres only; PGlite is one connection). Default 4. */
+  maxConnections?: number;
+}
+
+/** The part of a node-postgres PoolClient that code checking out connections uses. */
+export interface PoolLikeClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  release(destroy?: boolean | Error): void;
+}
+
+/** The part of a node-postgres Pool that code checking out connections uses. */
+export interface PoolLike {
+  connect(): Promise<PoolLikeClient>;
+}
+
+/**
+ * A node-postgres-like pool over one PGlite: `connect()` waits until no other client is checked
+ * out, because PGlite is a single connection and two interleaved transactions would share it.
+ * `query(text)` without values runs through the simple protocol like node-postgres (several
+ * statements allowed; the rows are the last statement's); with values it is one prepared statement.
+ */
+export function pglitePool(db: PGlite): PoolLike {
+  let turn: Promise<void> = Promise.resolve();
+  return {
+    async connect() {
+      const previous = turn;
+      let done!: () => void;
+      turn = new Promise<void>((resolve) => (done = resolve));
+      await previous;
+      let released = false;
+      return {
+        async query(text: string, values?: unknown[]) {
+          if (released) throw new Error('test-support/db.ts pglitePool: query on a released client');
+          if (values === undefined || values.length === 0) {
+            const results = await db.exec(text);
+            return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
+          }
+          return { rows: (await db.query<Record<string, unknown>>(text, values)).rows };
+        },
+        release(destroy?: boolean | Error) {
+          if (released) return;
+          released = true;
+          // node-postgres closes a destroyed connection, which ends its transaction; here the
+          // one connection stays, so end the transaction before the next client gets it.
+          if (destroy) void db.exec('ROLLBACK').catch(() => {}).finally(done);
+          else done();
+        },
+      };
+    },
+  };
 }
 
 /** `kt_<run id>_`: every schema and role a test run creates starts with it. */
@@ -52,7 +108,7 @@ export async function testDatabase(options: TestDatabaseOptions = {}): Promise<T
   const schema = uniqueName(options.label ?? 'db');
   const url = process.env.DATABASE_URL;
   if (url) {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4, connectionTimeoutMillis: 10_000 });
     // A test that kills backends (pg_terminate_backend) must not crash the runner through this pool.
     pool.on('error', () => {});
     await pool.query(`CREATE SCHEMA "${schema}"`);
@@ -63,6 +119,7 @@ export async function testDatabase(options: TestDatabaseOptions = {}): Promise<T
       connectionString: url,
       pool,
       client: pool,
+      poolLike: pool,
       async query<T>(sql: string, params?: unknown[]) {
         return (await pool.query(sql, params)).rows as T[];
       },
@@ -86,6 +143,7 @@ export async function testDatabase(options: TestDatabaseOptions = {}): Promise<T
     schema,
     pglite: db,
     client: db,
+    poolLike: pglitePool(db),
     async query<T>(sql: string, params?: unknown[]) {
       return (await db.query<T>(sql, params)).rows;
     },

@@ -1,17 +1,14 @@
 // Several real processes spend one daily budget through the Redis budget store; a killed
 // process's reservation stops holding room once it expires.
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisBudgetStore } from '../src/redis/index.js';
 import { Child, startTogether } from './support/children.js';
-import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from './support/redis.js';
+import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
 
-const admin = adminClient();
+const onRedis = redisTestsRun('Redis budget store multi-process tests');
+let admin: Redis;
 const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
-  admin.disconnect();
-});
 
 const WAVENET_MICRO_PER_CHAR = 4;
 const today = () => `day:${new Date().toISOString().slice(0, 10)}`;
@@ -23,7 +20,15 @@ interface SpendResult {
   otherErrors: string[];
 }
 
-describe('Redis budget store across processes', () => {
+describe.runIf(onRedis)('Redis budget store across processes', () => {
+  beforeAll(() => {
+    admin = adminClient();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
+    admin.disconnect();
+  });
+
   it('N processes spending concurrently never overshoot the daily cap by more than the largest single reservation', async () => {
     const prefix = uniquePrefix('budget-day');
     prefixes.push(prefix);

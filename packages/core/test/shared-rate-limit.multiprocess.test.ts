@@ -1,18 +1,15 @@
 // Several real processes share one provider's rate limit through Redis (bottleneck
 // clustering). Start times from every process are merged and checked in sliding windows.
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePolicy, isAiError, systemClock } from '../src/index.js';
 import { createRedisRateLimits } from '../src/redis/index.js';
 import { Child, startTogether } from './support/children.js';
-import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from './support/redis.js';
+import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
 
-const admin = adminClient();
+const onRedis = redisTestsRun('shared rate limit multi-process tests');
+let admin: Redis;
 const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeys(admin, `b_${p}:*`);
-  admin.disconnect();
-});
 
 interface LimiterResult {
   spans: [number, number][];
@@ -50,7 +47,15 @@ function maxOverlap(spans: [number, number][]): number {
   return best;
 }
 
-describe('shared rate limit across processes (bottleneck clustering on Redis)', () => {
+describe.runIf(onRedis)('shared rate limit across processes (bottleneck clustering on Redis)', () => {
+  beforeAll(() => {
+    admin = adminClient();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deleteKeys(admin, `b_${p}:*`);
+    admin.disconnect();
+  });
+
   it('N processes hammering one provider never start more than perSecond (+1 at a window edge) attempts in any one-second window', async () => {
     const keyPrefix = uniquePrefix('rl-rate');
     prefixes.push(keyPrefix);

@@ -6,16 +6,18 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAiClient, definePolicy, isAiError, MemoryBudgetStore, type BudgetLimit } from '@korean-together/core';
 import { migrate } from '@korean-together/sql';
-import { uniqueName } from '../../../test-support/db.js';
+import { testDatabase, type PoolLike, type TestDatabase } from '../../../test-support/db.js';
 import { createPostgresBudgetStore, type PostgresBudgetStore } from './postgres-budget-store.js';
 
-// The store shares budgets between processes, so it is tested on the real server (the one on
-// this machine unless DATABASE_URL names another), with real child processes.
-const DATABASE_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
+// The store runs on the real server when DATABASE_URL is set (with real child processes for the
+// cross-process tests) and on embedded PGlite otherwise, through a pool that hands out its one
+// connection in turn. On PGlite, transactions therefore never overlap: the race test below checks
+// the counting there, and only the server run shows row locks between connections.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = fileURLToPath(new URL('../test/fixtures/pg-budget-child.ts', import.meta.url));
 
-let pool: pg.Pool;
+let db: TestDatabase;
+let pool: PoolLike;
 let schema: string;
 let store: PostgresBudgetStore;
 let n = 0;
@@ -24,17 +26,15 @@ const key = (label: string) => `day:${label}-${++n}`;
 const limit = (k: string, capMicro: number, ttlMs = 600_000): BudgetLimit => ({ key: k, capMicro, ttlMs });
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => {});
-  schema = uniqueName('budget');
-  await pool.query(`CREATE SCHEMA "${schema}"`);
-  await migrate({ client: pool, schema });
+  db = await testDatabase({ label: 'budget', maxConnections: 8 });
+  pool = db.poolLike;
+  schema = db.schema;
+  await migrate({ client: db.client, schema });
   store = createPostgresBudgetStore({ pool, schema });
 });
 
 afterAll(async () => {
-  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool.end();
+  await db?.close();
 });
 
 interface ChildHandle {
@@ -45,7 +45,7 @@ interface ChildHandle {
 }
 
 function child(args: Record<string, unknown>): ChildHandle {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify({ databaseUrl: DATABASE_URL, schema, ...args })], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify({ databaseUrl: db.connectionString, schema, ...args })], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   const messages: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const waiting: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
@@ -141,8 +141,8 @@ describe('PostgresBudgetStore', () => {
     const swept = await short.sweep();
     expect(swept.reservations).toBeGreaterThanOrEqual(1);
     expect(swept.totals).toBeGreaterThanOrEqual(1);
-    const rows = await pool.query(`SELECT (SELECT count(*) FROM "${schema}".ai_budget_totals WHERE key = $1)::int AS t, (SELECT count(*) FROM "${schema}".ai_budget_reservations WHERE key = $1)::int AS r`, [k]);
-    expect(rows.rows[0]).toEqual({ t: 0, r: 0 });
+    const rows = await db.query(`SELECT (SELECT count(*) FROM "${schema}".ai_budget_totals WHERE key = $1)::int AS t, (SELECT count(*) FROM "${schema}".ai_budget_reservations WHERE key = $1)::int AS r`, [k]);
+    expect(rows[0]).toEqual({ t: 0, r: 0 });
     // The key starts again from zero: the whole cap is free.
     expect((await short.reserve({ id: 'fresh', amountMicro: 1_000, limits: [limit(k, 1_000)], reservationTtlMs: 60_000 })).ok).toBe(true);
   });
@@ -234,6 +234,18 @@ describe('PostgresBudgetStore', () => {
     await dead.end();
   });
 
+  it('an operation that fails leaves the ones running beside it on the same pool intact', async () => {
+    const k = key('beside-failure');
+    const missing = createPostgresBudgetStore({ pool, schema: 'public_missing_schema' });
+    const [failed, ...granted] = await Promise.all([
+      missing.reserve({ id: 'lost', amountMicro: 1, limits: [limit(k, 10_000)], reservationTtlMs: 60_000 }).catch((e: unknown) => e),
+      ...Array.from({ length: 5 }, (_, i) => store.reserve({ id: `beside-${i}`, amountMicro: 100, limits: [limit(k, 10_000)], reservationTtlMs: 60_000 })),
+    ]);
+    expect(isAiError(failed) && failed.code).toBe('unavailable');
+    expect(granted).toEqual(Array.from({ length: 5 }, () => ({ ok: true })));
+    expect(await store.usage(k)).toEqual({ spentMicro: 0, reservedMicro: 500 });
+  });
+
   it('with synchronousCommit: false (commits not waited to disk) keeps the same semantics', async () => {
     const fast = createPostgresBudgetStore({ pool, schema, synchronousCommit: false });
     const k = key('async-commit');
@@ -250,7 +262,8 @@ describe('PostgresBudgetStore', () => {
   });
 });
 
-describe('PostgresBudgetStore across processes', () => {
+// Server only: the child processes need a server they can all connect to (PGlite lives in this process).
+describe.runIf(process.env.DATABASE_URL)('PostgresBudgetStore across processes', () => {
   it('N processes spending concurrently never overshoot the daily cap by more than the largest single reservation', async () => {
     const N = 4;
     const capMicro = 20_000;

@@ -1,15 +1,12 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
 import { normalizeBottleneckError, patchForBottleneck } from './bottleneck-redis7.js';
 
-const admin = adminClient();
+const onRedis = redisTestsRun('bottleneck-redis7 tests on the Redis server');
+let admin: Redis;
 const ids: string[] = [];
-afterAll(async () => {
-  for (const id of ids) await deleteKeys(admin, `b_${id}_*`);
-  admin.disconnect();
-});
 
 /** A clustered limiter whose keys are then deleted, as after a Redis restart without persistence. */
 async function limiterAfterKeysVanish(patched: boolean): Promise<{ run: () => Promise<unknown>; close: () => Promise<void> }> {
@@ -26,7 +23,15 @@ async function limiterAfterKeysVanish(patched: boolean): Promise<{ run: () => Pr
   return { run: () => limiter.schedule(async () => 'ok'), close: () => connection.disconnect(false) };
 }
 
-describe('bottleneck 2.19.5 on Redis 7', () => {
+describe.runIf(onRedis)('bottleneck 2.19.5 on Redis 7', () => {
+  beforeAll(() => {
+    admin = adminClient();
+  });
+  afterAll(async () => {
+    for (const id of ids) await deleteKeys(admin, `b_${id}_*`);
+    admin.disconnect();
+  });
+
   it('unpatched, a limiter whose keys vanished stays broken: Redis 7 says "ERR SETTINGS_KEY_NOT_FOUND" (upstream bug this module works around)', async () => {
     const l = await limiterAfterKeysVanish(false);
     await expect(l.run()).rejects.toThrow(/^ERR SETTINGS_KEY_NOT_FOUND$/);
@@ -38,7 +43,9 @@ describe('bottleneck 2.19.5 on Redis 7', () => {
     await expect(l.run()).resolves.toBe('ok');
     await l.close();
   });
+});
 
+describe('bottleneck 2.19.5 on Redis 7: error replies', () => {
   it('normalises only the replies bottleneck raises and compares', () => {
     const e = (m: string) => (normalizeBottleneckError(new Error(m)) as Error).message;
     expect(e('ERR SETTINGS_KEY_NOT_FOUND')).toBe('SETTINGS_KEY_NOT_FOUND');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
 import { deadPort } from '../../test/support/tcp-proxy.js';
 import { MemoryBudgetStore } from '../budget/memory-budget-store.js';
 import type { BudgetLimit } from '../budget/budget-store.js';
@@ -11,12 +11,9 @@ import { definePolicy } from '../policy/ai-policy.js';
 import { fakeTts } from '../testing/fakes.js';
 import { createRedisBudgetStore, RedisBudgetStore } from './redis-budget-store.js';
 
-const admin = adminClient();
+const onRedis = redisTestsRun('RedisBudgetStore tests on the Redis server');
+let admin: Redis;
 const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
-  admin.disconnect();
-});
 
 function store(label: string, extra: Partial<Parameters<typeof createRedisBudgetStore>[0]> = {}): RedisBudgetStore {
   const prefix = uniquePrefix(label);
@@ -27,7 +24,15 @@ function store(label: string, extra: Partial<Parameters<typeof createRedisBudget
 const day = (capMicro: number, ttlMs = 600_000): BudgetLimit => ({ key: 'day:2026-11-26', capMicro, ttlMs });
 const session = (id: string, capMicro: number): BudgetLimit => ({ key: `session:${id}`, capMicro, ttlMs: 600_000 });
 
-describe('RedisBudgetStore', () => {
+describe.runIf(onRedis)('RedisBudgetStore', () => {
+  beforeAll(() => {
+    admin = adminClient();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
+    admin.disconnect();
+  });
+
   it('reserves within the cap and refuses past it, naming the key, the cap and what is used', async () => {
     const s = store('reserve');
     expect(await s.reserve({ id: 'a', amountMicro: 600, limits: [day(1_000)], reservationTtlMs: 60_000 })).toEqual({ ok: true });
@@ -173,18 +178,6 @@ describe('RedisBudgetStore', () => {
     await s.close();
   });
 
-  it('fails fast with unavailable when Redis cannot be reached, and never shows the URL or its password', async () => {
-    const port = await deadPort();
-    const s = createRedisBudgetStore({ url: `redis://user:s3cret-pw@127.0.0.1:${port}/0`, prefix: uniquePrefix('down'), operationTimeoutMs: 1_500 });
-    const started = Date.now();
-    const e = await s.reserve({ id: 'x', amountMicro: 1, limits: [day(10)], reservationTtlMs: 1_000 }).catch((err: unknown) => err);
-    expect(isAiError(e) && e.code).toBe('unavailable');
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(String((e as Error).message)).not.toMatch(/s3cret|user:/);
-    expect(JSON.stringify(e)).not.toMatch(/s3cret/);
-    await s.close();
-  });
-
   it('close() quits a client it created but leaves a client you passed open', async () => {
     const own = store('close-own');
     await own.usage('day:x');
@@ -198,13 +191,30 @@ describe('RedisBudgetStore', () => {
     expect(await mine.ping()).toBe('PONG');
     mine.disconnect();
   });
+});
+
+describe('RedisBudgetStore without a server', () => {
+  it('fails fast with unavailable when Redis cannot be reached, and never shows the URL or its password', async () => {
+    const port = await deadPort();
+    const s = createRedisBudgetStore({ url: `redis://user:s3cret-pw@127.0.0.1:${port}/0`, prefix: uniquePrefix('down'), operationTimeoutMs: 1_500 });
+    const started = Date.now();
+    const e = await s.reserve({ id: 'x', amountMicro: 1, limits: [day(10)], reservationTtlMs: 1_000 }).catch((err: unknown) => err);
+    expect(isAiError(e) && e.code).toBe('unavailable');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(String((e as Error).message)).not.toMatch(/s3cret|user:/);
+    expect(JSON.stringify(e)).not.toMatch(/s3cret/);
+    await s.close();
+  });
+
+  // A well-formed URL that is never dialled: these options fail before any connection is made.
+  const unusedUrl = 'redis://127.0.0.1:6379/0';
 
   it('rejects bad configuration with invalid_config, naming the option but not the URL password', () => {
     expect(() => createRedisBudgetStore({ url: 'http://u:pw@localhost' })).toThrow(/url: .*is not a redis:\/\/ or rediss:\/\/ URL/);
     expect(() => createRedisBudgetStore({ url: 'http://u:pw@localhost' })).not.toThrow(/pw/);
     expect(() => createRedisBudgetStore({ urlEnv: 'KT_NOT_SET_FOR_TEST' })).toThrow(/environment variable KT_NOT_SET_FOR_TEST is not set/);
-    expect(() => createRedisBudgetStore({ url: testRedisUrl(), prefix: 'has space' })).toThrow(/prefix/);
-    expect(() => createRedisBudgetStore({ url: testRedisUrl(), operationTimeoutMs: 0 })).toThrow(/operationTimeoutMs/);
+    expect(() => createRedisBudgetStore({ url: unusedUrl, prefix: 'has space' })).toThrow(/prefix/);
+    expect(() => createRedisBudgetStore({ url: unusedUrl, operationTimeoutMs: 0 })).toThrow(/operationTimeoutMs/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
 import { deadPort, startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
 import { createAiClient } from '../client.js';
 import { isAiError } from '../errors/ai-error.js';
@@ -10,7 +10,8 @@ import { fakeTts } from '../testing/fakes.js';
 import { createRedisRateLimits, RedisRateLimits, type RedisRateLimitsOptions } from './redis-rate-limits.js';
 import type { SharedRateLimiter } from './shared-rate-limiter.js';
 
-const admin = adminClient();
+const onRedis = redisTestsRun('SharedRateLimiter tests on the Redis server');
+let admin: Redis;
 const prefixes: string[] = [];
 const open: RedisRateLimits[] = [];
 const proxies: TcpProxy[] = [];
@@ -20,10 +21,16 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close()));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
 });
+beforeAll(() => {
+  if (onRedis) admin = adminClient();
+});
 afterAll(async () => {
+  if (!onRedis) return;
   for (const p of prefixes) await deleteKeys(admin, `b_${p}:*`);
   admin.disconnect();
 });
+
+const sharedPolicy = (keyPrefix: string) => definePolicy({ capabilities: { tts: { rateLimit: { maxConcurrent: 2, shared: { keyPrefix } } } } });
 
 interface LimitInput {
   maxConcurrent?: number;
@@ -54,7 +61,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-describe('SharedRateLimiter (bottleneck clustering on the real Redis)', () => {
+describe.runIf(onRedis)('SharedRateLimiter (bottleneck clustering on the real Redis)', () => {
   it('two limiters with one id (two processes, as far as Redis can tell) share maxConcurrent', async () => {
     const keyPrefix = prefix('conc');
     const a = limiter({ maxConcurrent: 2, keyPrefix });
@@ -81,43 +88,6 @@ describe('SharedRateLimiter (bottleneck clustering on the real Redis)', () => {
     expect(l.stats()).toMatchObject({ shared: 1, localFallbacks: 0 });
     expect(yours.status).toBe('wait');
     yours.disconnect();
-  });
-
-  it("Redis unreachable from the start, onRedisDown 'local': the same limits hold per process", async () => {
-    const port = await deadPort();
-    const l = limiter({ maxConcurrent: 1, keyPrefix: prefix('down-local') }, { url: `redis://127.0.0.1:${port}` });
-    const release = await l.acquire(never, 3_000, 'voice');
-    const second = await l.acquire(never, 50, 'voice').catch((e: unknown) => e);
-    expect(isAiError(second) && second.code).toBe('rate_limited');
-    expect((second as Error).message).toMatch(/\(local limit\)/);
-    release();
-    (await l.acquire(never, 3_000, 'voice'))();
-    expect(l.stats()).toMatchObject({ shared: 0, localFallbacks: 2, refused: 0 });
-    expect(l.redisUp).toBe(false);
-  });
-
-  it("Redis unreachable, onRedisDown 'closed': attempts are refused with rate_limited, no provider is called, no URL is shown", async () => {
-    const port = await deadPort();
-    const sharedRateLimits = createRedisRateLimits({ url: `redis://app:pa55word@127.0.0.1:${port}/2` });
-    open.push(sharedRateLimits);
-    const a = fakeTts([{ ok: true }], { name: 'a' });
-    const b = fakeTts([{ ok: true }], { name: 'b' });
-    const policy = definePolicy({
-      capabilities: { tts: { chain: ['a', 'b'], rateLimit: { perSecond: 5, shared: { keyPrefix: prefix('down-closed'), onRedisDown: 'closed' } } } },
-    });
-    const client = createAiClient({ policy, providers: { a, b }, sharedRateLimits });
-    const e = await client.tts.synthesize({ text: '안녕' }).catch((err: unknown) => err);
-    expect(isAiError(e) && e.code).toBe('exhausted');
-    expect((e as { attempts: { providerKey: string; errorCode?: string }[] }).attempts.map((x) => `${x.providerKey}:${x.errorCode}`)).toEqual([
-      'a:rate_limited',
-      'b:rate_limited',
-    ]);
-    expect(a.calls).toHaveLength(0);
-    expect(b.calls).toHaveLength(0);
-    const text = JSON.stringify([(e as Error).message, ((e as Error).cause as Error | undefined)?.message]);
-    expect(text).toMatch(/Redis unreachable/);
-    expect(text).not.toMatch(/pa55word|app:|127\.0\.0\.1/);
-    await client.close();
   });
 
   it("connection lost mid-run, 'local': a waiter switches to the local limiter at once; after reconnecting, slots come from Redis again", async () => {
@@ -183,15 +153,7 @@ describe('SharedRateLimiter (bottleneck clustering on the real Redis)', () => {
   });
 });
 
-describe('createAiClient with shared rate limits', () => {
-  const sharedPolicy = (keyPrefix: string) => definePolicy({ capabilities: { tts: { rateLimit: { maxConcurrent: 2, shared: { keyPrefix } } } } });
-
-  it('refuses a policy that shares a limit when no sharedRateLimits is given', () => {
-    expect(() => createAiClient({ policy: sharedPolicy('x'), providers: { tts: fakeTts([{ ok: true }]) } })).toThrow(
-      /capabilities\.tts\.rateLimit\.shared: needs createAiClient\(\{ sharedRateLimits/,
-    );
-  });
-
+describe.runIf(onRedis)('createAiClient with shared rate limits', () => {
   it('reads the URL from the environment variable the policy names, and says which one is missing (never a value)', async () => {
     const missing = createRedisRateLimits({ env: {} });
     open.push(missing);
@@ -220,6 +182,53 @@ describe('createAiClient with shared rate limits', () => {
     expect(sharedRateLimits.stats()[`${keyPrefix}:tts:tts`]).toMatchObject({ shared: 5, localFallbacks: 0 });
     expect(await admin.exists(`b_${keyPrefix}:tts:tts_settings`)).toBe(1);
     await client.close();
+  });
+});
+
+describe('SharedRateLimiter when Redis is unreachable', () => {
+  it("Redis unreachable from the start, onRedisDown 'local': the same limits hold per process", async () => {
+    const port = await deadPort();
+    const l = limiter({ maxConcurrent: 1, keyPrefix: prefix('down-local') }, { url: `redis://127.0.0.1:${port}` });
+    const release = await l.acquire(never, 3_000, 'voice');
+    const second = await l.acquire(never, 50, 'voice').catch((e: unknown) => e);
+    expect(isAiError(second) && second.code).toBe('rate_limited');
+    expect((second as Error).message).toMatch(/\(local limit\)/);
+    release();
+    (await l.acquire(never, 3_000, 'voice'))();
+    expect(l.stats()).toMatchObject({ shared: 0, localFallbacks: 2, refused: 0 });
+    expect(l.redisUp).toBe(false);
+  });
+
+  it("Redis unreachable, onRedisDown 'closed': attempts are refused with rate_limited, no provider is called, no URL is shown", async () => {
+    const port = await deadPort();
+    const sharedRateLimits = createRedisRateLimits({ url: `redis://app:pa55word@127.0.0.1:${port}/2` });
+    open.push(sharedRateLimits);
+    const a = fakeTts([{ ok: true }], { name: 'a' });
+    const b = fakeTts([{ ok: true }], { name: 'b' });
+    const policy = definePolicy({
+      capabilities: { tts: { chain: ['a', 'b'], rateLimit: { perSecond: 5, shared: { keyPrefix: prefix('down-closed'), onRedisDown: 'closed' } } } },
+    });
+    const client = createAiClient({ policy, providers: { a, b }, sharedRateLimits });
+    const e = await client.tts.synthesize({ text: '안녕' }).catch((err: unknown) => err);
+    expect(isAiError(e) && e.code).toBe('exhausted');
+    expect((e as { attempts: { providerKey: string; errorCode?: string }[] }).attempts.map((x) => `${x.providerKey}:${x.errorCode}`)).toEqual([
+      'a:rate_limited',
+      'b:rate_limited',
+    ]);
+    expect(a.calls).toHaveLength(0);
+    expect(b.calls).toHaveLength(0);
+    const text = JSON.stringify([(e as Error).message, ((e as Error).cause as Error | undefined)?.message]);
+    expect(text).toMatch(/Redis unreachable/);
+    expect(text).not.toMatch(/pa55word|app:|127\.0\.0\.1/);
+    await client.close();
+  });
+});
+
+describe('createAiClient with shared rate limits: configuration', () => {
+  it('refuses a policy that shares a limit when no sharedRateLimits is given', () => {
+    expect(() => createAiClient({ policy: sharedPolicy('x'), providers: { tts: fakeTts([{ ok: true }]) } })).toThrow(
+      /capabilities\.tts\.rateLimit\.shared: needs createAiClient\(\{ sharedRateLimits/,
+    );
   });
 
   it('rejects bad options with invalid_config', () => {

@@ -1,9 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
-/** The Redis server the tests use: REDIS_URL, or the one running on this machine. */
+/**
+ * The Redis server the tests use: REDIS_URL. CI sets it; without it, scripts/test-global-setup.ts
+ * sets it when a Redis answers on 127.0.0.1:6379 (or on KT_TEST_REDIS_PROBE). Unset: the tests
+ * that need a server do not run.
+ */
+const redisUrl = process.env.REDIS_URL || undefined;
+
+/**
+ * Whether the tests that need a Redis server run in this file: true when REDIS_URL is set (and
+ * then they fail loudly if that server is down). Otherwise warns that `what` is NOT RUN. Call it
+ * once per file: `describe.runIf(redisTestsRun('...'))`.
+ */
+export function redisTestsRun(what: string): boolean {
+  if (redisUrl) return true;
+  console.warn(
+    `\n*** ${what} NOT RUN: REDIS_URL is unset and no Redis answered on ${process.env.KT_TEST_REDIS_PROBE || '127.0.0.1:6379'}. ` +
+      'Start one there (redis-server) or set REDIS_URL to run them. ***\n',
+  );
+  return false;
+}
+
+/** The Redis server the tests use (REDIS_URL); only for tests inside `describe.runIf(redisTestsRun(...))`. */
 export function testRedisUrl(): string {
-  return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (!redisUrl) throw new Error('packages/core/test/support/redis.ts: REDIS_URL is unset; this test must run under describe.runIf(redisTestsRun(...))');
+  return redisUrl;
 }
 
 /** A key prefix no other test or run uses: `kt-test:<run>:<label>:<random>`. */
