@@ -60,6 +60,7 @@ function callsChart(labels, calls) {
     label: `${cap} calls`,
     backgroundColor: color(i),
     yAxisID: 'y',
+    order: 1,
     data: labels.map((d) => calls.filter((r) => r.date === d && r.providerType === cap).reduce((s, r) => s + r.calls, 0)),
   }));
   datasets.push({
@@ -68,6 +69,10 @@ function callsChart(labels, calls) {
     borderColor: '#1f2933',
     backgroundColor: '#1f2933',
     yAxisID: 'y1',
+    // Lower order draws later: the line stays visible on top of the stacked bars.
+    order: 0,
+    pointRadius: 5,
+    spanGaps: true,
     data: labels.map((d) => {
       const rows = calls.filter((r) => r.date === d);
       const total = rows.reduce((s, r) => s + r.calls, 0);
