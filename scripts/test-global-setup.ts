@@ -35,6 +35,12 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
   }
 
+  if (!process.env.DATABASE_URL) {
+    // Never probed: without DATABASE_URL the rule is PGlite. Only tests that need a server
+    // process (killed connections, roles, several processes, the CLI) cannot run on it.
+    console.warn('Postgres-server tests (faults, least-privilege role, CLI, multi-process) NOT RUN: DATABASE_URL unset; database tests use embedded PGlite');
+  }
+
   // Teardown: drop whatever schemas and roles this run left on the server (a file that crashed
   // before its own cleanup). Only this run's prefix, so a concurrent run is never touched.
   return async () => {
