@@ -3,6 +3,7 @@
 // attempt, settle the budget.
 import { randomUUID } from 'node:crypto';
 import type { BudgetGuard } from './budget/budget-guard.js';
+import type { BudgetLimit } from './budget/budget-store.js';
 import { worstCaseUnits } from './budget/worst-case.js';
 import { AiError, isAiError } from './errors/ai-error.js';
 import { checkEvalOutput } from './eval/eval-result.js';
@@ -62,6 +63,8 @@ export interface CallContext {
   clock: Clock;
   random: RandomSource;
   events: AiClientEvents;
+  /** Work that outlives the call (budget settlement); close() waits for it. */
+  background(work: Promise<unknown>): void;
 }
 
 type RawResult = SttProviderResult | TtsProviderResult | EvalProviderResult;
@@ -83,7 +86,7 @@ function unitsOf(capability: Capability, raw: RawResult | undefined): UsageUnits
   switch (capability) {
     case 'eval': {
       const r = raw as EvalProviderResult;
-      return { tokensIn: r.tokensIn, tokensOut: r.tokensOut, requests: 1 };
+      return { tokensIn: r.tokensIn, ...(r.audioTokensIn !== undefined && { audioTokensIn: r.audioTokensIn }), tokensOut: r.tokensOut, requests: 1 };
     }
     case 'stt':
       return { audioDurationMs: (raw as SttProviderResult).audioDurationMs, requests: 1 };
@@ -115,6 +118,20 @@ function errorKind(e: unknown): string {
     return typeof code === 'string' || typeof code === 'number' ? `${e.name} ${code}` : e.name;
   }
   return typeof e;
+}
+
+/**
+ * Reserves budget, but gives up when `signal` aborts first; a reservation that lands after
+ * that is released at once, so it never holds room for a call that is not made.
+ */
+async function reserveWithin(ctx: CallContext, id: string, amountMicro: number, limits: BudgetLimit[], ttlMs: number, what: string, signal: AbortSignal): Promise<void> {
+  const p = ctx.budget.reserve(id, amountMicro, limits, ttlMs, what);
+  try {
+    await raceAbort(p, signal);
+  } catch (e) {
+    if (signal.aborted) p.then(() => ctx.budget.release(id), () => {});
+    throw e;
+  }
 }
 
 /** Resolves or rejects with `promise`, or rejects with the signal's reason as soon as it aborts. */
@@ -160,11 +177,26 @@ export async function runCall(
   const passMark = policy.capabilities.eval.passMark;
   const maxOutputTokens = policy.capabilities.eval.maxOutputTokens;
 
+  // A request can choose what it is priced as (a TTS voice): refuse a model the price table
+  // does not know before anything is spent, as createAiClient does for providers' defaults.
+  for (const key of chain) {
+    const provider = ctx.providers.get(key)!;
+    const modelId = modelIdFor(provider, capability, req);
+    if (modelId !== provider.modelId && ctx.pricer.rowsFor(capability, modelId).length === 0) {
+      throw new AiError('invalid_request', `${what}: invalid request: voice: no price for '${modelId}' (provider ${key}) in price table ${ctx.pricer.table.version}; add a row with pricing.rows`, {
+        retryable: false,
+      });
+    }
+  }
+
+  const deadlineMs = opts.deadlineMs ?? cap.deadlineMs;
+  // The deadline starts before the budget is asked, so a slow budget store cannot stretch the call.
+  const deadline = new Deadline(clock, deadlineMs, opts.signal);
+
   // Budget: the worst single attempt across the chain (two when hedging) is reserved before
   // anything is sent; every further attempt tops the reservation up before it is made.
   const budgetOn = ctx.budget.enabled;
   const limits = budgetOn ? ctx.budget.limitsFor(opts.sessionId, startedAt) : [];
-  const deadlineMs = opts.deadlineMs ?? cap.deadlineMs;
   const reservationTtlMs = deadlineMs + RESERVATION_GRACE_MS;
   const worstMicroByKey = new Map<string, number>();
   if (budgetOn && limits.length) {
@@ -173,19 +205,22 @@ export async function runCall(
     const sorted = [...worstMicroByKey.values()].sort((a, b) => b - a);
     const initial = (sorted[0] ?? 0) + (cap.hedgeAfterMs !== undefined ? (sorted[1] ?? 0) : 0);
     try {
-      await ctx.budget.reserve(callId, initial, limits, reservationTtlMs, what);
+      await reserveWithin(ctx, callId, initial, limits, reservationTtlMs, what, deadline.signal);
     } catch (e) {
+      deadline.dispose();
       if (isAiError(e) && e.code === 'budget_exceeded') emit(events, 'onBudgetRefused', { capability, callId, message: e.message });
-      throw e;
+      if (isAiError(e)) throw e;
+      throw callError(capability, what, [], [], abortCauseOf(deadline.signal), deadlineMs);
     }
   }
 
-  const deadline = new Deadline(clock, deadlineMs, opts.signal);
   const attempts: AttemptInfo[] = [];
   const topUps: string[] = [];
   let attemptCounter = 0;
   // Attempts that reached a provider (breaker skips cost nothing and need no reservation).
   let providerAttempts = 0;
+  // Top-up reservation ids: numbered synchronously, so two hedged lanes never share one.
+  let topUpSeq = 0;
   let totalMicro = 0;
   let budgetFailure: AiError | undefined;
   let reservedAttempts = budgetOn && limits.length ? (cap.hedgeAfterMs !== undefined ? 2 : 1) : Infinity;
@@ -217,7 +252,9 @@ export async function runCall(
     emit(events, 'onAttempt', { ...info, capability, callId });
   };
 
-  type AttemptOutcome = { ok: true; raw: RawResult; evalOutput?: ReturnType<typeof checkEvalOutput> } | { ok: false; error: AiError; abortCause?: AbortCause };
+  type AttemptOutcome =
+    | { ok: true; raw: RawResult; evalOutput?: ReturnType<typeof checkEvalOutput> }
+    | { ok: false; error: AiError; abortCause?: AbortCause; limiterRefused?: boolean };
 
   const runAttempt = async (key: string, provider: Provider, laneSignal: AbortSignal): Promise<AttemptOutcome> => {
     const n = ++attemptCounter;
@@ -230,8 +267,10 @@ export async function runCall(
     let release: (() => void) | undefined;
     let raw: RawResult | undefined;
     let outcome: AttemptOutcome;
+    let waitingForSlot = limiter !== undefined;
     try {
       if (limiter) release = await limiter.acquire(child.signal, Math.min(cap.rateLimit?.maxWaitMs ?? timeoutMs, timeoutMs), key);
+      waitingForSlot = false;
       const actx: AttemptContext = { signal: child.signal, attempt: n, deadlineAt: deadline.at, attemptDeadlineAt: t0 + timeoutMs };
       if (capability === 'eval') {
         actx.passMark = passMark;
@@ -255,12 +294,14 @@ export async function runCall(
         const cause = abortCauseOf(child.signal) ?? 'caller';
         outcome = { ok: false, error: errorForAbort(cause, key, timeoutMs), abortCause: cause };
       } else if (isAiError(e)) {
-        outcome = { ok: false, error: e };
+        // A refusal by our own limiter says nothing about the provider's health.
+        outcome = { ok: false, error: e, ...(waitingForSlot && { limiterRefused: true }) };
       } else {
         outcome = {
           ok: false,
           // Only the error's kind goes into the message: a foreign error's text may quote the request.
-          error: new AiError('unavailable', `${key}: provider failed unexpectedly (${errorKind(e)})`, { provider: key, retryable: true, cause: e }),
+          // The cause keeps the kind only: a foreign error may hold request bodies or headers.
+          error: new AiError('unavailable', `${key}: provider failed unexpectedly (${errorKind(e)})`, { provider: key, retryable: true, cause: { kind: errorKind(e) } }),
         };
       }
     } finally {
@@ -322,15 +363,19 @@ export async function runCall(
       }
       if (providerAttempts >= reservedAttempts) {
         // Every attempt past the reserved ones needs its own reservation first.
-        const id = `${callId}#${attemptCounter + 1}`;
+        const id = `${callId}#top${++topUpSeq}`;
+        reservedAttempts++;
         try {
-          await ctx.budget.reserve(id, worstMicroByKey.get(key) ?? 0, limits, reservationTtlMs, what);
+          await reserveWithin(ctx, id, worstMicroByKey.get(key) ?? 0, limits, reservationTtlMs, what, laneSignal);
           topUps.push(id);
-          reservedAttempts++;
         } catch (e) {
           breaker.onNeutral(permit);
-          budgetFailure = e as AiError;
-          return { ok: false, error: e, fatal: true };
+          if (isAiError(e)) {
+            budgetFailure = e;
+            return { ok: false, error: e, fatal: true };
+          }
+          // The lane was aborted while waiting (deadline, caller, lost hedge): no attempt is made.
+          return { ok: false, error: errorForAbort(abortCauseOf(laneSignal) ?? 'caller', key, 0), fatal: fatalCause(laneSignal) };
         }
       }
       const outcome = await runAttempt(key, provider, laneSignal);
@@ -341,7 +386,7 @@ export async function runCall(
       }
       const error = outcome.error;
       const ourAbort = outcome.abortCause !== undefined && outcome.abortCause !== 'attempt_timeout';
-      if (!ourAbort && countsAsBreakerFailure(error.code)) breaker.onFailure(permit);
+      if (!ourAbort && !outcome.limiterRefused && countsAsBreakerFailure(error.code)) breaker.onFailure(permit);
       else breaker.onNeutral(permit);
       if (laneSignal.aborted) return { ok: false, error, fatal: fatalCause(laneSignal) };
       const decision = decideRetry(error, made, cap.retry, deadline.at - clock.now(), ctx.random);
@@ -371,8 +416,8 @@ export async function runCall(
   } finally {
     deadline.dispose();
     if (budgetOn && limits.length) {
-      const err = await ctx.budget.settle(callId, topUps, totalMicro);
-      if (err) emit(events, 'onBackgroundError', { where: 'budget_settle', error: err });
+      // Settling never holds up the answer; the client's close() waits for it.
+      ctx.background(ctx.budget.settle(callId, topUps, totalMicro, clock, (error) => emit(events, 'onBackgroundError', { where: 'budget_settle', error })));
     }
   }
 

@@ -10,7 +10,7 @@ import { LocalLimiter } from './policy/local-limiter.js';
 import { RateLimiter, type Limiter, type LimiterBackendOptions, type SharedRateLimits } from './policy/rate-limit.js';
 import { Pricer } from './pricing/cost.js';
 import { defaultPriceTable, mergePriceTables, priceTableSchema, type PriceTable } from './pricing/price-table.js';
-import { validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
+import { validateCallOptions, validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
 import {
   CAPABILITIES,
   type CallOptions,
@@ -163,18 +163,25 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     clock,
     random,
     events,
+    background: (work) => {
+      background.add(work);
+      const done = () => background.delete(work);
+      work.then(done, done);
+    },
   };
 
   const inflight = new Set<Promise<unknown>>();
+  const background = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
-  function track<T>(capability: Capability, run: () => Promise<T>): Promise<T> {
+  function track<T>(capability: Capability, opts: CallOptions, run: () => Promise<T>): Promise<T> {
     if (closing) return Promise.reject(new AiError('cancelled', `${capability}: the client is closed`, { retryable: false }));
     if (ctx.chains[capability].length === 0) {
       return Promise.reject(new AiError('invalid_config', `capabilities.${capability}.chain: no ${capability} provider configured`, { retryable: false }));
     }
     let p: Promise<T>;
     try {
+      validateCallOptions(capability, opts);
       p = run();
     } catch (e) {
       return Promise.reject(e);
@@ -189,7 +196,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     policy,
     stt: {
       transcribe(req, opts = {}) {
-        return track('stt', async () => {
+        return track('stt', opts, async () => {
           validateSttRequest(req);
           const { raw, meta } = await runCall(ctx, 'stt', req, opts);
           const r = raw as SttProviderResult;
@@ -199,7 +206,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     },
     tts: {
       synthesize(req, opts = {}) {
-        return track('tts', async () => {
+        return track('tts', opts, async () => {
           validateTtsRequest(req, policy.capabilities.tts.maxTextBytes);
           const { raw, meta } = await runCall(ctx, 'tts', req, opts);
           const r = raw as TtsProviderResult;
@@ -209,7 +216,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     },
     eval: {
       evaluate(req, opts = {}) {
-        return track('eval', async () => {
+        return track('eval', opts, async () => {
           validateEvalRequest(req);
           const { evalOutput, meta } = await runCall(ctx, 'eval', req, opts);
           const o = evalOutput!;
@@ -226,6 +233,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     close() {
       closing ??= (async () => {
         await Promise.allSettled([...inflight]);
+        await Promise.allSettled([...background]);
         await Promise.all([...limiters.values()].map((l) => l.close?.()));
         await ctx.usage.flush();
         if (options.closeSinks !== false) await ctx.usage.close();

@@ -83,9 +83,12 @@ export {
   validateSttRequest,
   validateTtsRequest,
   validateEvalRequest,
-  readWavHeader,
-  linear16DurationMs,
   MAX_SYNC_AUDIO_BYTES,
   MAX_SYNC_AUDIO_MS,
   MAX_EVAL_TEXT_CHARS,
 } from './requests/validate.js';
+export { audioDurationMs, flacDurationMs, oggOpusDurationMs } from './audio/audio-info.js';
+export { scanMp3, joinMp3, parseMp3FrameHeader, id3v2Length } from './audio/mp3.js';
+export type { Mp3Scan, Mp3FrameHeader } from './audio/mp3.js';
+export { parseWav, joinWav, buildWav, pcm16Fmt, isWav, wavData } from './audio/wav.js';
+export type { WavInfo } from './audio/wav.js';

@@ -6,7 +6,7 @@ import { geminiEvaluator, googleStt, googleTts, httpTts, whisperStt, type Speech
 import { startEmulators, type Emulators } from '@korean-together/providers/emulators';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { synthesizeWav } from '../src/emulators/audio.js';
-import { scanMp3 } from '../src/shared/mp3.js';
+import { scanMp3 } from '@korean-together/core';
 import { codePoints, splitText, utf8Bytes } from '../src/shared/text-split.js';
 
 const pricer = new Pricer(defaultPriceTable);

@@ -1,9 +1,11 @@
 import { AiError } from '../errors/ai-error.js';
 import type { AiPolicy } from '../policy/ai-policy.js';
 import { microToUsd, usdToMicro } from '../pricing/cost.js';
+import { sleep, type Clock } from '../policy/clock.js';
 import type { BudgetLimit, BudgetStore } from './budget-store.js';
 
 const DAY_MS = 86_400_000;
+const SETTLE_RETRY_DELAYS_MS = [250, 1_000, 4_000];
 /** Session totals are kept this long after their last change. */
 const SESSION_TTL_MS = 7 * DAY_MS;
 
@@ -62,14 +64,44 @@ export class BudgetGuard {
     }
   }
 
-  /** Settles the call's main reservation to the real cost and drops its top-ups. Never throws. */
-  async settle(mainId: string, topUpIds: string[], actualMicro: number): Promise<unknown> {
+  /**
+   * Settles the call's main reservation to the real cost and drops its top-ups. Retried with
+   * backoff (0.25 s, 1 s, 4 s) when the store fails, because a lost settle would let the
+   * spend vanish when the reservation expires; `onError` hears only the final failure.
+   * Never throws.
+   */
+  async settle(mainId: string, topUpIds: string[], actualMicro: number, clock: Clock, onError: (error: unknown) => void): Promise<void> {
+    let settled = false;
+    const released = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!settled) {
+          await this.store.settle(mainId, actualMicro);
+          settled = true;
+        }
+        for (const id of topUpIds) {
+          if (released.has(id)) continue;
+          await this.store.release(id);
+          released.add(id);
+        }
+        return;
+      } catch (e) {
+        const delay = SETTLE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          onError(e);
+          return;
+        }
+        await sleep(clock, delay);
+      }
+    }
+  }
+
+  /** Drops a reservation; never throws (an unreleased reservation expires on its own). */
+  async release(id: string): Promise<void> {
     try {
-      await this.store.settle(mainId, actualMicro);
-      await Promise.all(topUpIds.map((id) => this.store.release(id)));
-      return undefined;
-    } catch (e) {
-      return e;
+      await this.store.release(id);
+    } catch {
+      // It expires after reservationTtlMs anyway.
     }
   }
 }

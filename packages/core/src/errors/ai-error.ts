@@ -42,6 +42,7 @@ export interface AiErrorOptions {
 /** Raw usage units of a failed-but-billed attempt. */
 export interface BilledUsage {
   tokensIn?: number;
+  audioTokensIn?: number;
   tokensOut?: number;
   audioDurationMs?: number;
   characters?: number;

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AiError } from '../errors/ai-error.js';
 
-const positiveMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').positive('must be > 0');
-const nonNegativeMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').min(0, 'must be >= 0');
+// Node timers take at most 2^31 - 1 ms; a longer delay would fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
+const positiveMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').positive('must be > 0').max(MAX_TIMER_MS, `must be <= ${MAX_TIMER_MS}`);
+const nonNegativeMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_TIMER_MS, `must be <= ${MAX_TIMER_MS}`);
 
 const retrySchema = z
   .object({

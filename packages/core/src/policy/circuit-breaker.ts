@@ -64,7 +64,9 @@ export class CircuitBreaker {
 
   onSuccess(permit: BreakerPermit): void {
     this.consecutiveFailures = 0;
-    if (permit === 'probe' || this.current !== 'closed') {
+    // Only the probe may close an open breaker: a late success from a call admitted before it
+    // opened says nothing about the provider now, and must not skip the cooldown.
+    if (permit === 'probe') {
       this.probeInFlight = false;
       if (this.current !== 'closed') {
         this.current = 'closed';

@@ -4,7 +4,10 @@ import { findPriceRows, type PriceRow, type PriceTable, type PriceUnit } from '.
 
 /** Raw usage of one attempt, in the units the price table charges. */
 export interface UsageUnits {
+  /** Every input token, audio included. */
   tokensIn?: number;
+  /** The audio part of tokensIn, priced by an 'audio_token_in' row when the model has one. */
+  audioTokensIn?: number;
   tokensOut?: number;
   audioDurationMs?: number;
   characters?: number;
@@ -17,10 +20,12 @@ function usdToNano(usd: string): bigint {
   return BigInt(whole) * 1_000_000_000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
 }
 
-function unitsFor(unit: PriceUnit, usage: UsageUnits): number {
+function unitsFor(unit: PriceUnit, usage: UsageUnits, audioPricedApart: boolean): number {
   switch (unit) {
     case 'token_in':
-      return usage.tokensIn ?? 0;
+      return (usage.tokensIn ?? 0) - (audioPricedApart ? Math.min(usage.audioTokensIn ?? 0, usage.tokensIn ?? 0) : 0);
+    case 'audio_token_in':
+      return Math.min(usage.audioTokensIn ?? 0, usage.tokensIn ?? usage.audioTokensIn ?? 0);
     case 'token_out':
       return usage.tokensOut ?? 0;
     case 'audio_second':
@@ -47,8 +52,10 @@ export function billedUnits(row: Pick<PriceRow, 'incrementUnits' | 'minimumUnits
  */
 export function costMicroUsd(rows: readonly PriceRow[], usage: UsageUnits): number {
   let nano = 0n;
+  // A model with its own audio input price bills audio tokens there and the rest as text.
+  const audioPricedApart = rows.some((r) => r.unit === 'audio_token_in');
   for (const row of rows) {
-    const units = billedUnits(row, unitsFor(row.unit, usage));
+    const units = billedUnits(row, unitsFor(row.unit, usage, audioPricedApart));
     if (units === 0) continue;
     const total = BigInt(units) * usdToNano(row.usd);
     const per = BigInt(row.per);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Capability } from '../spec/types.js';
 
 /** What a price is charged on. */
-export type PriceUnit = 'token_in' | 'token_out' | 'audio_second' | 'character' | 'request';
+export type PriceUnit = 'token_in' | 'audio_token_in' | 'token_out' | 'audio_second' | 'character' | 'request';
 
 /**
  * One line of a price table. `model` matches a provider's modelId exactly, or as a glob
@@ -36,7 +36,7 @@ export interface PriceTable {
 export const priceRowSchema = z.object({
   capability: z.enum(['stt', 'tts', 'eval']),
   model: z.string().min(1),
-  unit: z.enum(['token_in', 'token_out', 'audio_second', 'character', 'request']),
+  unit: z.enum(['token_in', 'audio_token_in', 'token_out', 'audio_second', 'character', 'request']),
   usd: z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "0.30"'),
   per: z.number().int().positive(),
   incrementUnits: z.number().int().positive().optional(),
@@ -55,12 +55,14 @@ const SECONDARY = 'secondary sources (Google pricing pages as quoted in 2026)';
 export const defaultPriceTable: PriceTable = {
   version: '2026-11-26',
   rows: [
-    // Gemini (text input; audio input is priced per token the same way by the API's token counts)
+    // Gemini: input tokens, output tokens (thinking included); Flash and Flash-Lite price audio input apart
     { capability: 'eval', model: 'gemini-2.5-pro', unit: 'token_in', usd: '1.25', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-pro', unit: 'token_out', usd: '10', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash', unit: 'token_in', usd: '0.30', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
+    { capability: 'eval', model: 'gemini-2.5-flash', unit: 'audio_token_in', usd: '1.00', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash', unit: 'token_out', usd: '2.50', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'token_in', usd: '0.10', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
+    { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'audio_token_in', usd: '0.30', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'token_out', usd: '0.40', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     // Cloud Speech-to-Text v1 (standard, no data logging); billed per second here. Some older
     // sources bill v1 in 15 s steps: set incrementUnits: 15 to reproduce that.

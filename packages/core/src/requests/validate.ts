@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { audioDurationMs } from '../audio/audio-info.js';
+import { parseWav } from '../audio/wav.js';
 import { AiError } from '../errors/ai-error.js';
 import { AUDIO_ENCODINGS, TTS_AUDIO_ENCODINGS, type Capability, type EvalRequest, type SttRequest, type TtsRequest } from '../spec/types.js';
 
@@ -26,16 +28,16 @@ const ttsSchema = z.object({
 });
 
 const evalSchema = z.object({
-  prompt: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(MAX_EVAL_TEXT_CHARS, `must be at most ${MAX_EVAL_TEXT_CHARS} characters`),
+  prompt: z.string({ error: 'must be a string' }).refine((t) => t.trim().length > 0, 'must not be empty').max(MAX_EVAL_TEXT_CHARS, `must be at most ${MAX_EVAL_TEXT_CHARS} characters`),
   learnerAnswer: z
     .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
+    .refine((t) => t.trim().length > 0, 'must not be empty')
     .max(MAX_EVAL_TEXT_CHARS, `must be at most ${MAX_EVAL_TEXT_CHARS} characters`),
   expectedAnswer: z.string().max(MAX_EVAL_TEXT_CHARS, `must be at most ${MAX_EVAL_TEXT_CHARS} characters`).optional(),
   targetFormality: z.enum(['hapsyo', 'haeyo', 'banmal'], { error: "must be 'hapsyo', 'haeyo' or 'banmal'" }).optional(),
   level: z.string().max(50, 'must be at most 50 characters').optional(),
   audio: z
-    .object({ data: bytes.refine((a) => a.byteLength > 0, 'must not be empty').refine((a) => a.byteLength <= MAX_SYNC_AUDIO_BYTES, 'must be at most 10 MB'), mimeType: z.string().min(1) })
+    .object({ data: bytes.refine((a) => a.byteLength > 0, 'must not be empty').refine((a) => a.byteLength <= MAX_SYNC_AUDIO_BYTES, 'must be at most 10 MB'), mimeType: z.string().regex(/^audio\/[a-z0-9.+-]+$/i, "must be an audio MIME type such as 'audio/wav'") })
     .optional(),
 });
 
@@ -47,40 +49,18 @@ function fail(capability: Capability, error: z.ZodError): never {
   throw new AiError('invalid_request', `${OPERATION[capability]}: invalid request: ${detail}`, { retryable: false });
 }
 
-/** Reads the sample rate and data size from a RIFF/WAVE header, when the bytes have one. */
-export function readWavHeader(audio: Uint8Array): { sampleRateHertz: number; channels: number; bitsPerSample: number; dataBytes: number } | undefined {
-  if (audio.byteLength < 44) return undefined;
-  const view = new DataView(audio.buffer, audio.byteOffset, audio.byteLength);
-  if (view.getUint32(0, false) !== 0x52494646 || view.getUint32(8, false) !== 0x57415645) return undefined;
-  let offset = 12;
-  let fmt: { sampleRateHertz: number; channels: number; bitsPerSample: number } | undefined;
-  while (offset + 8 <= audio.byteLength) {
-    const id = view.getUint32(offset, false);
-    const size = view.getUint32(offset + 4, true);
-    if (id === 0x666d7420 && offset + 24 <= audio.byteLength) {
-      fmt = { channels: view.getUint16(offset + 10, true), sampleRateHertz: view.getUint32(offset + 12, true), bitsPerSample: view.getUint16(offset + 22, true) };
-    } else if (id === 0x64617461 && fmt) {
-      return { ...fmt, dataBytes: Math.min(size, audio.byteLength - offset - 8) };
-    }
-    offset += 8 + size + (size % 2);
-  }
-  return undefined;
-}
-
-/** Duration of LINEAR16 audio in ms when it can be known from the bytes (WAV header or raw PCM + rate). */
-export function linear16DurationMs(req: Pick<SttRequest, 'audio' | 'encoding' | 'sampleRateHertz'>): number | undefined {
-  if (req.encoding !== 'LINEAR16') return undefined;
-  const wav = readWavHeader(req.audio);
-  if (wav) return Math.round((wav.dataBytes / (wav.channels * (wav.bitsPerSample / 8) * wav.sampleRateHertz)) * 1000);
-  if (req.sampleRateHertz) return Math.round((req.audio.byteLength / (2 * req.sampleRateHertz)) * 1000);
-  return undefined;
-}
-
 export function validateSttRequest(req: unknown): SttRequest {
   const r = sttSchema.safeParse(req);
   if (!r.success) fail('stt', r.error);
   const value = req as SttRequest;
-  const durationMs = linear16DurationMs(value);
+  if (value.encoding === 'LINEAR16' && value.sampleRateHertz === undefined && !parseWav(value.audio)) {
+    throw new AiError('invalid_request', 'stt.transcribe: invalid request: sampleRateHertz: required for LINEAR16 audio without a WAV header', {
+      retryable: false,
+    });
+  }
+  // Every container that states its length is measured, so no provider is sent (and bills)
+  // more than the synchronous limit; WEBM does not say, and is bounded by size instead.
+  const durationMs = audioDurationMs(value.audio, value.encoding, value.sampleRateHertz);
   if (durationMs !== undefined && durationMs > MAX_SYNC_AUDIO_MS) {
     throw new AiError('invalid_request', `stt.transcribe: invalid request: audio: ${durationMs} ms is longer than the ${MAX_SYNC_AUDIO_MS} ms synchronous limit`, {
       retryable: false,
@@ -106,4 +86,24 @@ export function validateEvalRequest(req: unknown): EvalRequest {
   const r = evalSchema.safeParse(req);
   if (!r.success) fail('eval', r.error);
   return req as EvalRequest;
+}
+
+/** Longest delay a Node timer takes (2^31 - 1 ms); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const callOptionsSchema = z.object({
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'must be an AbortSignal' }).optional(),
+  sessionId: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  eventId: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
+  deadlineMs: z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').positive('must be > 0').max(MAX_TIMER_MS, `must be <= ${MAX_TIMER_MS}`).optional(),
+});
+
+/** Checks a call's options before anything is reserved or sent; `invalid_request` names the option. */
+export function validateCallOptions(capability: Capability, opts: unknown): void {
+  if (opts === undefined) return;
+  const r = callOptionsSchema.safeParse(opts);
+  if (r.success) return;
+  const detail = r.error.issues.map((i) => `options.${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+  throw new AiError('invalid_request', `${OPERATION[capability]}: invalid call options: ${detail}`, { retryable: false });
 }

@@ -89,6 +89,8 @@ export interface EvalProviderResult {
   /** Parsed JSON from the model; the core checks it against the eval schema. */
   output: unknown;
   tokensIn: number;
+  /** The audio part of tokensIn, when the request carried audio (some models price it apart). */
+  audioTokensIn?: number;
   /** Output tokens billed (candidates + thinking). */
   tokensOut: number;
   modelId?: string;

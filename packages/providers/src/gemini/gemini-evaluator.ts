@@ -97,7 +97,7 @@ export class GeminiEvaluator implements EvalProvider {
     return { output: this.parseAnswer(res, usage, maxOutputTokens), ...usage };
   }
 
-  private parseAnswer(res: GenerateContentResponse, usage: { tokensIn: number; tokensOut: number }, maxOutputTokens: number): unknown {
+  private parseAnswer(res: GenerateContentResponse, usage: { tokensIn: number; audioTokensIn?: number; tokensOut: number }, maxOutputTokens: number): unknown {
     const unusable = (why: string) => unusableAnswer(PROVIDER, this.modelId, why, usage);
     const candidate = res.candidates?.[0];
     if (!candidate) {
@@ -127,10 +127,13 @@ export class GeminiEvaluator implements EvalProvider {
 }
 
 /** Raw token usage: prompt tokens in, candidates + thinking tokens out (both are billed as output). */
-function usageOf(res: GenerateContentResponse): { tokensIn: number; tokensOut: number } {
+function usageOf(res: GenerateContentResponse): { tokensIn: number; audioTokensIn?: number; tokensOut: number } {
   const u = res.usageMetadata;
+  // Audio input is priced apart on some models: report its share of the prompt tokens.
+  const audio = u?.promptTokensDetails?.find((d) => String(d.modality) === 'AUDIO')?.tokenCount;
   return {
     tokensIn: u?.promptTokenCount ?? 0,
+    ...(audio !== undefined && { audioTokensIn: audio }),
     tokensOut: (u?.candidatesTokenCount ?? 0) + (u?.thoughtsTokenCount ?? 0),
   };
 }

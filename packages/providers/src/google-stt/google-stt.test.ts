@@ -4,7 +4,7 @@ import { pcmToWav, synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulat
 import { startEmulators } from '../emulators/index.js';
 import type { Emulators } from '../emulators/types.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
-import { parseWav } from '../shared/wav.js';
+import { parseWav } from '@korean-together/core';
 import { durationToMs, googleStt, type GoogleStt } from './google-stt.js';
 import type { SpeechClientOptions } from './options.js';
 

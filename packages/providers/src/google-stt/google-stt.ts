@@ -2,7 +2,7 @@ import { SpeechClient, type protos } from '@google-cloud/speech';
 import type { AttemptContext, SttProvider, SttProviderResult, SttRequest } from '@korean-together/core';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { GOOGLE_SYNC_STT_LIMITS, invalidRequest, validateSttRequest } from '../shared/validate.js';
-import { parseWav } from '../shared/wav.js';
+import { parseWav } from '@korean-together/core';
 import { mapSpeechError } from './errors.js';
 import { GOOGLE_STT_DEFAULTS, type GoogleSttOptions } from './options.js';
 

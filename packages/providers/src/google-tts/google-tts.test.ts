@@ -3,10 +3,10 @@ import { mp3Info, speechDurationMs, synthesizeMp3, synthesizePcm } from '../emul
 import { startEmulators } from '../emulators/index.js';
 import type { Emulators } from '../emulators/types.js';
 import { googleStt, type GoogleStt } from '../google-stt/google-stt.js';
-import { scanMp3 } from '../shared/mp3.js';
+import { scanMp3 } from '@korean-together/core';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText, utf8Bytes } from '../shared/text-split.js';
-import { parseWav, wavData } from '../shared/wav.js';
+import { parseWav, wavData } from '@korean-together/core';
 import { googleTts, languageOfVoice, type GoogleTts } from './google-tts.js';
 import type { TextToSpeechClientOptions } from './options.js';
 
@@ -118,6 +118,25 @@ describe('googleTts against the TextToSpeech gRPC emulator', () => {
     const e = await rejection(() => tts.synthesize({ text: SHORT }, testAttempt().ctx));
     expect(e).toMatchObject({ code, retryable, status, provider: 'google-tts', retryAfterMs: 1000 });
     expect(emu.hits.count('google-tts')).toBe(1);
+  });
+
+  it('reports the characters of pieces already billed when a later piece fails', async () => {
+    // The first piece comes back cut short (it was still synthesized and billed); the rest fail or are aborted.
+    emu.faults.add({ target: 'google-tts', fault: { kind: 'truncated_audio' }, times: 1 });
+    emu.faults.add({ target: 'google-tts', fault: { kind: 'status', status: 14 } });
+    const one = open({ maxConcurrentRequests: 1 });
+    const e = await rejection(() => one.synthesize({ text: LONG }, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unavailable' });
+    const billed = (e.usage as { characters: number }).characters;
+    const pieces = splitText(LONG, 5000, utf8Bytes);
+    expect(billed).toBeGreaterThanOrEqual(codePoints(pieces[0]!));
+    expect(billed).toBeLessThan(codePoints(LONG));
+  });
+
+  it('bills nothing extra when the only request fails', async () => {
+    emu.faults.add({ target: 'google-tts', fault: { kind: 'status', status: 14 } });
+    const e = await rejection(() => tts.synthesize({ text: SHORT }, testAttempt().ctx));
+    expect(e.usage).toBeUndefined();
   });
 
   it.each(['MP3', 'LINEAR16'] as const)('treats truncated %s audio as unavailable', async (audioEncoding) => {

@@ -2,7 +2,7 @@ import { TextToSpeechClient, type protos } from '@google-cloud/text-to-speech';
 import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsRequest } from '@korean-together/core';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { splitText, TextTooLongError, utf8Bytes } from '../shared/text-split.js';
-import { checkSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesisResult } from '../shared/tts-audio.js';
+import { checkSynthesizedAudio, JOINABLE_ENCODINGS, synthesisResult, synthesizePieces } from '../shared/tts-audio.js';
 import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { mapTextToSpeechError } from './errors.js';
 import { GOOGLE_TTS_DEFAULTS, type GoogleTtsOptions } from './options.js';
@@ -61,19 +61,21 @@ export class GoogleTts implements TtsProvider {
     const signal = AbortSignal.any([scope.signal, siblings.signal]);
     try {
       scope.throwIfAborted(PROVIDER, 'SynthesizeSpeech');
-      const audios = await mapLimited(pieces, this.options.maxConcurrentRequests ?? GOOGLE_TTS_DEFAULTS.maxConcurrentRequests, siblings, async (text, index) => {
-        const piece = { index, count: pieces.length };
-        let audio: Uint8Array;
-        try {
-          const [res] = await this.client.synthesizeSpeech({ ...base, input: { text } }, { retry: null, timeout: Math.max(1, scope.msLeft()), signal });
-          audio = toBytes(res.audioContent);
-        } catch (err) {
-          throw mapTextToSpeechError(err, scope, PROVIDER, this.secrets, piece);
-        }
-        const what = pieces.length > 1 ? `SynthesizeSpeech (piece ${index + 1} of ${pieces.length})` : 'SynthesizeSpeech';
-        checkSynthesizedAudio(audio, encoding, PROVIDER, what);
-        return audio;
-      });
+      const audios = await synthesizePieces(
+        pieces,
+        this.options.maxConcurrentRequests ?? GOOGLE_TTS_DEFAULTS.maxConcurrentRequests,
+        siblings,
+        async (text, index) => {
+          try {
+            const [res] = await this.client.synthesizeSpeech({ ...base, input: { text } }, { retry: null, timeout: Math.max(1, scope.msLeft()), signal });
+            return toBytes(res.audioContent);
+          } catch (err) {
+            throw mapTextToSpeechError(err, scope, PROVIDER, this.secrets, { index, count: pieces.length });
+          }
+        },
+        (audio, index) =>
+          checkSynthesizedAudio(audio, encoding, PROVIDER, pieces.length > 1 ? `SynthesizeSpeech (piece ${index + 1} of ${pieces.length})` : 'SynthesizeSpeech'),
+      );
       return synthesisResult(pieces, audios, encoding, PROVIDER, voice);
     } finally {
       scope.dispose();

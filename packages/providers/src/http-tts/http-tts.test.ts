@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { speechDurationMs, synthesizeMp3, mp3Info } from '../emulators/audio.js';
 import { startEmulators } from '../emulators/index.js';
 import type { Emulators } from '../emulators/types.js';
-import { scanMp3 } from '../shared/mp3.js';
+import { scanMp3 } from '@korean-together/core';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText } from '../shared/text-split.js';
-import { parseWav } from '../shared/wav.js';
+import { parseWav } from '@korean-together/core';
 import { httpTts } from './http-tts.js';
 
 const SHORT = '다음 역은 시청입니다.';

@@ -2,7 +2,7 @@ import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, 
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor, fetchOk, openAiUrl, readBytes } from '../shared/http.js';
 import { codePoints, splitText, TextTooLongError } from '../shared/text-split.js';
-import { checkSynthesizedAudio, JOINABLE_ENCODINGS, mapLimited, synthesisResult } from '../shared/tts-audio.js';
+import { checkSynthesizedAudio, JOINABLE_ENCODINGS, synthesisResult, synthesizePieces } from '../shared/tts-audio.js';
 import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { httpTtsCallInfo } from './errors.js';
 import { HTTP_TTS_DEFAULTS, type HttpTtsOptions } from './options.js';
@@ -45,21 +45,25 @@ export class HttpTts implements TtsProvider {
     const signal = AbortSignal.any([scope.signal, siblings.signal]);
     try {
       scope.throwIfAborted(PROVIDER, 'speech synthesis');
-      const audios = await mapLimited(pieces, this.options.maxConcurrentRequests ?? HTTP_TTS_DEFAULTS.maxConcurrentRequests, siblings, async (input, index) => {
-        const info = httpTtsCallInfo(PROVIDER, this.apiKey, { index, count: pieces.length });
-        const body = JSON.stringify({
-          model: this.model,
-          input,
-          voice,
-          response_format: RESPONSE_FORMATS[encoding],
-          ...(req.speakingRate !== undefined && { speed: req.speakingRate }),
-        });
-        // The shared scope maps aborts; the sibling signal stops the other pieces after a failure.
-        const res = await fetchOk(this.url, { method: 'POST', body, headers: this.headers(), signal }, scope, info);
-        const audio = await readBytes(res, scope, info);
-        checkSynthesizedAudio(audio, encoding, PROVIDER, info.what);
-        return audio;
-      });
+      const audios = await synthesizePieces(
+        pieces,
+        this.options.maxConcurrentRequests ?? HTTP_TTS_DEFAULTS.maxConcurrentRequests,
+        siblings,
+        async (input, index) => {
+          const info = httpTtsCallInfo(PROVIDER, this.apiKey, { index, count: pieces.length });
+          const body = JSON.stringify({
+            model: this.model,
+            input,
+            voice,
+            response_format: RESPONSE_FORMATS[encoding],
+            ...(req.speakingRate !== undefined && { speed: req.speakingRate }),
+          });
+          // The shared scope maps aborts; the sibling signal stops the other pieces after a failure.
+          const res = await fetchOk(this.url, { method: 'POST', body, headers: this.headers(), signal }, scope, info);
+          return readBytes(res, scope, info);
+        },
+        (audio, index) => checkSynthesizedAudio(audio, encoding, PROVIDER, httpTtsCallInfo(PROVIDER, this.apiKey, { index, count: pieces.length }).what),
+      );
       // Billed by model, whatever the voice: stops a request voice such as 'ko-KR-Neural2-A'
       // from being priced as a Google voice.
       return synthesisResult(pieces, audios, encoding, PROVIDER, this.modelId);

@@ -1,8 +1,8 @@
-import { AiError, type TtsAudioEncoding, type TtsProviderResult } from '@korean-together/core';
+import { AiError, isAiError, type TtsAudioEncoding, type TtsProviderResult } from '@korean-together/core';
 import { codePoints } from './text-split.js';
-import { oggOpusDurationMs } from './audio-info.js';
-import { joinMp3, scanMp3 } from './mp3.js';
-import { joinWav, parseWav } from './wav.js';
+import { oggOpusDurationMs } from '@korean-together/core';
+import { joinMp3, scanMp3 } from '@korean-together/core';
+import { joinWav, parseWav } from '@korean-together/core';
 
 /**
  * Checks synthesized audio before it is handed on: a WAV must parse and hold the bytes its
@@ -76,6 +76,42 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, contr
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   if (failure) throw failure.error;
   return results;
+}
+
+/**
+ * Synthesizes every piece (at most `limit` requests at once; the first failure aborts the
+ * rest through `siblings`) and returns their audio in order. A piece counts as billed once
+ * its request answered, even if its audio then fails the check: when the attempt fails after
+ * some pieces were billed, the error carries `usage.characters` so the core records that cost.
+ */
+export async function synthesizePieces(
+  pieces: readonly string[],
+  limit: number,
+  siblings: AbortController,
+  request: (text: string, index: number) => Promise<Uint8Array>,
+  check: (audio: Uint8Array, index: number) => void,
+): Promise<Uint8Array[]> {
+  let billedCharacters = 0;
+  try {
+    return await mapLimited(pieces, limit, siblings, async (text, index) => {
+      const audio = await request(text, index);
+      billedCharacters += codePoints(text);
+      check(audio, index);
+      return audio;
+    });
+  } catch (e) {
+    if (billedCharacters > 0 && isAiError(e) && !e.usage) {
+      throw new AiError(e.code, e.message, {
+        retryable: e.retryable,
+        ...(e.provider !== undefined && { provider: e.provider }),
+        ...(e.status !== undefined && { status: e.status }),
+        ...(e.retryAfterMs !== undefined && { retryAfterMs: e.retryAfterMs }),
+        cause: e.cause,
+        usage: { characters: billedCharacters },
+      });
+    }
+    throw e;
+  }
 }
 
 /**

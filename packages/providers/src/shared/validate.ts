@@ -8,7 +8,7 @@ import {
   type TtsAudioEncoding,
   type TtsRequest,
 } from '@korean-together/core';
-import { audioDurationMs } from './audio-info.js';
+import { audioDurationMs } from '@korean-together/core';
 
 /** The AiError for a request the provider would reject anyway: names the field, never quotes its content. */
 export function invalidRequest(provider: string, field: string, problem: string): AiError {

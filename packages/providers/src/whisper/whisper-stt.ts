@@ -2,7 +2,7 @@ import { AiError, type AttemptContext, type AudioEncoding, type SttProvider, typ
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor, fetchOk, openAiUrl, readText } from '../shared/http.js';
 import { invalidRequest, validateSttRequest, WHISPER_STT_LIMITS } from '../shared/validate.js';
-import { buildWav, isWav, pcm16Fmt } from '../shared/wav.js';
+import { buildWav, isWav, pcm16Fmt } from '@korean-together/core';
 import { whisperCallInfo } from './errors.js';
 import { WHISPER_DEFAULTS, type WhisperSttOptions } from './options.js';
 

@@ -1,4 +1,4 @@
-import type { AudioEncoding } from '@korean-together/core';
+import type { AudioEncoding } from '../spec/types.js';
 import { scanMp3 } from './mp3.js';
 import { parseWav } from './wav.js';
 
