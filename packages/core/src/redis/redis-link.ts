@@ -58,18 +58,21 @@ export class RedisLink {
    * not failed yet), waits for it up to `ms`; once Redis has been reached before, or the first
    * attempt failed, a down link answers false at once.
    */
-  waitUp(ms: number): Promise<boolean> {
+  waitUp(ms: number, signal?: AbortSignal): Promise<boolean> {
     if (this.up) return Promise.resolve(true);
-    if (this.everUp || this.failedBeforeUp || ms <= 0 || this.clients.some((c) => c.status === 'end')) return Promise.resolve(false);
+    if (this.everUp || this.failedBeforeUp || ms <= 0 || signal?.aborted || this.clients.some((c) => c.status === 'end')) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
+      // An aborted attempt (caller, deadline, lost hedge) stops waiting for the first connection at once.
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
         resolve(this.up);
       };
       const timer = setTimeout(done, ms);
       timer.unref?.();
       this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -138,7 +138,7 @@ export class SharedRateLimiter implements Limiter {
     const left = () => Math.max(0, maxWaitMs - (this.clock.now() - started));
     if (this.backend.broken && this.backend.link.up && !this.closed) this.rebuild();
     const backend = this.backend;
-    if (backend.link.up || (await backend.link.waitUp(Math.min(this.connectWaitMs, maxWaitMs)))) {
+    if (backend.link.up || (await backend.link.waitUp(Math.min(this.connectWaitMs, maxWaitMs), signal))) {
       try {
         const release = await acquireSlot(backend.limiter, this.clock, {
           signal,
