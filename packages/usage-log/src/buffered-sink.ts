@@ -28,7 +28,11 @@ export interface UsageSinkStats {
   replayed: number;
   /** Records refused: invalid at write() or rejected by the database; each one is in the quarantine file. */
   failed: number;
-  /** Rows lost. Stays 0: only when the database and the spill directory both fail during close() can it move. */
+  /**
+   * Rows lost, each one reported through onError. Stays 0 unless the database and the spill
+   * directory fail together: then rows past the memory hard cap (2 x maxQueue) are dropped, and
+   * so are rows close() could not get to either by closeTimeoutMs.
+   */
   dropped: number;
   /** Records stored with a value clamped at write() (NaN, negative, too long, not a UUID...). */
   clamped: number;
@@ -47,7 +51,7 @@ export interface BufferedSinkOptions {
   batchSize?: number;
   /** Longest time a row waits in memory before its (partial) batch is sent, in milliseconds. Default 250. */
   flushIntervalMs?: number;
-  /** Rows held in memory before older ones are diverted to the spill file. Default 50,000. */
+  /** Rows held in memory before older ones are diverted to the spill file. Default 50,000. While neither the database nor the spill file accepts rows, memory is capped at twice this: rows beyond it are dropped (counted in `dropped`, reported). */
   maxQueue?: number;
   /** Batches in flight at once (also the pool size of a sink that opens its own pool). Default 2. */
   concurrency?: number;
@@ -61,13 +65,22 @@ export interface BufferedSinkOptions {
   retryInitialDelayMs?: number;
   /** Longest wait between retries of an unreachable database, in milliseconds. Default 10,000. */
   retryMaxDelayMs?: number;
-  /** A spill directory whose writer has not shown a heartbeat for this long (ms) is adopted, even across hosts. Default 60,000. */
+  /**
+   * A spill directory written from another host whose writer has not shown a heartbeat for this
+   * long (ms) is adopted. On the same host the writer's pid decides instead. The heartbeat runs
+   * every staleAfterMs / 6 (at least every second), so at least 6,000. Default 60,000.
+   */
   staleAfterMs?: number;
   /** How often spill directories of dead writers are looked for, in milliseconds. Default 30,000. */
   adoptIntervalMs?: number;
   /** Told about every problem the sink handles itself (database down, a row rejected, a spill error). Never throws into the sink. */
   onError?: (error: AiError) => void;
 }
+
+/** Replay attempts of one spill segment that fail (unreadable, undeletable) before it is set aside in `quarantine/segments/`. */
+const SEGMENT_MAX_FAILURES = 5;
+/** The smallest staleAfterMs: six heartbeats of at least one second each. */
+const MIN_STALE_AFTER_MS = 6_000;
 
 interface Job {
   kind: 'db' | 'spill';
@@ -76,9 +89,9 @@ interface Job {
   start: number;
   end: number;
   abandoned: boolean;
+  /** A spill job close() gave up waiting for: its rows are counted in `dropped` until its append succeeds after all. */
+  lost?: boolean;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * The engine shared by the Postgres and PGlite sinks: `write()` validates and appends to an
@@ -116,6 +129,14 @@ export class BufferedSink implements UsageSink {
   private draining = false;
   private deadlinePassed = false;
   private closed = false;
+  /** Wakes spill retries that are waiting, when the database is back or close() reaches its drain deadline. */
+  private wake: (() => void)[] = [];
+  private replayFailures = new Map<string, number>();
+  private replayNotBefore = 0;
+  private replayDelay: number;
+  private lastDropReport = 0;
+  private spillFailing = false;
+  private unreportedDrops = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly adoptTimer: NodeJS.Timeout;
   private readonly s = { written: 0, spilled: 0, replayed: 0, failed: 0, dropped: 0, clamped: 0, corrupt: 0, duplicates: 0 };
@@ -131,14 +152,20 @@ export class BufferedSink implements UsageSink {
     this.retryInitialDelayMs = positiveInt(options.retryInitialDelayMs, 250, 'retryInitialDelayMs');
     this.retryMaxDelayMs = positiveInt(options.retryMaxDelayMs, 10_000, 'retryMaxDelayMs');
     this.probeDelay = this.retryInitialDelayMs;
+    this.replayDelay = this.retryInitialDelayMs;
     this.onError = options.onError;
     const flushIntervalMs = positiveInt(options.flushIntervalMs, 250, 'flushIntervalMs');
+    const staleAfterMs = positiveInt(options.staleAfterMs, 60_000, 'staleAfterMs');
+    if (staleAfterMs < MIN_STALE_AFTER_MS) {
+      // Fewer than six heartbeats per window: one late timer would make a live writer look dead.
+      throw new AiError('invalid_config', `usage-log: staleAfterMs must be at least ${MIN_STALE_AFTER_MS} ms (six heartbeats), got ${staleAfterMs}`, { retryable: false });
+    }
     this.spill = new SpillStore({
       dir: options.spillDir ?? join(tmpdir(), 'korean-together-usage-spill'),
       targetId: target.id,
       segmentMaxRows: positiveInt(options.segmentMaxRows, 10_000, 'segmentMaxRows'),
-      staleAfterMs: positiveInt(options.staleAfterMs, 60_000, 'staleAfterMs'),
-      heartbeatMs: Math.max(1000, Math.floor(positiveInt(options.staleAfterMs, 60_000, 'staleAfterMs') / 6)),
+      staleAfterMs,
+      heartbeatMs: Math.max(1000, Math.floor(staleAfterMs / 6)),
     });
     this.timer = setInterval(() => {
       this.tick = true;
@@ -165,12 +192,20 @@ export class BufferedSink implements UsageSink {
         this.writeLate(record);
         return;
       }
+      if (this.spillFailing && this.queued >= this.maxQueue * 2) {
+        // Neither the database nor the spill file takes rows: memory must not grow without bound.
+        this.drop(1, 'the database and the spill file both fail and memory holds twice maxQueue rows');
+        return;
+      }
       let tail = this.chunks[this.chunks.length - 1];
       if (tail === undefined || tail.length >= this.batchSize) {
         tail = [];
         this.chunks.push(tail);
       }
-      tail.push({ ...record });
+      const copy = { ...record };
+      // A Date is mutable: the caller reusing its object must not change the stored time.
+      if (copy.createdAt instanceof Date) copy.createdAt = new Date(copy.createdAt.getTime());
+      tail.push(copy);
       this.queued++;
       this.pushed++;
       if (tail.length === this.batchSize || this.queued > this.maxQueue) this.schedulePump();
@@ -323,32 +358,82 @@ export class BufferedSink implements UsageSink {
   private runSpill(job: Job, done?: () => void): void {
     job.kind = 'spill';
     this.jobs.add(job);
+    let backToDb = false;
     const run = (async () => {
       let delay = this.retryInitialDelayMs;
       for (;;) {
         try {
           await this.spill.append(job.rows);
+          this.spillFailing = false;
           this.s.spilled += job.rows.length;
+          // close() had given these up for lost; they made it after all.
+          if (job.lost) this.s.dropped -= job.rows.length;
           break;
         } catch (err) {
+          this.spillFailing = true;
           this.report(new AiError('unavailable', `usage-log: cannot append to the spill file in ${this.spill.ownDir}: ${safeProviderText(err)}`, { cause: err }));
           if (this.deadlinePassed) {
-            this.s.dropped += job.rows.length;
+            if (!job.lost) this.drop(job.rows.length, `close() could not write them to the spill file: ${safeProviderText(err)}`);
+            job.lost = true;
             break;
           }
-          await sleep(delay);
+          await this.waitRetry(delay);
           delay = Math.min(delay * 2, this.retryMaxDelayMs);
+          // The database answers again: these rows are better off there than waiting on the disk.
+          if (this.dbUp && !this.deadlinePassed) {
+            backToDb = true;
+            break;
+          }
         }
       }
     })();
     const tracked = run.finally(() => {
-      this.jobs.delete(job);
       this.spillRuns.delete(tracked);
       done?.();
+      if (backToDb) {
+        job.kind = 'db';
+        this.startDb(job);
+      } else {
+        this.jobs.delete(job);
+      }
       this.settle();
       this.schedulePump();
     });
     this.spillRuns.add(tracked);
+  }
+
+  /** Sleeps `ms`, or less when the database comes back or close() reaches its drain deadline. */
+  private waitRetry(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        const i = this.wake.indexOf(done);
+        if (i >= 0) this.wake.splice(i, 1);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      t.unref();
+      this.wake.push(done);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.wake]) w();
+  }
+
+  /** Counts lost rows and reports them: at once, then at most once a second with the running count. */
+  private drop(n: number, why: string): void {
+    this.s.dropped += n;
+    this.unreportedDrops += n;
+    if (this.closed || Date.now() - this.lastDropReport >= 1000) this.reportDrops(why);
+  }
+
+  private reportDrops(why: string): void {
+    if (this.unreportedDrops === 0) return;
+    const n = this.unreportedDrops;
+    this.unreportedDrops = 0;
+    this.lastDropReport = Date.now();
+    this.report(new AiError('unavailable', `usage-log: ${n} usage row(s) lost (stats().dropped): ${why}`, { retryable: false }));
   }
 
   /**
@@ -414,6 +499,7 @@ export class BufferedSink implements UsageSink {
           this.probeTimer = undefined;
           this.dbUp = true;
           this.probeDelay = this.retryInitialDelayMs;
+          this.wakeAll();
           this.schedulePump();
         },
         () => {
@@ -428,6 +514,7 @@ export class BufferedSink implements UsageSink {
   private maybeReplay(): void {
     if (!this.dbUp || this.replay || this.deadlinePassed) return;
     if (this.dbInFlight >= this.concurrency || !this.spill.hasBacklog()) return;
+    if (Date.now() < this.replayNotBefore) return;
     this.dbInFlight++;
     this.replay = this.replayOne()
       .catch((err: unknown) => this.report(new AiError('unavailable', `usage-log: spill replay failed: ${safeProviderText(err)}`, { cause: err })))
@@ -442,6 +529,42 @@ export class BufferedSink implements UsageSink {
   private async replayOne(): Promise<void> {
     const seg = await this.spill.nextSegment();
     if (!seg) return;
+    try {
+      await this.replaySegment(seg);
+    } catch (err) {
+      await this.replayFailed(seg, err);
+      return;
+    }
+    this.replayFailures.delete(seg.path);
+    this.replayDelay = this.retryInitialDelayMs;
+  }
+
+  /**
+   * A segment that cannot be read or removed: wait before the next replay (doubling, like the
+   * probes), let the other segments go first, and after SEGMENT_MAX_FAILURES set it aside.
+   */
+  private async replayFailed(seg: Segment, err: unknown): Promise<void> {
+    const n = (this.replayFailures.get(seg.path) ?? 0) + 1;
+    this.replayNotBefore = Date.now() + this.replayDelay;
+    this.replayDelay = Math.min(this.replayDelay * 2, this.retryMaxDelayMs);
+    if (n < SEGMENT_MAX_FAILURES) {
+      this.replayFailures.set(seg.path, n);
+      this.spill.defer(seg);
+      this.report(new AiError('unavailable', `usage-log: cannot replay spill segment ${segmentName(seg)} (attempt ${n} of ${SEGMENT_MAX_FAILURES}): ${safeProviderText(err)}`, { cause: err }));
+      return;
+    }
+    this.replayFailures.delete(seg.path);
+    const dest = await this.spill.setAside(seg);
+    this.report(
+      new AiError(
+        'unavailable',
+        `usage-log: spill segment ${segmentName(seg)} failed ${n} replays and is set aside ${dest ? `in ${dest}` : '(it could not be moved; this sink skips it)'}: ${safeProviderText(err)}`,
+        { retryable: false, cause: err },
+      ),
+    );
+  }
+
+  private async replaySegment(seg: Segment): Promise<void> {
     const data = await this.spill.readSegment(seg);
     if (!data) return;
     for (let i = 0; i < data.rows.length; i += this.batchSize) {
@@ -508,8 +631,13 @@ export class BufferedSink implements UsageSink {
       if (!this.replay) this.maybeReplay();
       if (!this.replay || !(await raceUntil(this.replay, drainBy))) break;
     }
+    // No await from here until `closed` is set: a record written in between would join a queue
+    // nobody reads any more. From now on write() appends to the spill file itself.
     this.deadlinePassed = true;
+    this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    // Spill retries waiting out a backoff try once more now (and count their rows lost if that fails).
+    this.wakeAll();
     // Whatever is still in memory or in flight to the database goes to disk. A batch in flight
     // may still commit: its replay is then a no-op (ON CONFLICT DO NOTHING).
     const leftovers: UsageRow[] = [];
@@ -524,17 +652,30 @@ export class BufferedSink implements UsageSink {
     this.queued = 0;
     this.taken = this.pushed;
     if (this.spillRuns.size) await raceUntil(Promise.all([...this.spillRuns]), deadline);
+    for (const j of this.jobs) {
+      if (j.kind !== 'spill' || j.lost) continue;
+      j.lost = true;
+      this.drop(j.rows.length, `close() timed out after ${this.closeTimeoutMs} ms while they were being written to the spill file`);
+    }
     if (leftovers.length) {
-      try {
-        await this.spill.append(leftovers);
-        this.s.spilled += leftovers.length;
-      } catch (err) {
-        this.s.dropped += leftovers.length;
-        this.report(new AiError('unavailable', `usage-log: close() could not spill ${leftovers.length} rows: ${safeProviderText(err)}`, { cause: err }));
+      let late = false;
+      const n = leftovers.length;
+      const append = this.spill.append(leftovers).then(
+        () => {
+          this.s.spilled += n;
+          if (late) this.s.dropped -= n;
+        },
+        (err: unknown) => {
+          if (!late) this.drop(n, `close() could not write them to the spill file: ${safeProviderText(err)}`);
+        },
+      );
+      if (!(await raceUntil(append, deadline))) {
+        late = true;
+        this.drop(n, `close() timed out after ${this.closeTimeoutMs} ms while they were being written to the spill file`);
       }
     }
-    this.closed = true;
-    await this.spill.close().catch(() => {});
+    this.reportDrops('close()');
+    await raceUntil(this.spill.close().catch(() => {}), deadline);
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
     await raceUntil(this.target.close().catch(() => {}), Math.max(deadline, Date.now() + 1000));

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AiError } from '@korean-together/core';
 import { makeRecord, streamId } from '../../../test-support/usage.js';
 import { createJsonlSink } from './jsonl-sink.js';
 import { tempDir } from '../test/sink-helpers.js';
@@ -42,6 +43,19 @@ describe('createJsonlSink', () => {
     await sink.flush();
     expect(sink.stats()).toMatchObject({ written: 0, pending: 1, dropped: 0 });
     expect(errors).toContain('unavailable');
+  });
+
+  it('close() counts records it could not append in dropped, reports them, and leaves none pending', async () => {
+    const dir = await tempDir('jsonl-close-fail');
+    const path = join(dir, 'blocked');
+    await import('node:fs/promises').then((fs) => fs.mkdir(path));
+    const errors: AiError[] = [];
+    const sink = createJsonlSink({ path, onError: (e) => errors.push(e) });
+    sink.write(makeRecord(streamId(), 1));
+    sink.write(makeRecord(streamId(), 2));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: 0, pending: 0, dropped: 2 });
+    expect(errors.some((e) => /2 record\(s\).*lost/.test(e.message))).toBe(true);
   });
 
   it('needs a path', () => {

@@ -17,13 +17,13 @@ export interface JsonlSinkOptions {
 export interface JsonlSinkStats {
   /** Records appended and fdatasync'd. */
   written: number;
-  /** Records in memory, not yet on disk. */
+  /** Records in memory, not yet on disk, plus records written whose fdatasync has not succeeded yet. */
   pending: number;
   /** Records refused at write() (not a valid usage record). */
   failed: number;
   /** Records stored with a clamped value. */
   clamped: number;
-  /** Always 0: records are kept in memory until an append succeeds. */
+  /** Records lost: still in memory when close() finished because the file could not be appended to (each reported through onError). */
   dropped: number;
 }
 
@@ -48,25 +48,59 @@ export function createJsonlSink(options: JsonlSinkOptions): JsonlSink {
     }
   };
 
+  // Bytes known to be in the file: a failed (possibly short) write is truncated back to this.
+  let bytes = 0;
+  // Records already written whose fdatasync failed: only the sync is retried, never the write,
+  // or they would be in the file twice.
+  let unsynced = 0;
+  // A failed write whose truncation failed too left part of a line: start the next on a new line.
+  let torn = false;
+
   const appendNow = (): Promise<void> => {
     chain = chain.then(async () => {
-      if (buffer.length === 0) return;
-      const rows = buffer;
-      buffer = [];
       try {
         if (!fh) {
           await mkdir(dirname(options.path), { recursive: true });
           fh = await open(options.path, 'a');
+          bytes = (await fh.stat()).size;
         }
-        let text = '';
-        for (const r of rows) text += `${JSON.stringify(r)}\n`;
-        await fh.write(text);
+        if (unsynced > 0) {
+          await fh.datasync();
+          s.written += unsynced;
+          unsynced = 0;
+        }
+      } catch (err) {
+        report(new AiError('unavailable', `usage-log: cannot append to ${options.path}: ${safeProviderText(err)}`, { cause: err }));
+        return;
+      }
+      if (buffer.length === 0) return;
+      const rows = buffer;
+      buffer = [];
+      let text = torn ? '\n' : '';
+      for (const r of rows) text += `${JSON.stringify(r)}\n`;
+      const buf = Buffer.from(text);
+      try {
+        await writeAll(fh, buf);
+      } catch (err) {
+        // Keep them, oldest first, for the next attempt; and take back whatever part did get written.
+        buffer = rows.concat(buffer);
+        try {
+          await fh.truncate(bytes);
+        } catch {
+          torn = true;
+          bytes = await fh.stat().then((st) => st.size, () => bytes);
+        }
+        report(new AiError('unavailable', `usage-log: cannot append to ${options.path}: ${safeProviderText(err)}`, { cause: err }));
+        return;
+      }
+      bytes += buf.length;
+      torn = false;
+      try {
         await fh.datasync();
         s.written += rows.length;
       } catch (err) {
-        // Keep them, oldest first, for the next attempt.
-        buffer = rows.concat(buffer);
-        report(new AiError('unavailable', `usage-log: cannot append to ${options.path}: ${safeProviderText(err)}`, { cause: err }));
+        unsynced += rows.length;
+        report(new AiError('unavailable', `usage-log: cannot fdatasync ${options.path}: ${safeProviderText(err)}`, { cause: err }));
       }
     });
     return chain;
@@ -99,9 +133,26 @@ export function createJsonlSink(options: JsonlSinkOptions): JsonlSink {
       await appendNow();
       await chain;
       if (buffer.length) await appendNow();
-      await fh?.close();
+      if (buffer.length) {
+        // The file refused them twice; nothing keeps running after close() to try again.
+        const n = buffer.length;
+        buffer = [];
+        s.dropped += n;
+        report(new AiError('unavailable', `usage-log: close() could not append ${n} record(s) to ${options.path}; they are lost (stats().dropped)`, { retryable: false }));
+      }
+      await fh?.close().catch(() => {});
       fh = undefined;
     },
-    stats: () => ({ ...s, pending: buffer.length }),
+    stats: () => ({ ...s, pending: buffer.length + unsynced }),
   };
+}
+
+/** Writes every byte of `buf` (one write can be short, on a full disk say). */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`write made no progress at byte ${off}`), { code: 'EIO' });
+    off += bytesWritten;
+  }
 }

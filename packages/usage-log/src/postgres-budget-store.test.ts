@@ -317,3 +317,35 @@ describe.runIf(process.env.DATABASE_URL)('PostgresBudgetStore across processes',
     expect(await store.usage(k)).toEqual({ spentMicro: 0, reservedMicro: 500 });
   });
 });
+
+// Server only: another connection must hold the row lock while this one waits for it.
+describe.runIf(process.env.DATABASE_URL)('PostgresBudgetStore timeouts', () => {
+  it('a reserve reported as timed out never commits afterwards', async () => {
+    const k = key('timeout');
+    await store.reserve({ id: 'warm', amountMicro: 0, limits: [limit(k, 1_000_000)], reservationTtlMs: 60_000 });
+    // A pool under pressure: a connection takes 900 ms to hand out, out of a 1000 ms budget.
+    const slowPool = {
+      connect: async () => {
+        await new Promise((r) => setTimeout(r, 900));
+        return pool.connect();
+      },
+    };
+    const slow = createPostgresBudgetStore({ pool: slowPool, schema, operationTimeoutMs: 1_000 });
+    // Another transaction holds the day's row a little past the deadline (well within lock_timeout).
+    const holder = await pool.connect();
+    await holder.query(`BEGIN; SELECT * FROM "${schema}".ai_budget_totals WHERE key = '${k}' FOR UPDATE`);
+    const release = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void holder.query('COMMIT').then(() => {
+          holder.release();
+          resolve();
+        });
+      }, 1_300),
+    );
+    const outcome = await slow.reserve({ id: 'late-call', amountMicro: 400_000, limits: [limit(k, 1_000_000)], reservationTtlMs: 600_000 }).catch((e: unknown) => e);
+    expect(isAiError(outcome) && outcome.code).toBe('unavailable');
+    await release;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await store.usage(k)).toEqual({ spentMicro: 0, reservedMicro: 0 });
+  });
+});

@@ -67,33 +67,77 @@ export class PostgresBudgetStore implements BudgetStore {
     this.asyncCommit = options.synchronousCommit === false ? '; SET LOCAL synchronous_commit = off' : '';
   }
 
-  /** Runs `fn` in one transaction on a pooled connection, bounded by operationTimeoutMs; failures become `unavailable`. */
+  /**
+   * Runs `fn` in one transaction on a pooled connection, bounded by operationTimeoutMs; failures
+   * become `unavailable`. An operation reported as timed out never commits afterwards: its
+   * connection is destroyed (the server then rolls the transaction back), a connection that
+   * arrives after the deadline is handed back unused, and COMMIT is only sent before it.
+   */
   private async transaction<T>(op: string, fn: (c: PgBudgetClientLike) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+    const deadline = Date.now() + this.timeoutMs;
+    let timedOut = false;
+    let committing = false;
+    let client: PgBudgetClientLike | undefined;
+    let released = false;
+    const release = (destroy: boolean) => {
+      if (released || !client) return;
+      released = true;
+      client.release(destroy);
+    };
+    const expired = () => new AiError('unavailable', `${this.where}: ${op} timed out after ${this.timeoutMs} ms`, { retryable: true });
     const work = (async () => {
-      const client = await this.options.pool.connect();
+      const c = await this.options.pool.connect();
+      client = c;
+      if (timedOut) {
+        release(false);
+        throw expired();
+      }
       try {
+        // Locks and statements may only use the time left, so the server gives up before we do.
+        const left = Math.max(1, deadline - Date.now());
         // One round trip: the lock wait is bounded too, so a stuck holder cannot hang callers.
-        await client.query(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}${this.asyncCommit}`);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        client.release();
+        await c.query(`BEGIN; SET LOCAL lock_timeout = ${left}; SET LOCAL statement_timeout = ${left}${this.asyncCommit}`);
+        const result = await fn(c);
+        if (timedOut) throw expired();
+        committing = true;
+        await c.query('COMMIT');
+        release(false);
         return result;
       } catch (e) {
+        if (timedOut || released) {
+          release(true);
+          throw e;
+        }
         try {
-          await client.query('ROLLBACK');
-          client.release();
+          await c.query('ROLLBACK');
+          release(false);
         } catch {
-          client.release(true);
+          release(true);
         }
         throw e;
       }
     })();
+    let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
         work,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AiError('unavailable', `${this.where}: ${op} timed out after ${this.timeoutMs} ms`, { retryable: true })), this.timeoutMs);
+          timer = setTimeout(() => {
+            // A COMMIT already sent decides by itself; it is not waited for past another timeout.
+            if (committing) {
+              timer = setTimeout(() => {
+                timedOut = true;
+                release(true);
+                reject(expired());
+              }, this.timeoutMs);
+              timer.unref();
+              return;
+            }
+            timedOut = true;
+            // Closing the connection makes the server roll back: nothing of this call can commit now.
+            release(true);
+            reject(expired());
+          }, this.timeoutMs);
           timer.unref();
         }),
       ]);

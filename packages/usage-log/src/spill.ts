@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { normalizeUsage, type UsageRow } from './usage-row.js';
@@ -31,6 +31,11 @@ export interface SpillStoreOptions {
   heartbeatMs: number;
 }
 
+/** Segment file names: the one being appended to ends in `.open` and is not adopted while its writer lives. */
+const OPEN_SUFFIX = '.open';
+const CLOSED_SEGMENT = /^seg-\d+(?:-late)?\.jsonl$/;
+const OPEN_SEGMENT = /^seg-\d+(?:-late)?\.jsonl\.open$/;
+
 interface OwnerFile {
   pid: number;
   hostname: string;
@@ -42,11 +47,25 @@ interface OwnerFile {
 // pid equal to ours only proves liveness when the instance is really one of ours.
 const liveInstances = new Set<string>();
 
+interface ActiveSegment {
+  /** Path while open (`seg-N.jsonl.open`); renamed to `seg-N.jsonl` when closed. */
+  path: string;
+  fh: FileHandle;
+  rows: number;
+  /** Bytes known to be in the file: a failed append is truncated back to this. */
+  bytes: number;
+  ino: number;
+}
+
 /**
  * Durable JSONL spill for usage rows. Appends are serialised and fsync'd per group; a segment
- * is removed only after the caller committed its rows. Segments left by writers that died
- * (same host and pid gone, or heartbeat stale) are adopted for replay when their target is the
- * same database; two adopters racing is harmless because inserts are idempotent.
+ * is removed only after the caller committed its rows. The segment being appended to carries
+ * an `.open` suffix and is renamed when it is closed; adopters take only closed segments of a
+ * live-looking writer. Directories of writers that died (same host and pid gone, or, from
+ * another host, heartbeat stale) are adopted for replay, open segment included, when their
+ * owner file is valid and names the same database; two adopters racing is harmless because
+ * inserts are idempotent. A writer wrongly taken for dead notices that its open segment was
+ * renamed or unlinked and copies its content to a new segment, so no row is lost either way.
  */
 export class SpillStore {
   readonly instanceId = `w-${Date.now().toString(36).padStart(9, '0')}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -54,8 +73,10 @@ export class SpillStore {
   private readonly quarantinePath: string;
   private chain: Promise<unknown> = Promise.resolve();
   private qchain: Promise<unknown> = Promise.resolve();
+  private qPending: string[] = [];
+  private qBatch: Promise<void> | null = null;
   private dirReady = false;
-  private active: { path: string; fh: FileHandle; rows: number } | null = null;
+  private active: ActiveSegment | null = null;
   private seq = 0;
   private readonly closedOwn: Segment[] = [];
   private readonly foreign: Segment[] = [];
@@ -78,7 +99,10 @@ export class SpillStore {
     return this.backlogSegments > 0;
   }
 
-  /** Appends rows durably (written and fdatasync'd before the promise resolves). */
+  /**
+   * Appends rows durably (every byte written and fdatasync'd before the promise resolves).
+   * On failure nothing of this call stays in the file: a partial write is truncated away.
+   */
   append(rows: readonly UsageRow[]): Promise<void> {
     const run = this.chain.then(() => this.doAppend(rows));
     this.chain = run.catch(() => {});
@@ -96,45 +120,122 @@ export class SpillStore {
       const n = Math.min(rows.length - i, this.opts.segmentMaxRows - seg.rows);
       let text = '';
       for (let k = i; k < i + n; k++) text += `${JSON.stringify(rows[k])}\n`;
-      await seg.fh.write(text);
-      await seg.fh.datasync();
+      const buf = Buffer.from(text);
+      try {
+        await writeAll(seg.fh, buf);
+        await seg.fh.datasync();
+      } catch (err) {
+        // A short write (disk full) would leave half a line that the next append glues onto:
+        // cut the file back to what was there, so the rows of this call are simply not spilled.
+        await seg.fh.truncate(seg.bytes).catch(() => {});
+        throw err;
+      }
+      seg.bytes += buf.length;
       seg.rows += n;
       i += n;
-      if (seg.rows >= this.opts.segmentMaxRows) await this.closeActive();
+      if (await this.taken(seg)) await this.rescue(seg);
+      else if (seg.rows >= this.opts.segmentMaxRows) await this.closeActive();
+    }
+  }
+
+  /** True when an adopter renamed or unlinked the open segment (it took this writer for dead). */
+  private async taken(seg: ActiveSegment): Promise<boolean> {
+    const st = await seg.fh.stat();
+    if (st.nlink === 0) return true;
+    try {
+      return (await stat(seg.path)).ino !== seg.ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
     }
   }
 
   /**
+   * The open segment was taken by an adopter that may have read it before the last appends:
+   * copy everything it holds (read back through our descriptor) to a fresh segment. Rows the
+   * adopter did replay are then inserted twice, which ON CONFLICT DO NOTHING makes a no-op.
+   */
+  private async rescue(seg: ActiveSegment): Promise<void> {
+    const buf = Buffer.alloc(seg.bytes);
+    let off = 0;
+    while (off < seg.bytes) {
+      const { bytesRead } = await seg.fh.read(buf, off, seg.bytes - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    this.active = null;
+    await seg.fh.close().catch(() => {});
+    await this.openSegment();
+    const next = this.active!;
+    try {
+      await writeAll(next.fh, buf.subarray(0, off));
+      await next.fh.datasync();
+    } catch (err) {
+      await next.fh.truncate(0).catch(() => {});
+      throw err;
+    }
+    next.bytes = off;
+    next.rows = seg.rows;
+  }
+
+  /**
    * Appends synchronously: only for rows written after close(), where no event-loop turn may
-   * be left. Blocks for one write + fsync.
+   * be left. Blocks for one write + fsync. The file is written under its open name and renamed
+   * once complete, so an adopter never takes it half-written.
    */
   appendSync(rows: readonly UsageRow[]): void {
     mkdirSync(this.ownDir, { recursive: true });
-    writeFileSync(join(this.ownDir, 'owner.json'), JSON.stringify(this.owner()));
-    const path = join(this.ownDir, `seg-${String(++this.seq).padStart(6, '0')}-late.jsonl`);
-    const fd = openSync(path, 'a');
+    if (!existsSync(join(this.ownDir, 'owner.json'))) writeOwnerSync(this.ownDir, this.owner());
+    const closedPath = join(this.ownDir, `seg-${String(++this.seq).padStart(6, '0')}-late.jsonl`);
+    const openPath = closedPath + OPEN_SUFFIX;
+    const fd = openSync(openPath, 'w');
     try {
-      appendFileSync(fd, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const buf = Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      let off = 0;
+      while (off < buf.length) {
+        const n = writeSync(fd, buf, off, buf.length - off);
+        if (n <= 0) throw new Error(`short write to ${openPath}`);
+        off += n;
+      }
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      try {
+        renameSync(openPath, `${openPath}.failed`);
+      } catch {
+        // Nothing more to do: the caller counts the rows as dropped.
+      }
+      throw err;
     }
+    closeSync(fd);
+    renameSync(openPath, closedPath);
+    fsyncDirSync(this.ownDir);
   }
 
-  /** Appends a line to this instance's quarantine file (kept for people to inspect; never replayed). */
+  /**
+   * Appends a line to this instance's quarantine file (kept for people to inspect; never
+   * replayed). Entries queued while a write is under way go out together: one write and one
+   * fdatasync per group, not per entry.
+   */
   quarantine(entry: Record<string, unknown>): Promise<void> {
-    const run = this.qchain.then(async () => {
+    this.qPending.push(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
+    if (this.qBatch) return this.qBatch;
+    const batch = this.qchain.then(async () => {
+      this.qBatch = null;
+      const lines = this.qPending;
+      this.qPending = [];
       await mkdir(join(this.opts.dir, 'quarantine'), { recursive: true });
       const fh = await open(this.quarantinePath, 'a');
       try {
-        await fh.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
+        await writeAll(fh, Buffer.from(lines.join('')));
         await fh.datasync();
       } finally {
         await fh.close();
       }
     });
-    this.qchain = run.catch(() => {});
-    return run;
+    this.qBatch = batch;
+    this.qchain = batch.catch(() => {});
+    return batch;
   }
 
   /**
@@ -152,6 +253,36 @@ export class SpillStore {
       return this.closedOwn[0] ?? null;
     }
     return null;
+  }
+
+  /** Puts a segment that could not be replayed at the back of its queue, so the others go first. */
+  defer(seg: Segment): void {
+    const list = seg.foreign ? this.foreign : this.closedOwn;
+    const i = list.indexOf(seg);
+    if (i < 0) return;
+    list.splice(i, 1);
+    list.push(seg);
+  }
+
+  /**
+   * Takes a segment that keeps failing out of the replay queue and moves it (when it can) to
+   * `quarantine/segments/` for people to look at. Resolves to where it went, or null when it
+   * could not be moved (it is then only skipped by this instance).
+   */
+  async setAside(seg: Segment): Promise<string | null> {
+    this.forget(seg);
+    const parts = seg.path.split(/[\\/]/);
+    const dest = join(this.opts.dir, 'quarantine', 'segments', `${parts.at(-2)}-${parts.at(-1)}`);
+    try {
+      await mkdir(join(this.opts.dir, 'quarantine', 'segments'), { recursive: true });
+      await rename(seg.path, dest);
+      await fsyncDir(seg.dir);
+      return dest;
+    } catch {
+      return null;
+    } finally {
+      if (seg.foreign && !this.foreign.some((s) => s.dir === seg.dir)) await removeWriterDir(seg.dir);
+    }
   }
 
   /** Reads a segment: valid rows in file order, and the lines that are not (a torn last write, say). */
@@ -216,18 +347,27 @@ export class SpillStore {
     for (const name of entries.sort()) {
       if (!name.startsWith('w-') || name === this.instanceId || liveInstances.has(name)) continue;
       const dir = join(this.opts.dir, name);
-      if (!(await this.isStale(dir, name))) continue;
+      if (!(await this.isDead(dir, name))) continue;
       let files: string[];
       try {
-        files = (await readdir(dir)).filter((f) => f.startsWith('seg-') && f.endsWith('.jsonl')).sort();
+        files = await readdir(dir);
       } catch {
         continue;
       }
-      if (files.length === 0) {
-        await removeWriterDir(dir);
+      // The writer is gone: its open segment will never be closed by it, so close it here.
+      for (const f of files.filter((x) => OPEN_SEGMENT.test(x))) {
+        await rename(join(dir, f), join(dir, f.slice(0, -OPEN_SUFFIX.length))).catch(() => {});
+      }
+      if (files.some((x) => OPEN_SEGMENT.test(x))) {
+        await fsyncDir(dir);
+        files = await readdir(dir).catch(() => [] as string[]);
+      }
+      const segs = files.filter((f) => CLOSED_SEGMENT.test(f)).sort();
+      if (segs.length === 0) {
+        if (!files.some((f) => f.startsWith('seg-'))) await removeWriterDir(dir);
         continue;
       }
-      for (const f of files) {
+      for (const f of segs) {
         const path = join(dir, f);
         if (this.foreignKnown.has(path)) continue;
         this.foreignKnown.add(path);
@@ -238,29 +378,29 @@ export class SpillStore {
     return added;
   }
 
-  private async isStale(dir: string, name: string): Promise<boolean> {
+  /**
+   * Whether the writer of `dir` is dead. Without a valid owner file naming our target the
+   * answer is no: rows of unknown destination are never replayed here. On the same host the
+   * pid decides (a paused or slow writer is alive however old its heartbeat); from another
+   * host only the heartbeat can tell.
+   */
+  private async isDead(dir: string, name: string): Promise<boolean> {
     const ownerPath = join(dir, 'owner.json');
-    let owner: OwnerFile | undefined;
+    let owner: OwnerFile;
     let mtimeMs: number;
     try {
       const [text, st] = await Promise.all([readFile(ownerPath, 'utf8'), stat(ownerPath)]);
       owner = JSON.parse(text) as OwnerFile;
       mtimeMs = st.mtimeMs;
     } catch {
-      // No readable owner file: a writer that died between mkdir and writing it, or one that is
-      // being created right now. Only the directory's age can tell.
-      try {
-        mtimeMs = (await stat(dir)).mtimeMs;
-      } catch {
-        return false;
-      }
-      return Date.now() - mtimeMs > this.opts.staleAfterMs;
+      return false;
     }
-    if (owner.targetId !== this.opts.targetId) return false;
-    if (Date.now() - mtimeMs > this.opts.staleAfterMs) return true;
-    if (owner.hostname !== hostname()) return false;
-    if (owner.pid === process.pid) return !liveInstances.has(name);
-    return !pidAlive(owner.pid);
+    if (!isOwnerFile(owner) || owner.targetId !== this.opts.targetId) return false;
+    if (owner.hostname === hostname()) {
+      if (owner.pid === process.pid) return !liveInstances.has(name);
+      return !pidAlive(owner.pid);
+    }
+    return Date.now() - mtimeMs > this.opts.staleAfterMs;
   }
 
   /** Closes the active segment and stops the heartbeat; removes this instance's directory when nothing is left in it. */
@@ -285,8 +425,7 @@ export class SpillStore {
   private async ensureDir(): Promise<void> {
     if (this.dirReady) return;
     await mkdir(this.ownDir, { recursive: true });
-    await writeFile(join(this.ownDir, 'owner.json'), JSON.stringify(this.owner()));
-    await fsyncDir(this.ownDir);
+    await writeOwner(this.ownDir, this.owner());
     await fsyncDir(this.opts.dir);
     this.dirReady = true;
     this.heartbeat = setInterval(() => {
@@ -297,20 +436,75 @@ export class SpillStore {
   }
 
   private async openSegment(): Promise<void> {
-    const path = join(this.ownDir, `seg-${String(++this.seq).padStart(6, '0')}.jsonl`);
-    const fh = await open(path, 'a');
+    const path = join(this.ownDir, `seg-${String(++this.seq).padStart(6, '0')}.jsonl${OPEN_SUFFIX}`);
+    // 'a+': readable too, so a segment taken by an adopter can be read back (see rescue()).
+    const fh = await open(path, 'a+');
+    const st = await fh.stat();
     await fsyncDir(this.ownDir);
-    this.active = { path, fh, rows: 0 };
+    this.active = { path, fh, rows: 0, bytes: st.size, ino: st.ino };
   }
 
   private async closeActive(): Promise<void> {
     const seg = this.active;
     if (!seg) return;
+    if (seg.rows > 0 && (await this.taken(seg).catch(() => false))) await this.rescue(seg);
+    const cur = this.active!;
     this.active = null;
-    await seg.fh.close();
-    if (seg.rows > 0) this.closedOwn.push({ path: seg.path, dir: this.ownDir, foreign: false });
-    else await unlink(seg.path).catch(() => {});
+    await cur.fh.close();
+    if (cur.rows === 0) {
+      await unlink(cur.path).catch(() => {});
+      return;
+    }
+    const closedPath = cur.path.slice(0, -OPEN_SUFFIX.length);
+    await rename(cur.path, closedPath);
+    await fsyncDir(this.ownDir);
+    this.closedOwn.push({ path: closedPath, dir: this.ownDir, foreign: false });
   }
+}
+
+function isOwnerFile(o: unknown): o is OwnerFile {
+  if (typeof o !== 'object' || o === null) return false;
+  const r = o as Record<string, unknown>;
+  return Number.isInteger(r.pid) && typeof r.hostname === 'string' && r.hostname !== '' && typeof r.targetId === 'string' && r.targetId !== '';
+}
+
+/** Writes every byte of `buf` (a single write may be short, on a full disk say). */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+/** owner.json is written whole or not at all (temp file, fsync, rename): a torn one would hide a writer's target. */
+async function writeOwner(dir: string, owner: OwnerFile): Promise<void> {
+  const tmp = join(dir, `owner.json.tmp-${randomBytes(3).toString('hex')}`);
+  const fh = await open(tmp, 'w');
+  try {
+    await writeAll(fh, Buffer.from(JSON.stringify(owner)));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, 'owner.json'));
+  await fsyncDir(dir);
+}
+
+function writeOwnerSync(dir: string, owner: OwnerFile): void {
+  const tmp = join(dir, `owner.json.tmp-${randomBytes(3).toString('hex')}`);
+  const fd = openSync(tmp, 'w');
+  try {
+    const buf = Buffer.from(JSON.stringify(owner));
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, 'owner.json'));
+  fsyncDirSync(dir);
 }
 
 function pidAlive(pid: number): boolean {
@@ -331,6 +525,19 @@ async function fsyncDir(dir: string): Promise<void> {
     // Some filesystems refuse fsync on directories; the file data itself is already synced.
   } finally {
     await fh?.close().catch(() => {});
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // As fsyncDir.
   }
 }
 

@@ -139,3 +139,23 @@ describe('error message fast path', () => {
     expect(r.ok && r.row.errorMessage).toBe(safeProviderText(msg, MAX_ERROR_MESSAGE));
   });
 });
+
+describe('NUL characters', () => {
+  it('are removed from every text field (Postgres text cannot hold them), and the record counts as clamped', () => {
+    const r = normalizeUsage({
+      id: '2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b',
+      callId: '3f4a5b6c-7d8e-4f9a-8b1c-2d3e4f5a6b7c',
+      providerType: 'eval',
+      providerName: 'gem\u0000ini',
+      modelId: 'flash\u0000',
+      success: false,
+      errorCode: '\u0000timeout',
+      errorMessage: 'body \u0000\u0000 here',
+      priceVersion: '2026\u0000-01',
+      latencyMs: 1,
+      createdAt: new Date(0),
+    });
+    expect(r).toMatchObject({ ok: true, clamped: true, row: { providerName: 'gemini', modelId: 'flash', errorCode: 'timeout', errorMessage: 'body here', priceVersion: '2026-01' } });
+    expect(normalizeUsage({ id: '2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b', callId: '3f4a5b6c-7d8e-4f9a-8b1c-2d3e4f5a6b7c', providerType: 'eval', providerName: '\u0000', success: true })).toEqual({ ok: false, reason: 'providerName is missing' });
+  });
+});

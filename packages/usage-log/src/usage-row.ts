@@ -57,7 +57,7 @@ export function normalizeUsage(input: unknown, now?: number): NormalizeResult {
   if (typeof r.callId !== 'string' || !UUID.test(r.callId)) return { ok: false, reason: 'callId is not a UUID' };
   const type = r.providerType;
   if (type !== 'stt' && type !== 'tts' && type !== 'eval') return { ok: false, reason: 'providerType is not stt, tts or eval' };
-  if (typeof r.providerName !== 'string' || r.providerName.length === 0) return { ok: false, reason: 'providerName is missing' };
+  if (typeof r.providerName !== 'string' || stripNul(r.providerName).length === 0) return { ok: false, reason: 'providerName is missing' };
   if (typeof r.success !== 'boolean') return { ok: false, reason: 'success is not a boolean' };
 
   const c = { clamped: false };
@@ -161,7 +161,14 @@ function optionalUuid(v: unknown, c: { clamped: boolean }): string | null {
   return null;
 }
 
-function cut(s: string, max: number, c: { clamped: boolean }): string {
+/** Postgres text cannot hold U+0000 (it refuses the whole row): it is removed, and the record counts as clamped. */
+function stripNul(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+}
+
+function cut(raw: string, max: number, c: { clamped: boolean }): string {
+  const s = stripNul(raw);
+  if (s !== raw) c.clamped = true;
   if (s.length <= max) return s;
   c.clamped = true;
   return s.slice(0, max);
@@ -176,11 +183,16 @@ function optionalText(v: unknown, max: number, c: { clamped: boolean }): string 
   return cut(v, max, c);
 }
 
-function errorText(v: unknown, c: { clamped: boolean }): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') {
+function errorText(input: unknown, c: { clamped: boolean }): string | null {
+  if (input === undefined || input === null) return null;
+  if (typeof input !== 'string') {
     c.clamped = true;
     return null;
+  }
+  let v = input;
+  if (v.includes('\u0000')) {
+    c.clamped = true;
+    v = stripNul(v);
   }
   // Most messages are short and clean: one regex test instead of safeProviderText's five replaces.
   if (v.length <= MAX_ERROR_MESSAGE && !NEEDS_SANITISING.test(v)) return v;

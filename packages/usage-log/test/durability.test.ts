@@ -1,0 +1,338 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AiError } from '@korean-together/core';
+import { migrate } from '@korean-together/sql';
+import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { makeRecord, recordId, streamId } from '../../../test-support/usage.js';
+import { BufferedSink, type InsertTarget } from '../src/buffered-sink.js';
+import { normalizeUsage } from '../src/usage-row.js';
+import { quarantined, sinkFor, spillSegments, tableStats, tempDir } from './sink-helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Ids of every valid row in every spill segment under `spillDir`, and how many lines did not parse. */
+async function onDisk(spillDir: string): Promise<{ ids: Set<string>; torn: number }> {
+  const ids = new Set<string>();
+  let torn = 0;
+  for (const f of await spillSegments(spillDir)) {
+    for (const line of (await readFile(f, 'utf8')).split('\n')) {
+      if (!line) continue;
+      try {
+        ids.add((JSON.parse(line) as { id: string }).id);
+      } catch {
+        torn++;
+      }
+    }
+  }
+  return { ids, torn };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+type Internals = { target: { id: string }; spill: { adoptStale(): Promise<number>; ownDir: string } };
+const internals = (sink: unknown) => sink as Internals;
+
+/** A database that never answers (a blackholed network path): inserts and probes never settle. */
+const blackholed: InsertTarget = { id: 'blackholed', insert: () => new Promise<number>(() => {}), probe: () => new Promise<void>(() => {}), close: async () => {} };
+
+describe('database sink: no row lost or doubled at the edges', () => {
+  let db: TestDatabase;
+  let table: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await testDatabase({ label: 'durable' });
+    await migrate({ client: db.client, schema: db.schema });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  beforeEach(async () => {
+    table = `usage_${++n}`;
+    await db.query(`CREATE TABLE "${db.schema}"."${table}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
+  });
+
+  it('records written while close() runs are never lost, and flush() during close() resolves only once they are durable', async () => {
+    const spillDir = await tempDir('close-window');
+    const sink = new BufferedSink(blackholed, { spillDir, closeTimeoutMs: 500, batchSize: 10 });
+    const s = streamId();
+    let seq = 0;
+    for (; seq < 25; seq++) sink.write(makeRecord(s, seq));
+    let done = false;
+    const closing = sink.close().then(() => {
+      done = true;
+    });
+    const flushes: Promise<number>[] = [];
+    // Requests still finishing while the host shuts down keep writing.
+    while (!done) {
+      sink.write(makeRecord(s, seq++));
+      if (seq % 50 === 0) {
+        const upTo = seq;
+        flushes.push(sink.flush().then(() => upTo));
+      }
+      await sleep(0);
+    }
+    await closing;
+    const written = seq;
+    const disk = await onDisk(spillDir);
+    for (const upTo of await Promise.all(flushes)) expect(upTo).toBeLessThanOrEqual(written);
+    const missing = Array.from({ length: written }, (_, i) => recordId(s, i)).filter((id) => !disk.ids.has(id));
+    expect(missing).toEqual([]);
+    expect(sink.stats()).toMatchObject({ spilled: written, dropped: 0, pending: 0 });
+  });
+
+  it('copies createdAt at write(): a caller reusing its Date changes nothing stored', async () => {
+    const sink = sinkFor(db, { table, spillDir: await tempDir('date') });
+    const rec = makeRecord(streamId(), 4);
+    const at = rec.createdAt.getTime();
+    sink.write(rec);
+    rec.createdAt.setTime(0);
+    await sink.close();
+    const [row] = await db.query<{ ms: string }>(`SELECT (extract(epoch FROM created_at) * 1000)::bigint::text AS ms FROM "${db.schema}"."${table}"`);
+    expect(Number(row!.ms)).toBe(at);
+  });
+
+  it('stores a row whose text holds NUL characters (removed, counted as clamped) instead of losing it', async () => {
+    const errors: AiError[] = [];
+    const spillDir = await tempDir('nul');
+    const sink = sinkFor(db, { table, spillDir, onError: (e) => errors.push(e) });
+    const s = streamId();
+    for (let i = 0; i < 5; i++) sink.write(makeRecord(s, i, i === 3 ? { errorCode: 'bad\u0000code', errorMessage: 'upstream sent \u0000\u0000 binary', modelId: 'm\u0000' } : {}));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: 5, failed: 0, dropped: 0, clamped: 1 });
+    expect(errors).toEqual([]);
+    const [row] = await db.query<{ error_code: string; error_message: string; model_id: string }>(
+      `SELECT error_code, error_message, model_id FROM "${db.schema}"."${table}" WHERE id = $1`,
+      [recordId(s, 3)],
+    );
+    expect(row).toEqual({ error_code: 'badcode', error_message: 'upstream sent binary', model_id: 'm' });
+    expect(await quarantined(spillDir)).toEqual([]);
+  });
+
+  it('never adopts a directory without a valid owner file, however old', async () => {
+    const spillDir = await tempDir('ownerless');
+    const s = streamId();
+    const line = `${JSON.stringify((normalizeUsage(makeRecord(s, 1)) as { row: unknown }).row)}\n`;
+    const old = new Date(Date.now() - 3_600_000);
+    for (const [name, owner] of [
+      ['w-000000001-999991-aaaaaa', ''],
+      ['w-000000002-999992-bbbbbb', '{"pid":999992,"hostn'],
+      ['w-000000003-999993-cccccc', undefined],
+    ] as const) {
+      const d = join(spillDir, name);
+      await mkdir(d);
+      await writeFile(join(d, 'seg-000001.jsonl'), line);
+      if (owner !== undefined) {
+        await writeFile(join(d, 'owner.json'), owner);
+        await utimes(join(d, 'owner.json'), old, old);
+      }
+      await utimes(d, old, old);
+    }
+    const sink = sinkFor(db, { table, spillDir });
+    expect(await internals(sink).spill.adoptStale()).toBe(0);
+    await sink.close();
+    expect((await tableStats(db, table)).n).toBe(0);
+    expect(await spillSegments(spillDir)).toHaveLength(3);
+  });
+
+  it('writes owner.json whole (no temporary file left) before the first segment', async () => {
+    const spillDir = await tempDir('owner');
+    const sink = sinkFor(db, { table: 'no_such_table', spillDir, retryInitialDelayMs: 60_000 });
+    sink.write(makeRecord(streamId(), 1));
+    await sink.flush();
+    const dir = internals(sink).spill.ownDir;
+    const files = await readdir(dir);
+    expect(files.filter((f) => f.startsWith('owner.json'))).toEqual(['owner.json']);
+    expect(JSON.parse(await readFile(join(dir, 'owner.json'), 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname(), targetId: internals(sink).target.id });
+    await sink.close();
+  });
+
+  it('on the same host a live pid is never adopted, however old its heartbeat; a dead one is, open segment included', async () => {
+    const spillDir = await tempDir('pid-first');
+    const s = streamId();
+    const line = (i: number) => `${JSON.stringify((normalizeUsage(makeRecord(s, i)) as { row: unknown }).row)}\n`;
+    const live = join(spillDir, 'w-000000001-1-aaaaaa');
+    const dead = join(spillDir, 'w-000000002-999997-bbbbbb');
+    await mkdir(live);
+    await mkdir(dead);
+    await writeFile(join(live, 'seg-000001.jsonl'), line(1));
+    // A writer that died mid-segment: its segment still carries the open name.
+    await writeFile(join(dead, 'seg-000001.jsonl.open'), line(2));
+    const sink = sinkFor(db, { table, spillDir });
+    const targetId = internals(sink).target.id;
+    const old = new Date(Date.now() - 3_600_000);
+    // pid 1 is alive (its heartbeat an hour old: a paused writer); 999997 is gone.
+    await writeFile(join(live, 'owner.json'), JSON.stringify({ pid: 1, hostname: hostname(), targetId, startedAt: '' }));
+    await writeFile(join(dead, 'owner.json'), JSON.stringify({ pid: 999_997, hostname: hostname(), targetId, startedAt: '' }));
+    await utimes(join(live, 'owner.json'), old, old);
+    await internals(sink).spill.adoptStale();
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ replayed: 1, dropped: 0 });
+    const rows = await db.query<{ id: string }>(`SELECT id FROM "${db.schema}"."${table}"`);
+    expect(rows.map((r) => r.id)).toEqual([recordId(s, 2)]);
+    expect(await readdir(live)).toContain('seg-000001.jsonl');
+  });
+
+  it('rejects a staleAfterMs shorter than six heartbeats with invalid_config', () => {
+    expect(() => sinkFor(db, { table, staleAfterMs: 1000 })).toThrow(/staleAfterMs must be at least 6000/);
+    expect(() => sinkFor(db, { table, staleAfterMs: 5999 })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+  });
+
+  it('a writer whose open segment was taken (renamed, read, unlinked) copies it to a new segment: no row lost', async () => {
+    const spillDir = await tempDir('taken');
+    const sink = sinkFor(db, { table: 'no_such_table', spillDir, retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000 });
+    const s = streamId();
+    for (let i = 0; i < 10; i++) sink.write(makeRecord(s, i));
+    await sink.flush();
+    const dir = internals(sink).spill.ownDir;
+    const open = (await readdir(dir)).filter((f) => f.endsWith('.open'));
+    expect(open).toHaveLength(1);
+    // What an adopter that took this writer for dead does: close the segment by rename, read it, remove it.
+    const closedName = join(dir, open[0]!.slice(0, -'.open'.length));
+    await import('node:fs/promises').then((fs) => fs.rename(join(dir, open[0]!), closedName));
+    const replayedByAdopter = (await readFile(closedName, 'utf8')).trim().split('\n').length;
+    // The writer goes on appending between the adopter's read and its unlink.
+    for (let i = 10; i < 20; i++) sink.write(makeRecord(s, i));
+    await sink.flush();
+    await unlink(closedName);
+    for (let i = 20; i < 30; i++) sink.write(makeRecord(s, i));
+    await sink.flush();
+    expect(replayedByAdopter).toBe(10);
+    const disk = await onDisk(spillDir);
+    const missing = Array.from({ length: 30 }, (_, i) => recordId(s, i)).filter((id, i) => i >= 10 && !disk.ids.has(id));
+    expect(missing).toEqual([]);
+    expect(disk.torn).toBe(0);
+    await sink.close();
+  });
+
+  it('a segment that cannot be read is retried with backoff, then set aside; the replay goes on behind it', async () => {
+    const spillDir = await tempDir('unreadable');
+    const errors: AiError[] = [];
+    const s = streamId();
+    const sink = sinkFor(db, { table, spillDir, retryInitialDelayMs: 5, retryMaxDelayMs: 20, flushIntervalMs: 10, onError: (e) => errors.push(e) });
+    const targetId = internals(sink).target.id;
+    const dead = join(spillDir, 'w-000000001-999996-abcdef');
+    // A directory where a segment file should be: reading it fails (EISDIR), like EACCES or EIO would.
+    await mkdir(join(dead, 'seg-000001.jsonl'), { recursive: true });
+    await writeFile(join(dead, 'seg-000002.jsonl'), `${JSON.stringify((normalizeUsage(makeRecord(s, 1)) as { row: unknown }).row)}\n`);
+    await writeFile(join(dead, 'owner.json'), JSON.stringify({ pid: 999_996, hostname: hostname(), targetId, startedAt: '' }));
+    await internals(sink).spill.adoptStale();
+    await until(() => errors.some((e) => /set aside/.test(e.message)), 'the unreadable segment to be set aside');
+    await until(() => sink.stats().replayed === 1, 'the segment behind it to be replayed');
+    const about = errors.filter((e) => e.message.includes('seg-000001.jsonl'));
+    expect(about.length).toBe(5);
+    expect((await stat(join(spillDir, 'quarantine', 'segments', 'w-000000001-999996-abcdef-seg-000001.jsonl'))).isDirectory()).toBe(true);
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ replayed: 1, dropped: 0, spillSegments: 0 });
+    expect((await tableStats(db, table)).n).toBe(1);
+  });
+
+  it('close() does not return while a spill retry sleeps: those rows are spilled (or counted lost)', async () => {
+    const spillDir = await tempDir('sleeping');
+    // A file where the spill directory should be: the first spill attempt fails (ENOTDIR).
+    const blocked = join(spillDir, 'root');
+    await writeFile(blocked, '');
+    const errors: AiError[] = [];
+    const sink = sinkFor(db, { table: 'no_such_table', spillDir: blocked, closeTimeoutMs: 1000, retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000, onError: (e) => errors.push(e) });
+    const s = streamId();
+    for (let i = 0; i < 10; i++) sink.write(makeRecord(s, i));
+    await until(() => errors.some((e) => /cannot append to the spill file/.test(e.message)), 'a spill failure');
+    // The disk comes back while the retry sleeps for a minute.
+    await unlink(blocked);
+    await sink.close();
+    const st = sink.stats();
+    expect(st.spilled + st.dropped).toBe(10);
+    expect(st).toMatchObject({ spilled: 10, dropped: 0, pending: 0 });
+    expect((await onDisk(blocked)).ids.size).toBe(10);
+  });
+
+  it('memory is capped when the database and the spill both fail; the rows held go to the database once it is back', async () => {
+    const spillDir = await tempDir('cap');
+    const blocked = join(spillDir, 'root');
+    await writeFile(blocked, '');
+    const errors: AiError[] = [];
+    const pending = `pending_${n}`;
+    const sink = sinkFor(db, { table: pending, spillDir: blocked, maxQueue: 100, batchSize: 50, flushIntervalMs: 10, retryInitialDelayMs: 10, retryMaxDelayMs: 40, onError: (e) => errors.push(e) });
+    const s = streamId();
+    let seq = 0;
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 100; i++) sink.write(makeRecord(s, seq++));
+      await sleep(20);
+    }
+    const st = sink.stats();
+    expect(st.dropped).toBeGreaterThan(0);
+    expect(st.pending).toBeLessThanOrEqual(400);
+    expect(st.pending + st.dropped).toBe(seq);
+    expect(errors.some((e) => /usage row\(s\) lost/.test(e.message))).toBe(true);
+    // The database comes back (the spill directory stays broken): what memory held is committed.
+    await db.query(`CREATE TABLE "${db.schema}"."${pending}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
+    await sink.flush();
+    expect(sink.stats().pending).toBe(0);
+    expect((await tableStats(db, pending)).n).toBe(st.pending);
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: st.pending, dropped: st.dropped, spilled: 0 });
+  });
+});
+
+describe('spill and JSONL appends on a full disk (file size limit)', () => {
+  it('a short write is cut back: every line on disk parses and the counts say exactly what is there', async () => {
+    const dir = await tempDir('fsize');
+    const fixture = fileURLToPath(new URL('./fixtures/full-disk-child.ts', import.meta.url));
+    // RLIMIT_FSIZE makes a write that crosses the limit short, and the next one fail (EFBIG).
+    const r = spawnSync('sh', ['-c', `ulimit -f 64 && exec "${process.execPath}" --import tsx "${fixture}" "${dir}"`], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { spillOk: string[]; spillTried: number; jsonl: { written: number; pending: number; dropped: number } };
+    expect(out.spillTried).toBeGreaterThan(out.spillOk.length);
+    const spill = await onDisk(join(dir, 'spill'));
+    expect(spill.torn).toBe(0);
+    expect([...spill.ids].sort()).toEqual([...out.spillOk].sort());
+    const lines = (await readFile(join(dir, 'usage.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
+    expect(lines.length).toBe(out.jsonl.written);
+    expect(out.jsonl.dropped).toBeGreaterThan(0);
+    expect(out.jsonl.pending).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe.runIf(process.platform === 'linux')('createJsonlSink when fdatasync fails', () => {
+  it('does not append the same records again when only the sync failed', async () => {
+    const { createJsonlSink } = await import('../src/jsonl-sink.js');
+    const dir = await tempDir('fifo');
+    const path = join(dir, 'pipe');
+    // A FIFO takes writes but refuses fdatasync (EINVAL): the write happened, the sync did not.
+    execFileSync('mkfifo', [path]);
+    const { createReadStream } = await import('node:fs');
+    const reader = createReadStream(path, { encoding: 'utf8' });
+    let received = '';
+    reader.on('data', (d) => (received += String(d)));
+    const errors: AiError[] = [];
+    const sink = createJsonlSink({ path, onError: (e) => errors.push(e) });
+    const s = streamId();
+    for (let i = 0; i < 3; i++) sink.write(makeRecord(s, i));
+    await sink.flush();
+    await sink.flush();
+    await sink.flush();
+    sink.write(makeRecord(s, 3));
+    await sink.flush();
+    await until(() => received.split('\n').filter(Boolean).length >= 3, 'the reader to get the rows');
+    await sleep(50);
+    const ids = received.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.slice(0, 3)).toEqual([0, 1, 2].map((i) => recordId(s, i)));
+    expect(errors.some((e) => /fdatasync/.test(e.message))).toBe(true);
+    await sink.close();
+    reader.destroy();
+  });
+});
