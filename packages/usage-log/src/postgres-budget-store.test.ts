@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAiClient, definePolicy, isAiError, MemoryBudgetStore, type BudgetLimit } from '@korean-together/core';
 import { migrate } from '@korean-together/sql';
 import { testDatabase, type PoolLike, type TestDatabase } from '../../../test-support/db.js';
@@ -211,7 +211,8 @@ describe('PostgresBudgetStore', () => {
     const session = `pg-client-${++n}`;
     const client = createAiClient({ policy: definePolicy({ budget: { perSessionUsd: 0.001 } }), providers: { tts }, budgetStore: store });
     await client.tts.synthesize({ text: '가'.repeat(100) }, { sessionId: session });
-    expect(await store.usage(`session:${session}`)).toEqual({ spentMicro: 400, reservedMicro: 0 });
+    // The client settles in the background (the answer never waits on the store).
+    await vi.waitFor(async () => expect(await store.usage(`session:${session}`)).toEqual({ spentMicro: 400, reservedMicro: 0 }));
     const refused = await client.tts.synthesize({ text: '가'.repeat(200) }, { sessionId: session }).catch((e: unknown) => e);
     expect(isAiError(refused) && refused.code).toBe('budget_exceeded');
     expect(tts.calls).toBe(1);
