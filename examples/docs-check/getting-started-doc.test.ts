@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
+import { emulatorEnv, startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
 import { uniqueName } from '../../test-support/db.js';
 import { createAi } from './snippets/ai.js';
 import { gradeSpokenAnswer, httpStatusOf } from './snippets/grade-answer.js';
@@ -36,15 +36,7 @@ describe('the guide\'s snippets, run against the emulators', () => {
   let emuEnv: Record<string, string>;
   beforeAll(async () => {
     emu = await startEmulators();
-    emuEnv = {
-      EMULATORS_HOST: '127.0.0.1',
-      GEMINI_EMULATOR_PORT: new URL(emu.gemini.baseUrl).port,
-      GOOGLE_EMULATOR_PORT: String(emu.google.port),
-      WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
-      HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
-      GEMINI_API_KEY: 'emulator',
-      OPENAI_API_KEY: 'emulator',
-    };
+    emuEnv = emulatorEnv(emu);
   });
   afterAll(async () => {
     await emu?.close();

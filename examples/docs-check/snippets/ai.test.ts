@@ -2,7 +2,7 @@
 // no keys and no network. Faults are scripted per test.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
+import { emulatorEnv, startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
 import { createAi, type Ai } from './ai.js';
 import { gradeSpokenAnswer } from './grade-answer.js';
 
@@ -12,15 +12,7 @@ let ai: Ai;
 beforeAll(async () => {
   emu = await startEmulators(); // 127.0.0.1, free ports
   // Only the variables this test wants: the emulators, and no DATABASE_URL (embedded PGlite).
-  const env = {
-    EMULATORS_HOST: '127.0.0.1',
-    GEMINI_EMULATOR_PORT: new URL(emu.gemini.baseUrl).port,
-    GOOGLE_EMULATOR_PORT: String(emu.google.port),
-    WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
-    HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
-    GEMINI_API_KEY: 'emulator', // the emulators take any key
-    OPENAI_API_KEY: 'emulator',
-  };
+  const env = emulatorEnv(emu); // EMULATORS_HOST, *_EMULATOR_PORT and placeholder keys
   ai = await createAi(env, fileURLToPath(new URL('./ai-policy.json', import.meta.url)));
 });
 

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
+import { emulatorEnv, startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
 import { migrate } from '@korean-together/sql';
 import { machineLine, markdownTable, printTable, writeBenchSection } from '../../../scripts/bench-report.js';
 import { callStats, dailyCosts, latencyOverWindow, type StatsDb } from '../src/stats.js';
@@ -56,11 +56,7 @@ async function startServer(emu: Emulators, schema: string): Promise<{ child: Chi
       HOST: '127.0.0.1',
       DB_SCHEMA: schema,
       LOG_LEVEL: 'warn',
-      EMULATORS_HOST: '127.0.0.1',
-      GEMINI_EMULATOR_PORT: new URL(emu.gemini.baseUrl).port,
-      GOOGLE_EMULATOR_PORT: String(emu.google.port),
-      WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
-      HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
+      ...emulatorEnv(emu),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '@korean-together/providers/emulators';
+import { emulatorEnv, startEmulators, type Emulators } from '@korean-together/providers/emulators';
 import { startStack, type Stack } from './stack.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -92,11 +92,7 @@ describe('signals (the real entry point as a child process)', () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         AI_BACKEND: 'emulators',
-        EMULATORS_HOST: '127.0.0.1',
-        GEMINI_EMULATOR_PORT: new URL(emu.gemini.baseUrl).port,
-        GOOGLE_EMULATOR_PORT: String(emu.google.port),
-        WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
-        HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
+        ...emulatorEnv(emu),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -51,10 +51,11 @@ describe('korean-together-emulators CLI', () => {
       expect(endpoints.gemini).toEqual({ baseUrl: `http://127.0.0.1:${port}`, apiVersion: 'v1beta' });
       expect(endpoints.google.host).toBe('127.0.0.1');
       const env: string[] = [];
-      for (let i = 0; i < 7; i++) env.push((await p.lines.next()).value as string);
+      for (let i = 0; i < 8; i++) env.push((await p.lines.next()).value as string);
       expect(env).toContain(`GEMINI_EMULATOR_PORT=${port}`);
       expect(env).toContain(`GOOGLE_EMULATOR_PORT=${endpoints.google.port}`);
       expect(env).toContain(`GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:${port}`);
+      expect(env).toContain('OPENAI_API_KEY=emulator');
       expect(readFileSync(envFile, 'utf8')).toBe(`${env.join('\n')}\n`);
 
       expect((await fetch(`${endpoints.gemini.baseUrl}/health`)).status).toBe(200);

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulators } from './start-emulators.js';
+import { emulatorEnv } from './emulator-env.js';
 
 const HELP = `Usage: korean-together-emulators [options]
 
@@ -88,17 +89,7 @@ async function main(): Promise<void> {
     whisper: { baseUrl: emu.whisper.baseUrl },
     httpTts: { baseUrl: emu.httpTts.baseUrl },
   };
-  const env = [
-    `EMULATORS_HOST=${grpcHost}`,
-    `GEMINI_EMULATOR_PORT=${new URL(emu.gemini.baseUrl).port}`,
-    `GOOGLE_EMULATOR_PORT=${emu.google.port}`,
-    `WHISPER_EMULATOR_PORT=${new URL(emu.whisper.baseUrl).port}`,
-    `HTTP_TTS_EMULATOR_PORT=${new URL(emu.httpTts.baseUrl).port}`,
-    // Read by @google/genai itself when no httpOptions.baseUrl is given.
-    `GOOGLE_GEMINI_BASE_URL=${emu.gemini.baseUrl}`,
-    // The emulator accepts any non-empty key; geminiEvaluator reads this one by default.
-    'GEMINI_API_KEY=emulator',
-  ];
+  const env = Object.entries(emulatorEnv(emu)).map(([k, v]) => `${k}=${v}`);
   const envFile = str('write-env');
   if (envFile) writeFileSync(envFile, `${env.join('\n')}\n`);
   process.stdout.write(`${JSON.stringify(endpoints)}\n${env.join('\n')}\n`);

@@ -1,5 +1,6 @@
 // Every public export of @korean-together/providers/emulators, by name.
 export { startEmulators, EMULATOR_GEMINI_API_VERSION } from './start-emulators.js';
+export { emulatorEnv } from './emulator-env.js';
 export type { EmulatorTarget, Fault, FaultRule, Faults, Hits, StartEmulatorsOptions, Emulators } from './types.js';
 export { EMULATOR_TARGETS, FAULT_TARGETS } from './faults.js';
 export {
