@@ -181,7 +181,7 @@ export async function runCall(
   // does not know before anything is spent, as createAiClient does for providers' defaults.
   for (const key of chain) {
     const provider = ctx.providers.get(key)!;
-    const modelId = modelIdFor(provider, capability, req);
+    const modelId = modelIdFor(provider, req);
     if (modelId !== provider.modelId && ctx.pricer.rowsFor(capability, modelId).length === 0) {
       throw new AiError('invalid_request', `${what}: invalid request: voice: no price for '${modelId}' (provider ${key}) in price table ${ctx.pricer.table.version}; add a row with pricing.rows`, {
         retryable: false,
@@ -201,7 +201,7 @@ export async function runCall(
   const worstMicroByKey = new Map<string, number>();
   if (budgetOn && limits.length) {
     const units = worstCaseUnits(capability, req, maxOutputTokens, passMark);
-    for (const key of chain) worstMicroByKey.set(key, ctx.pricer.costMicro(capability, modelIdFor(ctx.providers.get(key)!, capability, req), units));
+    for (const key of chain) worstMicroByKey.set(key, ctx.pricer.costMicro(capability, modelIdFor(ctx.providers.get(key)!, req), units));
     const sorted = [...worstMicroByKey.values()].sort((a, b) => b - a);
     const initial = (sorted[0] ?? 0) + (cap.hedgeAfterMs !== undefined ? (sorted[1] ?? 0) : 0);
     try {
@@ -312,7 +312,7 @@ export async function runCall(
     // A schema-violating or unusable answer was still generated and billed: its tokens and
     // cost count, whether the core found the fault (raw kept) or the adapter did (error.usage).
     const units: UsageUnits = raw ? unitsOf(capability, raw) : !outcome.ok && outcome.error.usage ? { ...outcome.error.usage, requests: 1 } : {};
-    const modelId = raw?.modelId ?? modelIdFor(provider, capability, req);
+    const modelId = raw?.modelId ?? modelIdFor(provider, req);
     const costMicro = raw || (!outcome.ok && outcome.error.usage) ? ctx.pricer.costMicro(capability, modelId, units) : 0;
     totalMicro += costMicro;
     const info: AttemptInfo = {
@@ -353,7 +353,7 @@ export async function runCall(
         if (made === 0) {
           const t = clock.now();
           record(
-            { attempt: ++attemptCounter, providerKey: key, provider: provider.name, modelId: modelIdFor(provider, capability, req), outcome: 'skipped', errorCode: 'circuit_open', retryable: true, startedAt: t, latencyMs: 0, costUsd: 0 },
+            { attempt: ++attemptCounter, providerKey: key, provider: provider.name, modelId: modelIdFor(provider, req), outcome: 'skipped', errorCode: 'circuit_open', retryable: true, startedAt: t, latencyMs: 0, costUsd: 0 },
             {},
             error,
             0,
@@ -432,7 +432,7 @@ export async function runCall(
         callId,
         provider: provider.name,
         providerKey: key,
-        modelId: raw.modelId ?? modelIdFor(provider, capability, req),
+        modelId: raw.modelId ?? modelIdFor(provider, req),
         attempts,
         latencyMs,
         costUsd: microToUsd(totalMicro),
@@ -447,7 +447,7 @@ export async function runCall(
 }
 
 /** The model a request will be priced as: what the provider says for this request, else its model. */
-export function modelIdFor(provider: Provider, _capability: Capability, req: unknown): string {
+export function modelIdFor(provider: Provider, req: unknown): string {
   return provider.capability === 'tts' && provider.modelIdFor ? provider.modelIdFor(req as TtsRequest) : provider.modelId;
 }
 
