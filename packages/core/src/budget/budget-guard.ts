@@ -91,7 +91,9 @@ export class BudgetGuard {
           onError(e);
           return;
         }
-        await sleep(clock, delay);
+        // Nobody awaits a settle (the call has returned): its retry wait must not hold the
+        // process open. close() waits for it under its own deadline timer.
+        await sleep(clock, delay, undefined, { background: true });
       }
     }
   }
