@@ -46,8 +46,28 @@ export interface AiClientEvents {
   onReset?(e: { key: string }): void;
   /** A call refused by a budget cap before any provider call. */
   onBudgetRefused?(e: { capability: Capability; callId: string; message: string }): void;
-  /** A budget store or sink failed in the background (the call itself was not affected). */
-  onBackgroundError?(e: { where: 'budget_settle' | 'sink' | 'provider_close'; error: unknown }): void;
+  /**
+   * Something failed or ran late in the background (the call itself was not affected): a budget
+   * settlement, a sink, a limiter's or provider's close(), or `close()` running out of
+   * `closeTimeoutMs` (`where: 'close'`, with what was still `pending`).
+   */
+  onBackgroundError?(e: BackgroundErrorEvent): void;
+}
+
+/** What `close()` was still waiting for when its time ran out. */
+export type ClosePending =
+  | { stage: 'calls'; /** calls still in flight */ count: number }
+  | { stage: 'budget_settle'; /** settlements not finished */ count: number }
+  | { stage: 'sink_flush' | 'sink_close'; /** index in `sinks` */ sink: number }
+  | { stage: 'limiter_close'; /** 'capability:providerKey' */ key: string }
+  | { stage: 'provider_close'; /** provider key */ key: string };
+
+export interface BackgroundErrorEvent {
+  where: 'budget_settle' | 'sink' | 'limiter_close' | 'provider_close' | 'close';
+  /** An AiError from the SDK (code 'timeout' for `close`), or what the store, sink or provider threw. */
+  error: unknown;
+  /** `where: 'close'` only: what had not finished in time (calls listed here were cancelled). */
+  pending?: ClosePending[];
 }
 
 /** What a call needs from its client. */
@@ -65,6 +85,8 @@ export interface CallContext {
   events: AiClientEvents;
   /** Work that outlives the call (budget settlement); close() waits for it. */
   background(work: Promise<unknown>): void;
+  /** Aborts when close() gives up waiting for calls: they end `cancelled` (cause 'closing'). */
+  closing: AbortSignal;
 }
 
 type RawResult = SttProviderResult | TtsProviderResult | EvalProviderResult;
@@ -191,7 +213,7 @@ export async function runCall(
 
   const deadlineMs = opts.deadlineMs ?? cap.deadlineMs;
   // The deadline starts before the budget is asked, so a slow budget store cannot stretch the call.
-  const deadline = new Deadline(clock, deadlineMs, opts.signal);
+  const deadline = new Deadline(clock, deadlineMs, opts.signal, ctx.closing);
 
   // Budget: the worst single attempt across the chain (two when hedging) is reserved before
   // anything is sent; every further attempt tops the reservation up before it is made.

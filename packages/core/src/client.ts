@@ -1,16 +1,18 @@
 import { BudgetGuard } from './budget/budget-guard.js';
 import type { BudgetStore } from './budget/budget-store.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
-import { runCall, type AiClientEvents, type CallContext } from './call.js';
+import { runCall, type AiClientEvents, type BackgroundErrorEvent, type CallContext } from './call.js';
+import { closeWithin, DEFAULT_CLOSE_TIMEOUT_MS } from './client-close.js';
 import { AiError } from './errors/ai-error.js';
 import { definePolicy, type AiPolicy } from './policy/ai-policy.js';
 import { CircuitBreaker, type BreakerState } from './policy/circuit-breaker.js';
+import { AbortReason } from './policy/deadline.js';
 import { systemClock, type Clock, type RandomSource } from './policy/clock.js';
 import { LocalLimiter } from './policy/local-limiter.js';
 import { RateLimiter, type Limiter, type LimiterBackendOptions, type SharedRateLimits } from './policy/rate-limit.js';
 import { Pricer } from './pricing/cost.js';
 import { defaultPriceTable, mergePriceTables, priceTableSchema, type PriceTable } from './pricing/price-table.js';
-import { validateCallOptions, validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
+import { MAX_TIMER_MS, validateCallOptions, validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
 import {
   CAPABILITIES,
   type CallOptions,
@@ -44,6 +46,12 @@ export interface CreateAiClientOptions {
   closeSinks?: boolean;
   /** Call each provider's `close()` (gRPC channels) in `client.close()`. Default true. */
   closeProviders?: boolean;
+  /**
+   * Longest `client.close()` takes, ms, whatever its sinks, stores and providers do. In-flight
+   * calls get the first third of it (then they are cancelled); what is still pending at the
+   * end is reported through `events.onBackgroundError` (`where: 'close'`). Default 15000.
+   */
+  closeTimeoutMs?: number;
   /** Budget totals; default an in-memory store (one process). */
   budgetStore?: BudgetStore;
   /** Time source for every policy; default the system clock. */
@@ -75,7 +83,10 @@ export interface AiClient {
   breakerStates(): Record<string, BreakerState>;
   /** Calls in flight right now. */
   inFlight(): number;
-  /** Refuses new calls, waits for in-flight ones, flushes (and by default closes) the sinks, closes providers. Idempotent. */
+  /**
+   * Refuses new calls, waits for in-flight ones, flushes (and by default closes) the sinks,
+   * closes limiters and providers. Resolves within `closeTimeoutMs`, never rejects. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -102,6 +113,19 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const events = options.events ?? {};
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  if (!Number.isInteger(closeTimeoutMs) || closeTimeoutMs <= 0 || closeTimeoutMs > MAX_TIMER_MS) {
+    throw new AiError('invalid_config', `createAiClient: closeTimeoutMs: must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}`, { retryable: false });
+  }
+  // A handler that throws must never break a call or close().
+  const reportBackground = (e: BackgroundErrorEvent): void => {
+    try {
+      events.onBackgroundError?.(e);
+    } catch {
+      // ignore
+    }
+  };
+  const closingController = new AbortController();
   const table = resolvePricing(options.pricing);
   const pricer = new Pricer(table);
 
@@ -153,13 +177,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     limiters,
     pricer,
     budget: new BudgetGuard(policy.budget, options.budgetStore ?? new MemoryBudgetStore({ now: () => clock.now() })),
-    usage: new UsageFanOut(sinks, (error) => {
-      try {
-        events.onBackgroundError?.({ where: 'sink', error });
-      } catch {
-        // ignore
-      }
-    }),
+    usage: new UsageFanOut(sinks, (error) => reportBackground({ where: 'sink', error })),
     clock,
     random,
     events,
@@ -168,6 +186,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
       const done = () => background.delete(work);
       work.then(done, done);
     },
+    closing: closingController.signal,
   };
 
   const inflight = new Set<Promise<unknown>>();
@@ -232,13 +251,25 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     inFlight: () => inflight.size,
     close() {
       closing ??= (async () => {
-        await Promise.allSettled([...inflight]);
-        await Promise.allSettled([...background]);
-        await Promise.all([...limiters.values()].map((l) => l.close?.()));
-        await ctx.usage.flush();
-        if (options.closeSinks !== false) await ctx.usage.close();
-        if (options.closeProviders !== false) {
-          await Promise.all([...new Set(providers.values())].map((p) => p.close?.().catch((error: unknown) => events.onBackgroundError?.({ where: 'provider_close', error }))));
+        // Each provider object once, under the first key that names it.
+        const unique = new Map<Provider, string>();
+        for (const [key, p] of providers) if (!unique.has(p)) unique.set(p, key);
+        try {
+          await closeWithin({
+            clock,
+            timeoutMs: closeTimeoutMs,
+            inflight,
+            background,
+            cancelCalls: () => closingController.abort(new AbortReason('closing', 'the client is closing')),
+            limiters,
+            usage: ctx.usage,
+            closeSinks: options.closeSinks !== false,
+            providers: options.closeProviders !== false ? [...unique].map(([p, key]) => [key, p] as [string, Provider]) : [],
+            report: reportBackground,
+          });
+        } catch (error) {
+          // closeWithin does not throw; should it ever, close() still resolves.
+          reportBackground({ where: 'close', error });
         }
       })();
       return closing;

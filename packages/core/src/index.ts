@@ -62,7 +62,7 @@ export type { BudgetStore, BudgetLimit, ReserveRequest, ReserveResult } from './
 export type { UsageRecord, UsageSink } from './usage/usage-record.js';
 export { createAiClient } from './client.js';
 export type { AiClient, CreateAiClientOptions } from './client.js';
-export type { AiClientEvents } from './call.js';
+export type { AiClientEvents, BackgroundErrorEvent, ClosePending } from './call.js';
 export { systemClock, sleep, backgroundTimeout } from './policy/clock.js';
 export type { Clock, RandomSource, SleepOptions } from './policy/clock.js';
 export { Deadline, ChildAbort, AbortReason, abortCauseOf } from './policy/deadline.js';

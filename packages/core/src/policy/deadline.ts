@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { onAbort } from './shared-abort.js';
 
 /** Why an attempt's signal fired. */
 export type AbortCause = 'attempt_timeout' | 'deadline' | 'caller' | 'hedge_lost' | 'closing';
@@ -28,21 +29,25 @@ export class Deadline {
   private readonly timer: unknown;
   private readonly detach: () => void;
 
+  /**
+   * @param callerSignal the caller's signal: aborts the call with cause 'caller'
+   * @param closingSignal the client's: aborts the call with cause 'closing' when close() runs out of time
+   */
   constructor(
     private readonly clock: Clock,
     deadlineMs: number,
     callerSignal?: AbortSignal,
+    closingSignal?: AbortSignal,
   ) {
     this.at = clock.now() + deadlineMs;
     this.timer = clock.setTimeout(() => this.abort('deadline', `call deadline of ${deadlineMs} ms passed`), deadlineMs);
-    if (callerSignal) {
-      const onAbort = () => this.abort('caller', 'the caller aborted the call');
-      if (callerSignal.aborted) onAbort();
-      callerSignal.addEventListener('abort', onAbort, { once: true });
-      this.detach = () => callerSignal.removeEventListener('abort', onAbort);
-    } else {
-      this.detach = () => {};
-    }
+    // Many calls share these signals: one listener per signal, not per call (shared-abort.ts).
+    const detachCaller = callerSignal ? onAbort(callerSignal, () => this.abort('caller', 'the caller aborted the call')) : undefined;
+    const detachClosing = closingSignal ? onAbort(closingSignal, () => this.abort('closing', 'the client is closing')) : undefined;
+    this.detach = () => {
+      detachCaller?.();
+      detachClosing?.();
+    };
   }
 
   get signal(): AbortSignal {

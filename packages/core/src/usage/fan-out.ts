@@ -20,11 +20,33 @@ export class UsageFanOut {
     }
   }
 
+  get size(): number {
+    return this.sinks.length;
+  }
+
+  /** Flushes sink `i`; a failure (a rejection, or a throw) is reported, never passed on. */
+  flushSink(i: number): Promise<void> {
+    return this.guard(i, () => this.sinks[i]!.flush());
+  }
+
+  /** Closes sink `i`; a failure is reported, never passed on. */
+  closeSink(i: number): Promise<void> {
+    return this.guard(i, () => this.sinks[i]!.close());
+  }
+
   async flush(): Promise<void> {
-    await Promise.all(this.sinks.map((s, i) => s.flush().catch((e: unknown) => this.onSinkError(e, i))));
+    await Promise.all(this.sinks.map((_, i) => this.flushSink(i)));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.sinks.map((s, i) => s.close().catch((e: unknown) => this.onSinkError(e, i))));
+    await Promise.all(this.sinks.map((_, i) => this.closeSink(i)));
+  }
+
+  private async guard(i: number, op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (e) {
+      this.onSinkError(e, i);
+    }
   }
 }
