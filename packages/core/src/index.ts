@@ -8,9 +8,16 @@ export {
   GrpcStatus,
   parseRetryAfter,
   parseRetryDelay,
+  retryAfterFromHeaders,
+  classifyProviderError,
+  googleErrorDetails,
+  openAiErrorDetails,
+  GOOGLE_ERROR_DOMAIN,
+  OPENAI_ERROR_DOMAIN,
   httpError,
   MAX_PROVIDER_TEXT,
 } from './errors/map.js';
+export type { ErrorDetails } from './errors/map.js';
 export { CAPABILITIES, AUDIO_ENCODINGS, TTS_AUDIO_ENCODINGS, ERROR_TYPES } from './spec/types.js';
 export type {
   Capability,
