@@ -21,6 +21,18 @@ describe('the default price table', () => {
     expect(pricer.costMicro('stt', 'self-hosted/faster-whisper', { audioDurationMs: 60_000 })).toBe(0);
   });
 
+  it('prices the token-billed OpenAI transcription models by tokens, audio input apart, not by seconds', () => {
+    // 800 audio + 200 prompt tokens in, 100 out: 800 x $6 + 200 x $2.50 + 100 x $10 per 1M
+    const usage = { tokensIn: 1_000, audioTokensIn: 800, tokensOut: 100, audioDurationMs: 60_000 };
+    expect(pricer.costMicro('stt', 'gpt-4o-transcribe', usage)).toBe(4_800 + 500 + 1_000);
+    expect(pricer.costMicro('stt', 'gpt-4o-mini-transcribe', usage)).toBe(2_400 + 250 + 500);
+    // The audio seconds alone bill nothing on these models: the price is in the tokens.
+    expect(pricer.costMicro('stt', 'gpt-4o-transcribe', { audioDurationMs: 60_000 })).toBe(0);
+    for (const row of findPriceRows(defaultPriceTable, 'stt', 'gpt-4o-transcribe')) {
+      expect(row).toMatchObject({ source: expect.stringContaining('openai.com/api/pricing'), effective: '2026-12-01' });
+    }
+  });
+
   it('bills nothing for zero usage, whatever the minimum', () => {
     expect(pricer.costMicro('stt', 'google-stt/x', { audioDurationMs: 0 })).toBe(0);
     expect(pricer.costMicro('eval', 'gemini-2.5-flash', {})).toBe(0);

@@ -47,6 +47,13 @@ export const priceRowSchema = z.object({
 export const priceTableSchema = z.object({ version: z.string().min(1), rows: z.array(priceRowSchema) });
 
 const SECONDARY = 'secondary sources (Google pricing pages as quoted in 2026)';
+const OPENAI_TRANSCRIBE = 'openai.com/api/pricing (official; audio input, text input and output token rates)';
+
+/** The three token rows (USD per 1M) of an OpenAI GPT-4o transcription model. */
+function gpt4oTranscribe(model: string, usd: { audio: string; text: string; out: string }): PriceRow[] {
+  const row = (unit: PriceUnit, price: string): PriceRow => ({ capability: 'stt', model, unit, usd: price, per: 1_000_000, source: OPENAI_TRANSCRIBE, effective: '2026-12-01' });
+  return [row('audio_token_in', usd.audio), row('token_in', usd.text), row('token_out', usd.out)];
+}
 
 /**
  * The default list prices (USD). Prices change: override or extend with `mergePriceTables`.
@@ -69,6 +76,10 @@ export const defaultPriceTable: PriceTable = {
     { capability: 'stt', model: 'google-stt/*', unit: 'audio_second', usd: '0.024', per: 60, minimumUnits: 1, source: SECONDARY, effective: '2026-01-01' },
     // OpenAI Whisper
     { capability: 'stt', model: 'whisper-1', unit: 'audio_second', usd: '0.006', per: 60, source: 'openai.com/api/pricing (official)', effective: '2026-01-01' },
+    // OpenAI GPT-4o transcription: billed in tokens, audio input apart from text (prompt) input,
+    // transcript as output; usage.input_tokens counts both inputs.
+    ...gpt4oTranscribe('gpt-4o-transcribe', { audio: '6.00', text: '2.50', out: '10.00' }),
+    ...gpt4oTranscribe('gpt-4o-mini-transcribe', { audio: '3.00', text: '1.25', out: '5.00' }),
     // Cloud Text-to-Speech, by voice tier
     { capability: 'tts', model: '*-Standard-*', unit: 'character', usd: '4', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'tts', model: '*-Wavenet-*', unit: 'character', usd: '4', per: 1_000_000, source: `${SECONDARY}; older lists say $16`, effective: '2026-01-01' },
