@@ -7,6 +7,7 @@ export { googleTts, GoogleTts, languageOfVoice } from './google-tts/google-tts.j
 export type { GoogleTtsOptions, TextToSpeechClientOptions } from './google-tts/options.js';
 export { whisperStt, WhisperStt } from './whisper/whisper-stt.js';
 export type { WhisperSttOptions } from './whisper/options.js';
+export type { WhisperSttResult } from './whisper/whisper-stt.js';
 export { httpTts, HttpTts } from './http-tts/http-tts.js';
 export type { HttpTtsOptions } from './http-tts/options.js';
 export { splitText, TextTooLongError, utf8Bytes, codePoints } from './shared/text-split.js';

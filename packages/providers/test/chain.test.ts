@@ -108,6 +108,36 @@ describe('chains through createAiClient', () => {
     expect(res.meta.costUsd).toBe(sink.records[2]!.estimatedCostUsd);
   });
 
+  it('STT: an OpenAI account without credits is not retried, falls back, and does not open its breaker', async () => {
+    const sink = memorySink();
+    const google = googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions });
+    closers.push(google);
+    const client = createAiClient({
+      policy: definePolicy({
+        capabilities: { stt: { chain: ['whisper', 'google'], retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 }, circuitBreaker: { failureThreshold: 1 } } },
+      }),
+      providers: { whisper: whisperStt({ baseUrl: emu.whisper.baseUrl, apiKey: 'emulator' }), google },
+      sinks: [sink],
+    });
+    emu.faults.add({ target: 'whisper', fault: { kind: 'insufficient_quota' } });
+    const text = '커피 한 잔 주세요.';
+    for (let i = 0; i < 2; i++) {
+      const res = await client.stt.transcribe({ audio: synthesizeWav(text), encoding: 'LINEAR16' });
+      expect(res.transcript).toBe(text);
+      // Not 'skipped': a billing problem is not a health failure, so the breaker stayed closed.
+      expect(res.meta.attempts.map((a) => [a.providerKey, a.outcome, a.errorCode])).toEqual([
+        ['whisper', 'error', 'unauthenticated'],
+        ['google', 'success', undefined],
+      ]);
+    }
+    await client.close();
+    expect(emu.hits.count('whisper')).toBe(2);
+    expect(sink.records.filter((r) => r.providerName === 'whisper').map((r) => [r.success, r.errorCode, r.estimatedCostUsd])).toEqual([
+      [false, 'unauthenticated', 0],
+      [false, 'unauthenticated', 0],
+    ]);
+  });
+
   it('TTS splits a long Korean text into several requests inside one attempt, billed per character', async () => {
     const sink = memorySink();
     const wavenet = googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions });

@@ -62,6 +62,10 @@ describe('FaultScript', () => {
     ['status', { target: 'gemini', fault: { kind: 'status', status: 200 } }],
     ['retryAfterSeconds', { target: 'gemini', fault: { kind: 'status', status: 429, retryAfterSeconds: -1 } }],
     ['delay', { target: 'gemini', fault: { kind: 'delay', ms: Number.NaN } }],
+    ['retryAfterMs', { target: 'whisper', fault: { kind: 'status', status: 429, retryAfterMs: -5 } }],
+    ['retryAfterMs (the retry-after-ms header) applies only to whisper and http-tts', { target: 'gemini', fault: { kind: 'status', status: 429, retryAfterMs: 5 } }],
+    ['does not apply', { target: 'gemini', fault: { kind: 'insufficient_quota' } }],
+    ['does not apply', { target: 'whisper', fault: { kind: 'fenced_json' } }],
   ])('refuses a rule with a bad %s', (what, rule) => {
     const faults = new FaultScript();
     let caught: unknown;

@@ -10,6 +10,9 @@ export const FAULT_TARGETS: Record<Fault['kind'], readonly EmulatorTarget[]> = {
   delay: EMULATOR_TARGETS,
   hang: EMULATOR_TARGETS,
   status: EMULATOR_TARGETS,
+  api_key_invalid: EMULATOR_TARGETS,
+  insufficient_quota: ['whisper', 'http-tts'],
+  fenced_json: ['gemini'],
   malformed_json: ['gemini', 'whisper'],
   schema_invalid: ['gemini'],
   empty_candidates: ['gemini'],
@@ -53,6 +56,10 @@ function validate(rule: FaultRule): void {
     if (!ok) invalid(rule, `status must be an HTTP error status 400..599 or a gRPC code 1..16 (got ${f.status})`);
     if (f.retryAfterSeconds !== undefined && !(Number.isFinite(f.retryAfterSeconds) && f.retryAfterSeconds >= 0)) {
       invalid(rule, `retryAfterSeconds must be a non-negative number (got ${f.retryAfterSeconds})`);
+    }
+    if (f.retryAfterMs !== undefined) {
+      if (rule.target !== 'whisper' && rule.target !== 'http-tts') invalid(rule, 'retryAfterMs (the retry-after-ms header) applies only to whisper and http-tts');
+      if (!(Number.isFinite(f.retryAfterMs) && f.retryAfterMs >= 0)) invalid(rule, `retryAfterMs must be a non-negative number (got ${f.retryAfterMs})`);
     }
   }
 }

@@ -179,7 +179,10 @@ describe('Gemini emulator faults, seen by the real client', () => {
         code: 429,
         message: expect.any(String),
         status: 'RESOURCE_EXHAUSTED',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }],
+        details: [
+          expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [expect.objectContaining({ quotaDimensions: { location: 'global', model: 'gemini-2.5-flash' } })] }),
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' },
+        ],
       },
     });
     expect(hits.count('gemini')).toBe(1);
@@ -188,6 +191,32 @@ describe('Gemini emulator faults, seen by the real client', () => {
     faults.add({ target: 'gemini', fault: { kind: 'status', status: 429, retryAfterSeconds: 3 } });
     const again = await fetch(`${baseUrl}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': 'k' }, body: '{}' });
     expect(again.headers.get('retry-after')).toBe('3');
+  });
+
+  it('answers a bad API key like Google: 400 INVALID_ARGUMENT with an ErrorInfo API_KEY_INVALID detail', async () => {
+    faults.add({ target: 'gemini', fault: { kind: 'api_key_invalid' }, times: 1 });
+    const err = await apiError(evaluate(student));
+    expect(err.status).toBe(400);
+    expect(JSON.parse(err.message)).toEqual({
+      error: {
+        code: 400,
+        message: 'API key not valid. Please pass a valid API key.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+          { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+        ],
+      },
+    });
+    expect(hits.count('gemini')).toBe(1);
+  });
+
+  it('fences the JSON answer even in JSON mode with the fenced_json fault', async () => {
+    faults.add({ target: 'gemini', fault: { kind: 'fenced_json' }, times: 1 });
+    const text = (await evaluate(student)).text ?? '';
+    expect(text).toMatch(/^```json\n\{[\s\S]*\}\n```$/);
+    expect(checkEvalOutput(JSON.parse(text.slice(8, -4)), PASS_MARK, 'gemini').score).toBe(100);
+    expect((await evaluate(student)).text).toMatch(/^\{/);
   });
 
   it('maps a gRPC code in a status fault to its HTTP status, per model', async () => {

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { hearAudio } from './audio.js';
 import type { FaultScript, HitCounter } from './faults.js';
 import { gradeAnswer, parseEvalPrompt, parsePassMark } from './grading.js';
-import { countHangulSyllables } from './hangul.js';
+import { estimateTokens } from './token-estimate.js';
 import { BodyTooLargeError, HttpEmulator, readBody, sendJson, waitOutFault, type RequestScope } from './http-kit.js';
 import { googleStatusName, httpStatusFor } from './status-codes.js';
 import type { Fault } from './types.js';
@@ -20,15 +20,7 @@ export const AUDIO_TOKENS_PER_SECOND = 32;
 const ROUTE = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const KNOWN_MODEL = /^(gemini|gemma|learnlm)-[\w.-]+$/;
 
-/**
- * Token estimate used for usage metadata: one token per Hangul syllable plus one per four
- * other characters (English prose averages about four characters per Gemini token).
- */
-export function estimateTokens(text: string): number {
-  if (!text) return 0;
-  const hangul = countHangulSyllables(text);
-  return hangul + Math.ceil(([...text].length - hangul) / 4);
-}
+export { estimateTokens };
 
 interface Part {
   text?: string;
@@ -55,6 +47,43 @@ export function sendGoogleError(res: http.ServerResponse, status: number, messag
     headers['retry-after'] = String(Math.ceil(extra.retryAfterSeconds));
   }
   sendJson(res, code, { error: { code, message, status: googleStatusName(code), ...(details.length && { details }) } }, headers);
+}
+
+/** Google's message for a bad API key, in the body and its LocalizedMessage detail. */
+export const API_KEY_INVALID_MESSAGE = 'API key not valid. Please pass a valid API key.';
+
+/**
+ * What the Gemini API answers a bad key: 400 INVALID_ARGUMENT whose details name the reason
+ * (google.rpc.ErrorInfo API_KEY_INVALID in domain googleapis.com). Only the details tell it
+ * apart from any other bad request.
+ */
+function sendApiKeyInvalid(res: http.ServerResponse): void {
+  sendGoogleError(res, 400, API_KEY_INVALID_MESSAGE, {
+    details: [
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'API_KEY_INVALID',
+        domain: 'googleapis.com',
+        metadata: { service: 'generativelanguage.googleapis.com' },
+      },
+      { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: API_KEY_INVALID_MESSAGE },
+    ],
+  });
+}
+
+/** The QuotaFailure detail a Gemini 429 carries beside its RetryInfo. */
+function quotaFailure(model: string): unknown {
+  return {
+    '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [
+      {
+        quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+        quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+        quotaDimensions: { location: 'global', model },
+        quotaValue: '10',
+      },
+    ],
+  };
 }
 
 const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
@@ -116,9 +145,12 @@ export class GeminiEmulator {
 
     const fault = this.faults.pick('gemini', [model]);
     if (!(await waitOutFault(fault, scope.signal))) return;
+    if (fault?.kind === 'api_key_invalid') return sendApiKeyInvalid(res);
     if (fault?.kind === 'status') {
-      return sendGoogleError(res, fault.status, fault.message ?? DEFAULT_FAULT_MESSAGES[httpStatusFor(fault.status)] ?? 'Request failed.', {
+      const status = httpStatusFor(fault.status);
+      return sendGoogleError(res, fault.status, fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? 'Request failed.', {
         ...(fault.retryAfterSeconds !== undefined && { retryAfterSeconds: fault.retryAfterSeconds }),
+        ...(status === 429 && { details: [quotaFailure(model)] }),
       });
     }
 
@@ -196,7 +228,8 @@ export class GeminiEmulator {
     if (fault?.kind === 'schema_invalid') {
       output = { ...output, score: 150, primaryErrorType: 'spelling', errors: [{ type: 'spelling', message: 'Not an error type the schema allows.' }] };
     }
-    let text = jsonMode ? JSON.stringify(output) : `\`\`\`json\n${JSON.stringify(output, null, 2)}\n\`\`\``;
+    // Free text fences its JSON; JSON mode sends it bare, unless the fenced_json fault asks for the fence anyway.
+    let text = jsonMode && fault?.kind !== 'fenced_json' ? JSON.stringify(output) : `\`\`\`json\n${JSON.stringify(output, null, 2)}\n\`\`\``;
     if (fault?.kind === 'malformed_json') text = text.slice(0, Math.floor(text.length * 0.6));
 
     let finishReason = 'STOP';

@@ -130,6 +130,24 @@ describe('Google gRPC emulator faults, seen by the real clients', () => {
     expect(transcriptOf(await recognize(synthesizeWav('가')))).toBe('가');
   });
 
+  it.each(['google-stt', 'google-tts'] as const)('answers a bad API key on %s like Google: INVALID_ARGUMENT with an ErrorInfo trailer google-gax promotes', async (target) => {
+    faults.add({ target, fault: { kind: 'api_key_invalid' }, times: 1 });
+    const err = (await grpcError(target === 'google-stt' ? recognize(synthesizeWav('가')) : synthesize('가'))) as Awaited<ReturnType<typeof grpcError>> & {
+      reason?: string;
+      domain?: string;
+      errorInfoMetadata?: Record<string, string>;
+    };
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toBe('API key not valid. Please pass a valid API key.');
+    expect([err.reason, err.domain]).toEqual(['API_KEY_INVALID', 'googleapis.com']);
+    expect(err.errorInfoMetadata).toEqual({ service: target === 'google-stt' ? 'speech.googleapis.com' : 'texttospeech.googleapis.com' });
+    expect(err.statusDetails).toEqual([
+      expect.objectContaining({ reason: 'API_KEY_INVALID', domain: 'googleapis.com' }),
+      expect.objectContaining({ locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' }),
+    ]);
+    expect(hits.count(target)).toBe(1);
+  });
+
   it('maps an HTTP status to its gRPC code, per voice', async () => {
     faults.add({ target: 'google-tts', model: 'ko-KR-Standard-A', fault: { kind: 'status', status: 503, message: 'overloaded' } });
     const err = await grpcError(synthesize('가', undefined, 'ko-KR-Standard-A'));

@@ -40,34 +40,61 @@ const invalid = (message: string) => new RpcError(grpc.status.INVALID_ARGUMENT, 
 type GaxModule = typeof import('google-gax');
 type ProtoType = ReturnType<InstanceType<GaxModule['protobuf']['Root']>['lookupType']>;
 
-/** protobufjs types for google.rpc.Status / RetryInfo, loaded through google-gax (which ships protobufjs) on first use. */
-let rpcTypes: Promise<{ status: ProtoType; retryInfo: ProtoType }> | undefined;
+interface RpcTypes {
+  status: ProtoType;
+  retryInfo: ProtoType;
+  errorInfo: ProtoType;
+  localizedMessage: ProtoType;
+}
 
-function loadRpcTypes(paths: GoogleProtoPaths) {
+/** protobufjs types for google.rpc.Status and its details, loaded through google-gax (which ships protobufjs) on first use. */
+let rpcTypes: Promise<RpcTypes> | undefined;
+
+function loadRpcTypes(paths: GoogleProtoPaths): Promise<RpcTypes> {
   rpcTypes ??= import('google-gax').then((mod) => {
     const protobuf = mod.protobuf ?? (mod as unknown as { default: GaxModule }).default.protobuf;
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(paths.gaxProtos, target));
     root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto']);
-    return { status: root.lookupType('google.rpc.Status'), retryInfo: root.lookupType('google.rpc.RetryInfo') };
+    return {
+      status: root.lookupType('google.rpc.Status'),
+      retryInfo: root.lookupType('google.rpc.RetryInfo'),
+      errorInfo: root.lookupType('google.rpc.ErrorInfo'),
+      localizedMessage: root.lookupType('google.rpc.LocalizedMessage'),
+    };
   });
   return rpcTypes;
 }
 
+/** Google's message for a bad API key, in the status and its LocalizedMessage detail. */
+export const API_KEY_INVALID_MESSAGE = 'API key not valid. Please pass a valid API key.';
+
 /**
- * The trailers Google sends with an error that carries a retry delay: the full
- * google.rpc.Status in `grpc-status-details-bin` (google-gax decodes it into
- * `err.statusDetails`) and the bare RetryInfo in `google.rpc.retryinfo-bin`.
+ * The trailers Google sends with an error that carries details: the full google.rpc.Status in
+ * `grpc-status-details-bin` (google-gax decodes it into `err.statusDetails` and promotes an
+ * ErrorInfo to `err.reason` / `err.domain`), plus the bare RetryInfo in
+ * `google.rpc.retryinfo-bin` when there is a retry delay.
  */
-async function retryTrailers(paths: GoogleProtoPaths, code: number, message: string, seconds: number): Promise<grpc.Metadata> {
+async function statusTrailers(
+  paths: GoogleProtoPaths,
+  code: number,
+  message: string,
+  extra: { retryAfterSeconds?: number; errorInfo?: { reason: string; domain: string; metadata: Record<string, string> } },
+): Promise<grpc.Metadata> {
   const types = await loadRpcTypes(paths);
-  const whole = Math.floor(seconds);
-  const retryDelay = { seconds: whole, nanos: Math.round((seconds - whole) * 1e9) };
-  const retryInfo = types.retryInfo.encode({ retryDelay }).finish();
-  const status = types.status.encode({ code, message, details: [{ type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: retryInfo }] }).finish();
   const md = new grpc.Metadata();
-  md.set('grpc-status-details-bin', Buffer.from(status));
-  md.set('google.rpc.retryinfo-bin', Buffer.from(retryInfo));
+  const details: { type_url: string; value: Uint8Array }[] = [];
+  if (extra.errorInfo) {
+    details.push({ type_url: 'type.googleapis.com/google.rpc.ErrorInfo', value: types.errorInfo.encode(extra.errorInfo).finish() });
+    details.push({ type_url: 'type.googleapis.com/google.rpc.LocalizedMessage', value: types.localizedMessage.encode({ locale: 'en-US', message }).finish() });
+  }
+  if (extra.retryAfterSeconds !== undefined) {
+    const whole = Math.floor(extra.retryAfterSeconds);
+    const retryInfo = types.retryInfo.encode({ retryDelay: { seconds: whole, nanos: Math.round((extra.retryAfterSeconds - whole) * 1e9) } }).finish();
+    details.push({ type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: retryInfo });
+    md.set('google.rpc.retryinfo-bin', Buffer.from(retryInfo));
+  }
+  md.set('grpc-status-details-bin', Buffer.from(types.status.encode({ code, message, details }).finish()));
   return md;
 }
 
@@ -155,8 +182,16 @@ export class GoogleGrpcEmulator {
         if (fault?.kind === 'status') {
           const code = grpcCodeFor(fault.status);
           const message = fault.message ?? `${GRPC_CODE_NAMES[code]}: emulated failure`;
-          const metadata = fault.retryAfterSeconds !== undefined ? await retryTrailers(this.paths, code, message, fault.retryAfterSeconds) : new grpc.Metadata();
+          const metadata = fault.retryAfterSeconds !== undefined ? await statusTrailers(this.paths, code, message, { retryAfterSeconds: fault.retryAfterSeconds }) : new grpc.Metadata();
           return reply({ code, details: message, metadata });
+        }
+        if (fault?.kind === 'api_key_invalid') {
+          // As Google: INVALID_ARGUMENT, told apart from a bad request only by the ErrorInfo detail.
+          const service = target === 'google-stt' ? 'speech.googleapis.com' : 'texttospeech.googleapis.com';
+          const metadata = await statusTrailers(this.paths, grpc.status.INVALID_ARGUMENT, API_KEY_INVALID_MESSAGE, {
+            errorInfo: { reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service } },
+          });
+          return reply({ code: grpc.status.INVALID_ARGUMENT, details: API_KEY_INVALID_MESSAGE, metadata });
         }
         reply(null, await handle(call.request, fault));
       })().catch((err: unknown) => {

@@ -32,6 +32,6 @@ export { gradeAnswer, parseEvalPrompt, parsePassMark, detectFormality, convertEn
 export type { GradeInput, ParsedEvalPrompt } from './grading.js';
 export { estimateTokens, thinkingTokens, AUDIO_TOKENS_PER_SECOND } from './gemini-server.js';
 export { SYNC_RECOGNIZE_MAX_BYTES, SYNC_RECOGNIZE_MAX_MS, TTS_MAX_INPUT_BYTES } from './google-grpc-server.js';
-export { WHISPER_MAX_FILE_BYTES, SPEECH_MAX_INPUT_CHARS, OPENAI_SPEECH_SAMPLE_RATE_HERTZ } from './openai-audio-server.js';
+export { WHISPER_MAX_FILE_BYTES, SPEECH_MAX_INPUT_CHARS, OPENAI_SPEECH_SAMPLE_RATE_HERTZ, TRANSCRIBE_AUDIO_TOKENS_PER_SECOND } from './openai-audio-server.js';
 export { EMULATED_VOICES } from './google-voices.js';
 export type { EmulatedVoice } from './google-voices.js';

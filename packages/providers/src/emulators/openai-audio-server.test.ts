@@ -68,6 +68,45 @@ describe('OpenAI-compatible audio emulators', () => {
     expect(verbose).toMatchObject({ task: 'transcribe', language: 'korean', text, duration: Math.round(info.durationMs / 10) / 100 });
     expect(verbose.segments.map((s) => s.text)).toEqual(['감사합니다.', '안녕히 가세요.']);
     expect(verbose.segments.at(-1)!.end).toBeCloseTo(info.durationMs / 1000, 2);
+    // What OpenAI billed sits beside the measured duration: whole seconds, rounded up.
+    expect((verbose as unknown as { usage: unknown }).usage).toEqual({ type: 'duration', seconds: Math.ceil(info.durationMs / 1000) });
+  });
+
+  it.each(['gpt-4o-transcribe', 'gpt-4o-mini-transcribe'])('answers %s in json with token usage, and refuses verbose_json like OpenAI', async (model) => {
+    const text = '저는 한국어를 공부해요.';
+    const wav = synthesizeWav(text);
+    const res = await transcribe(wav, { model, response_format: 'json', prompt: 'Korean lesson' });
+    expect(res.status).toBe(200);
+    const audioTokens = Math.ceil((speechDurationMs(text) / 1000) * 10);
+    const textTokens = 4; // 'Korean lesson': 13 characters, four to a token
+    const outputTokens = 11; // ten Hangul syllables, one token each, plus one for the two spaces and the full stop
+    expect(await res.json()).toEqual({
+      text,
+      usage: {
+        type: 'tokens',
+        input_tokens: audioTokens + textTokens,
+        input_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
+        output_tokens: outputTokens,
+        total_tokens: audioTokens + textTokens + outputTokens,
+      },
+    });
+    const verbose = await transcribe(wav, { model, response_format: 'verbose_json' });
+    expect(verbose.status).toBe(400);
+    expect(await verbose.json()).toEqual({
+      error: {
+        message: `response_format 'verbose_json' is not compatible with model '${model}'. Use 'json' or 'text' instead.`,
+        type: 'invalid_request_error',
+        param: 'response_format',
+        code: 'unsupported_value',
+      },
+    });
+  });
+
+  it('reports no usage for a self-hosted model, as faster-whisper servers do', async () => {
+    const res = await transcribe(synthesizeWav('네'), { model: 'Systran/faster-whisper-large-v3', response_format: 'verbose_json' });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ text: '네', duration: expect.any(Number) });
+    expect(body).not.toHaveProperty('usage');
   });
 
   it('returns raw 24 kHz PCM, plain text, SRT and VTT', async () => {
@@ -125,6 +164,29 @@ describe('OpenAI audio emulator faults', () => {
     expect(await res.json()).toMatchObject({ error: { type: 'requests', code: 'rate_limit_exceeded' } });
     expect((await transcribe(synthesizeWav('가'))).status).toBe(200);
     expect(emu.hits.count('whisper')).toBe(2);
+  });
+
+  it('sends retry-after-ms alone when asked, as OpenAI does', async () => {
+    emu.faults.add({ target: 'http-tts', fault: { kind: 'status', status: 429, retryAfterMs: 1500 }, times: 1 });
+    const res = await speak({ input: '가' });
+    expect(res.status).toBe(429);
+    expect([res.headers.get('retry-after-ms'), res.headers.get('retry-after')]).toEqual(['1500', null]);
+  });
+
+  it.each(['whisper', 'http-tts'] as const)('answers insufficient_quota and a bad API key on %s like OpenAI', async (target) => {
+    const send = () => (target === 'whisper' ? transcribe(synthesizeWav('가')) : speak({ input: '가' }));
+    emu.faults.add({ target, fault: { kind: 'insufficient_quota' }, times: 1 });
+    const quota = await send();
+    expect(quota.status).toBe(429);
+    expect(quota.headers.get('retry-after')).toBeNull();
+    expect(await quota.json()).toEqual({
+      error: { message: expect.stringMatching(/^You exceeded your current quota/), type: 'insufficient_quota', param: null, code: 'insufficient_quota' },
+    });
+    emu.faults.add({ target, fault: { kind: 'api_key_invalid' }, times: 1 });
+    const badKey = await send();
+    expect(badKey.status).toBe(401);
+    expect(await badKey.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_api_key' } });
+    expect((await send()).status).toBe(200);
   });
 
   it('sends malformed JSON from Whisper', async () => {

@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import { detectAudioContainer, hearAudio, speechDurationMs, synthesizeMp3, synthesizePcm, synthesizeWav, truncateAudio } from './audio.js';
 import type { FaultScript, HitCounter } from './faults.js';
+import { estimateTokens } from './token-estimate.js';
 import { BodyTooLargeError, HttpEmulator, readBody, sendJson, waitOutFault, type RequestScope } from './http-kit.js';
 import { httpStatusFor } from './status-codes.js';
 import type { Fault } from './types.js';
@@ -25,11 +26,12 @@ export function sendOpenAiError(
   res: http.ServerResponse,
   status: number,
   message: string,
-  opts: { type?: string; param?: string | null; code?: string | null; retryAfterSeconds?: number } = {},
+  opts: { type?: string; param?: string | null; code?: string | null; retryAfterSeconds?: number; retryAfterMs?: number } = {},
 ): void {
   const type = opts.type ?? (status === 429 ? 'requests' : status >= 500 ? 'server_error' : 'invalid_request_error');
   const headers: Record<string, string> = {};
   if (opts.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(opts.retryAfterSeconds));
+  if (opts.retryAfterMs !== undefined) headers['retry-after-ms'] = String(Math.round(opts.retryAfterMs));
   sendJson(res, status, { error: { message, type, param: opts.param ?? null, code: opts.code ?? null } }, headers);
 }
 
@@ -43,10 +45,57 @@ const FAULT_MESSAGES: Record<number, [string, string | null]> = {
   503: ['The engine is currently overloaded, please try again later.', null],
 };
 
-function sendFault(res: http.ServerResponse, fault: Extract<Fault, { kind: 'status' }>): void {
+/** OpenAI's answer for an account with no credits left: a 429 that no wait cures. */
+export const INSUFFICIENT_QUOTA_MESSAGE =
+  'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.';
+
+/** Answers the faults that replace the whole response; returns false for the others. */
+function sendFault(res: http.ServerResponse, fault: Fault | undefined): boolean {
+  if (fault?.kind === 'api_key_invalid') {
+    sendOpenAiError(res, 401, 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', { code: 'invalid_api_key' });
+    return true;
+  }
+  if (fault?.kind === 'insufficient_quota') {
+    sendOpenAiError(res, 429, INSUFFICIENT_QUOTA_MESSAGE, { type: 'insufficient_quota', code: 'insufficient_quota' });
+    return true;
+  }
+  if (fault?.kind !== 'status') return false;
   const status = httpStatusFor(fault.status);
   const [message, code] = FAULT_MESSAGES[status] ?? ['The request failed.', null];
-  sendOpenAiError(res, status, fault.message ?? message, { code, ...(fault.retryAfterSeconds !== undefined && { retryAfterSeconds: fault.retryAfterSeconds }) });
+  sendOpenAiError(res, status, fault.message ?? message, {
+    code,
+    ...(fault.retryAfterSeconds !== undefined && { retryAfterSeconds: fault.retryAfterSeconds }),
+    ...(fault.retryAfterMs !== undefined && { retryAfterMs: fault.retryAfterMs }),
+  });
+  return true;
+}
+
+/** OpenAI's GPT-4o transcription models (and dated snapshots): token-billed, json (or text) only. */
+export function isTokenBilledTranscriber(model: string): boolean {
+  return /^gpt-4o(-mini)?-transcribe\b/.test(model);
+}
+
+/** Audio input tokens per second the GPT-4o transcription models are billed for (one per 100 ms). */
+export const TRANSCRIBE_AUDIO_TOKENS_PER_SECOND = 10;
+
+/**
+ * What OpenAI says it billed, by model: whisper-1 whole seconds (rounded up), the GPT-4o
+ * transcribers tokens (audio, prompt text, transcript). Other models are self-hosted ones,
+ * whose servers (faster-whisper, speaches) report no usage.
+ */
+function transcriptionUsage(model: string, durationMs: number, prompt: string, transcript: string): Record<string, unknown> | undefined {
+  if (model === 'whisper-1') return { type: 'duration', seconds: Math.ceil(durationMs / 1000) };
+  if (!isTokenBilledTranscriber(model)) return undefined;
+  const audioTokens = Math.ceil((durationMs / 1000) * TRANSCRIBE_AUDIO_TOKENS_PER_SECOND);
+  const textTokens = estimateTokens(prompt);
+  const outputTokens = estimateTokens(transcript);
+  return {
+    type: 'tokens',
+    input_tokens: audioTokens + textTokens,
+    input_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
+    output_tokens: outputTokens,
+    total_tokens: audioTokens + textTokens + outputTokens,
+  };
 }
 
 function sentenceSegments(text: string, durationMs: number) {
@@ -122,7 +171,7 @@ export class OpenAiAudioEmulator {
     if (!this.authorized(req, res)) return;
     const fault = this.faults.pick('whisper', typeof model === 'string' && model ? [model] : []);
     if (!(await waitOutFault(fault, scope.signal))) return;
-    if (fault?.kind === 'status') return sendFault(res, fault);
+    if (sendFault(res, fault)) return;
 
     if (!form) return sendOpenAiError(res, 400, 'Expected a multipart/form-data body with a file and a model.');
     const file = form.get('file');
@@ -138,10 +187,17 @@ export class OpenAiAudioEmulator {
       return sendOpenAiError(res, 400, 'Audio file might be corrupted or unsupported', { param: 'file', code: 'invalid_value' });
     }
     const format = String(form.get('response_format') ?? 'json');
+    if (isTokenBilledTranscriber(model) && format !== 'json' && format !== 'text') {
+      return sendOpenAiError(res, 400, `response_format '${format}' is not compatible with model '${model}'. Use 'json' or 'text' instead.`, {
+        param: 'response_format',
+        code: 'unsupported_value',
+      });
+    }
     const heard = hearAudio(bytes);
     const language = String(form.get('language') ?? '');
     const seconds = heard.durationMs / 1000;
-    const usage = { type: 'duration', seconds: Math.ceil(seconds) };
+    const prompt = form.get('prompt');
+    const usage = transcriptionUsage(model, heard.durationMs, typeof prompt === 'string' ? prompt : '', heard.transcript);
 
     if (fault?.kind === 'malformed_json') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -150,7 +206,7 @@ export class OpenAiAudioEmulator {
     }
     switch (format) {
       case 'json':
-        return sendJson(res, 200, { text: heard.transcript, usage });
+        return sendJson(res, 200, { text: heard.transcript, ...(usage && { usage }) });
       case 'verbose_json': {
         const languageName = LANGUAGE_NAMES[language] ?? (language || (/[\uac00-\ud7a3]/u.test(heard.transcript) || !heard.transcript ? 'korean' : 'english'));
         const segments = sentenceSegments(heard.transcript, heard.durationMs).map((s) => ({
@@ -162,7 +218,7 @@ export class OpenAiAudioEmulator {
           compression_ratio: 1,
           no_speech_prob: 0.01,
         }));
-        return sendJson(res, 200, { task: 'transcribe', language: languageName, duration: Math.round(seconds * 100) / 100, text: heard.transcript, segments, usage });
+        return sendJson(res, 200, { task: 'transcribe', language: languageName, duration: Math.round(seconds * 100) / 100, text: heard.transcript, segments, ...(usage && { usage }) });
       }
       case 'text':
       case 'srt':
@@ -196,7 +252,7 @@ export class OpenAiAudioEmulator {
     if (!this.authorized(req, res)) return;
     const fault = this.faults.pick('http-tts', names);
     if (!(await waitOutFault(fault, scope.signal))) return;
-    if (fault?.kind === 'status') return sendFault(res, fault);
+    if (sendFault(res, fault)) return;
 
     if (!body) return sendOpenAiError(res, 400, 'We could not parse the JSON body of your request.');
     const { model, input, voice } = body;

@@ -20,8 +20,23 @@ export type Fault =
    * `retryAfterSeconds` sets the Retry-After header (REST, rounded up), a google.rpc.RetryInfo
    * detail in the Gemini error body, and on gRPC the `grpc-status-details-bin` trailer (which
    * google-gax decodes into `err.statusDetails`) plus `google.rpc.retryinfo-bin`.
+   * `retryAfterMs` (whisper, http-tts only) sends OpenAI's `retry-after-ms` header instead,
+   * with no `Retry-After` unless `retryAfterSeconds` is set too. A Gemini 429 carries a
+   * google.rpc.QuotaFailure detail, as Google's does.
    */
-  | { kind: 'status'; status: number; message?: string; retryAfterSeconds?: number }
+  | { kind: 'status'; status: number; message?: string; retryAfterSeconds?: number; retryAfterMs?: number }
+  /**
+   * The answer the real service gives a bad API key. Gemini: HTTP 400 `INVALID_ARGUMENT` whose
+   * `details` hold a google.rpc.ErrorInfo (reason `API_KEY_INVALID`, domain `googleapis.com`)
+   * and a LocalizedMessage. Google STT / TTS: gRPC 3 `INVALID_ARGUMENT` with the same ErrorInfo
+   * in the `grpc-status-details-bin` trailer (google-gax sets `err.reason` / `err.domain`).
+   * Whisper / speech: OpenAI's 401 with `code: 'invalid_api_key'`.
+   */
+  | { kind: 'api_key_invalid' }
+  /** Whisper / speech: OpenAI's 429 for an account without credits (`type` and `code` `insufficient_quota`). */
+  | { kind: 'insufficient_quota' }
+  /** Gemini: the JSON answer wrapped in a ```json fence even in JSON mode, as gemini-2.5-pro sometimes does. */
+  | { kind: 'fenced_json' }
   /** Gemini: a 200 whose candidate text is not JSON (cut short). Whisper: a 200 with a non-JSON body. */
   | { kind: 'malformed_json' }
   /** Gemini: valid JSON that breaks the evaluation schema (score 150, unknown error type). */

@@ -1,6 +1,4 @@
-import {
-  AiError,
-  type BilledUsage, codeForHttpStatus, parseRetryAfter, parseRetryDelay, safeProviderText } from '@korean-together/core';
+import { AiError, type BilledUsage, classifyProviderError, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core';
 import { type AttemptScope, sanitisedCause } from '../shared/attempt-scope.js';
 import { redactSecrets } from '../shared/redact.js';
 
@@ -15,7 +13,7 @@ export interface GeminiErrorContext {
 }
 
 interface GoogleErrorBody {
-  error?: { code?: number; message?: string; status?: string; details?: { '@type'?: string; retryDelay?: unknown }[] };
+  error?: { code?: number; message?: string; status?: string; details?: unknown[] };
 }
 
 function parseBody(message: string): GoogleErrorBody | undefined {
@@ -33,10 +31,12 @@ function isApiError(err: unknown): err is Error & { status: number } {
 }
 
 /**
- * Maps what `models.generateContent` throws to an AiError:
- * ApiError by HTTP status (429 rate_limited with RetryInfo / Retry-After, 5xx unavailable,
- * 400 invalid_request, 401/403 unauthenticated), an abort to timeout or cancelled (whichever
- * fired), a network failure to unavailable.
+ * Maps what `models.generateContent` throws to an AiError. An ApiError is classified by the
+ * core's `classifyProviderError` from its HTTP status and the body's google.rpc details (read by
+ * the core's `googleErrorDetails`): an ErrorInfo reason such as API_KEY_INVALID, which Google
+ * sends with 400 INVALID_ARGUMENT, makes it `unauthenticated`; otherwise 429 rate_limited (with
+ * RetryInfo, else Retry-After), 5xx unavailable, 400 invalid_request, 401/403 unauthenticated.
+ * An abort becomes timeout or cancelled (whichever fired), a network failure unavailable.
  */
 export function mapGeminiError(err: unknown, c: GeminiErrorContext): AiError {
   if (err instanceof AiError) return err;
@@ -45,15 +45,13 @@ export function mapGeminiError(err: unknown, c: GeminiErrorContext): AiError {
   }
   if (isApiError(err)) {
     const body = parseBody(err.message);
-    const { code, retryable } = codeForHttpStatus(err.status);
-    let retryAfterMs: number | undefined;
-    for (const d of body?.error?.details ?? []) {
-      if (d && typeof d === 'object' && 'retryDelay' in d) retryAfterMs ??= parseRetryDelay(d.retryDelay);
-    }
-    retryAfterMs ??= parseRetryAfter(c.retryAfterHeader ?? undefined);
+    const details = googleErrorDetails(body?.error?.details);
+    const { code, retryable } = classifyProviderError({ http: err.status }, details);
+    const retryAfterMs = details.retryAfterMs ?? parseRetryAfter(c.retryAfterHeader ?? undefined);
     const status = body?.error?.status ? ` ${body.error.status}` : '';
+    const reason = details.reason ? ` (${safeProviderText(details.reason, 60)})` : '';
     const text = safeProviderText(redactSecrets(body?.error?.message ?? err.message, c.secrets));
-    return new AiError(code, `${c.provider}: generateContent (${c.model}) failed with HTTP ${err.status}${status}${text ? `: ${text}` : ''}`, {
+    return new AiError(code, `${c.provider}: generateContent (${c.model}) failed with HTTP ${err.status}${status}${reason}${text ? `: ${text}` : ''}`, {
       provider: c.provider,
       status: err.status,
       retryable,

@@ -7,7 +7,7 @@ import type { Emulators } from '../emulators/types.js';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { mapGeminiError } from './errors.js';
-import { geminiEvaluator } from './gemini-evaluator.js';
+import { geminiEvaluator, unfenced } from './gemini-evaluator.js';
 
 const FLASH = 'gemini-2.5-flash';
 const REQ = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학생입니다.', expectedAnswer: '저는 학생입니다.', targetFormality: 'hapsyo' as const };
@@ -80,6 +80,14 @@ describe('geminiEvaluator against the Gemini emulator', () => {
     expect(emu.hits.count('gemini', FLASH)).toBe(1);
   });
 
+  it("maps Google's bad-key answer (400 INVALID_ARGUMENT, ErrorInfo API_KEY_INVALID) to unauthenticated, by its details", async () => {
+    emu.faults.add({ target: 'gemini', fault: { kind: 'api_key_invalid' } });
+    const e = await rejection(() => evaluator().evaluate(REQ, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated', retryable: false, status: 400, provider: 'gemini' });
+    expect(e.message).toMatch(/^gemini: generateContent \(gemini-2\.5-flash\) failed with HTTP 400 INVALID_ARGUMENT \(API_KEY_INVALID\): API key not valid/);
+    expect(emu.hits.count('gemini', FLASH)).toBe(1);
+  });
+
   it('takes retryAfterMs from RetryInfo on a 429', async () => {
     emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 429, retryAfterSeconds: 3 } });
     const e = await rejection(() => evaluator().evaluate(REQ, testAttempt().ctx));
@@ -126,6 +134,28 @@ describe('geminiEvaluator against the Gemini emulator', () => {
     // the answer was generated, so its tokens are reported for the core to bill
     expect(e.usage).toEqual({ tokensIn: expect.any(Number), tokensOut: expect.any(Number) });
     expect((e.usage as { tokensIn: number }).tokensIn).toBeGreaterThan(0);
+  });
+
+  it('reads a paid answer wrapped in a ```json fence, with its tokens', async () => {
+    emu.faults.add({ target: 'gemini', model: 'gemini-2.5-pro', fault: { kind: 'fenced_json' } });
+    const res = await evaluator({ model: 'gemini-2.5-pro' }).evaluate(REQ, testAttempt().ctx);
+    expect(checkEvalOutput(res.output, 70, 'gemini')).toMatchObject({ score: 100, passFail: true });
+    expect(res.tokensOut).toBeGreaterThan(0);
+    // A fenced answer cut off at the token cap is still unusable, and still billed.
+    const { ctx } = testAttempt();
+    const e = await rejection(() => evaluator({ model: 'gemini-2.5-pro' }).evaluate(REQ, { ...ctx, maxOutputTokens: 40 }));
+    expect(e).toMatchObject({ code: 'schema_violation', retryable: true, message: expect.stringMatching(/cut off at maxOutputTokens 40/) });
+    expect((e.usage as { tokensOut: number }).tokensOut).toBeGreaterThan(0);
+  });
+
+  it('unwraps exactly one fenced block, and leaves anything else to fail as invalid JSON', () => {
+    expect(unfenced('```json\n{"a":1}\n```')).toBe('{"a":1}');
+    expect(unfenced('\n  ```\r\n{"a":1}\r\n```  \n')).toBe('{"a":1}');
+    expect(unfenced('```JSON {"a":1} ```')).toBe('{"a":1}');
+    expect(unfenced('{"a":1}')).toBe('{"a":1}');
+    for (const text of ['Here it is: ```json\n{}\n```', '```json\n{}\n```\n```json\n{}\n```', '```python\n{}\n```', '```json\n{"a":1']) {
+      expect(() => JSON.parse(unfenced(text))).toThrow(SyntaxError);
+    }
   });
 
   it('uses the pass mark and token cap the policy puts in the attempt context', async () => {

@@ -115,7 +115,7 @@ export class GeminiEvaluator implements EvalProvider {
       );
     }
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(unfenced(text)) as unknown;
     } catch {
       // The text may quote the learner's answer: report its length only.
       throw unusable(finish === 'MAX_TOKENS'
@@ -124,6 +124,20 @@ export class GeminiEvaluator implements EvalProvider {
       );
     }
   }
+}
+
+// One markdown code block, optionally tagged json, and nothing around it but whitespace.
+const FENCED = /^\s*```(?:json)?[ \t]*\r?\n?([\s\S]*?)\r?\n?[ \t]*```\s*$/i;
+
+/**
+ * The JSON inside a single ```json (or bare ```) fence, else the text as it is. Models sometimes
+ * fence their JSON even in JSON mode (seen from gemini-2.5-pro); the answer is paid for, so it is
+ * read rather than rejected. A fence inside the block, another language tag or text around it
+ * is left alone and fails as invalid JSON.
+ */
+export function unfenced(text: string): string {
+  const m = FENCED.exec(text);
+  return m && !m[1]!.includes('```') ? m[1]! : text;
 }
 
 /** Raw token usage: prompt tokens in, candidates + thinking tokens out (both are billed as output). */

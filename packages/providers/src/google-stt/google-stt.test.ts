@@ -84,6 +84,18 @@ describe('googleStt against the Speech gRPC emulator', () => {
     expect(emu.hits.count('google-stt')).toBe(1);
   });
 
+  it("maps Google's bad-key answer (INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID in the trailer) to unauthenticated", async () => {
+    emu.faults.add({ target: 'google-stt', fault: { kind: 'api_key_invalid' } });
+    const e = await rejection(() => stt.transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated', retryable: false, status: 3, provider: 'google-stt' });
+    expect(e.message).toMatch(/^google-stt: Recognize failed with gRPC INVALID_ARGUMENT \(3\), reason API_KEY_INVALID: API key not valid/);
+    expect(emu.hits.count('google-stt')).toBe(1);
+    // The same code without the detail stays a bad request: the detail decides, not the message.
+    emu.faults.clear();
+    emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 3, message: 'API key not valid. Please pass a valid API key.' } });
+    expect(await rejection(() => stt.transcribe(wavReq(), testAttempt().ctx))).toMatchObject({ code: 'invalid_request', retryable: false });
+  });
+
   it('takes retryAfterMs from the RetryInfo status detail', async () => {
     emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 8, retryAfterSeconds: 2.5 } });
     expect(await rejection(() => stt.transcribe(wavReq(), testAttempt().ctx))).toMatchObject({ code: 'rate_limited', retryAfterMs: 2500 });

@@ -120,6 +120,14 @@ describe('googleTts against the TextToSpeech gRPC emulator', () => {
     expect(emu.hits.count('google-tts')).toBe(1);
   });
 
+  it("maps Google's bad-key answer (INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID in the trailer) to unauthenticated", async () => {
+    emu.faults.add({ target: 'google-tts', fault: { kind: 'api_key_invalid' } });
+    const e = await rejection(() => tts.synthesize({ text: SHORT }, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated', retryable: false, status: 3, provider: 'google-tts' });
+    expect(e.message).toMatch(/^google-tts: SynthesizeSpeech failed with gRPC INVALID_ARGUMENT \(3\), reason API_KEY_INVALID: API key not valid/);
+    expect(emu.hits.count('google-tts')).toBe(1);
+  });
+
   it('reports the characters of pieces already billed when a later piece fails', async () => {
     // The first piece comes back cut short (it was still synthesized and billed); the rest fail or are aborted.
     emu.faults.add({ target: 'google-tts', fault: { kind: 'truncated_audio' }, times: 1 });

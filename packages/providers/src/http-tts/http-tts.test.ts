@@ -77,6 +77,19 @@ describe('httpTts against the OpenAI-compatible speech emulator', () => {
     expect(emu.hits.count('http-tts')).toBe(1);
   });
 
+  it('maps a 429 insufficient_quota (no credits) to unauthenticated, not retryable, after one request', async () => {
+    emu.faults.add({ target: 'http-tts', fault: { kind: 'insufficient_quota' } });
+    const e = await rejection(() => speech().synthesize({ text: SHORT }, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated', retryable: false, status: 429, provider: 'http-tts' });
+    expect(e.message).toContain('insufficient_quota');
+    expect(emu.hits.count('http-tts')).toBe(1);
+  });
+
+  it('takes retryAfterMs from a 429 that carries only retry-after-ms', async () => {
+    emu.faults.add({ target: 'http-tts', fault: { kind: 'status', status: 429, retryAfterMs: 1500 } });
+    expect(await rejection(() => speech().synthesize({ text: SHORT }, testAttempt().ctx))).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 1500 });
+  });
+
   it.each(['MP3', 'LINEAR16'] as const)('treats truncated %s audio as unavailable', async (audioEncoding) => {
     emu.faults.add({ target: 'http-tts', fault: { kind: 'truncated_audio' } });
     const e = await rejection(() => speech().synthesize({ text: SHORT, audioEncoding }, testAttempt().ctx));

@@ -1,4 +1,4 @@
-import { AiError, codeForGrpcStatus, GrpcStatus, parseRetryAfter, parseRetryDelay, safeProviderText } from '@korean-together/core';
+import { AiError, classifyProviderError, GrpcStatus, type ErrorDetails, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core';
 import { type AttemptScope, sanitisedCause } from './attempt-scope.js';
 import { redactSecrets } from './redact.js';
 
@@ -10,36 +10,29 @@ export interface GoogleCallInfo {
   secrets: readonly (string | undefined)[];
 }
 
-const num = (v: unknown): number => {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') return Number(v);
-  // protobufjs decodes int64 as Long when long.js is around.
-  if (v && typeof (v as { toNumber?: unknown }).toNumber === 'function') return (v as { toNumber(): number }).toNumber();
-  return Number(v ?? 0);
-};
-
 /**
- * The google.rpc.RetryInfo delay carried by a google-gax error: decoded status details
- * (gRPC `grpc-status-details-bin`, REST `error.details`), else a `retry-after` trailer.
+ * The google.rpc.Status details of a google-gax error, read by the core's shared
+ * `googleErrorDetails`: ErrorInfo reason / domain (decoded from the `grpc-status-details-bin`
+ * trailer into `err.statusDetails`, and promoted by google-gax to `err.reason` / `err.domain`)
+ * and the RetryInfo delay, else a `retry-after` trailer.
  */
-export function grpcRetryAfterMs(err: unknown): number | undefined {
-  const e = err as { statusDetails?: unknown; metadata?: { get?(key: string): unknown[] } };
-  if (Array.isArray(e.statusDetails)) {
-    for (const d of e.statusDetails) {
-      const delay = (d as { retryDelay?: unknown } | null)?.retryDelay;
-      if (delay === undefined || delay === null) continue;
-      const ms = typeof delay === 'string' ? parseRetryDelay(delay) : parseRetryDelay({ seconds: num((delay as { seconds?: unknown }).seconds), nanos: num((delay as { nanos?: unknown }).nanos) });
-      if (ms !== undefined) return ms;
-    }
+export function grpcErrorDetails(err: unknown): ErrorDetails {
+  const e = (err ?? {}) as { statusDetails?: unknown; reason?: unknown; domain?: unknown; metadata?: { get?(key: string): unknown[] } };
+  const details = googleErrorDetails(e.statusDetails, { reason: e.reason, domain: e.domain });
+  if (details.retryAfterMs === undefined && typeof e.metadata?.get === 'function') {
+    const header = e.metadata.get('retry-after')[0];
+    const ms = typeof header === 'string' ? parseRetryAfter(header) : undefined;
+    if (ms !== undefined) return { ...details, retryAfterMs: ms };
   }
-  const header = typeof e.metadata?.get === 'function' ? e.metadata.get('retry-after')[0] : undefined;
-  return typeof header === 'string' ? parseRetryAfter(header) : undefined;
+  return details;
 }
 
 /**
  * Maps an error from a google-gax call (gRPC or REST fallback) to an AiError: aborts by the
- * attempt become timeout / cancelled, numeric gRPC codes go through `codeForGrpcStatus`,
- * RetryInfo becomes `retryAfterMs`, anything without a code is `unavailable`.
+ * attempt become timeout / cancelled; numeric gRPC codes go through the core's
+ * `classifyProviderError`, where an ErrorInfo reason such as API_KEY_INVALID (sent with
+ * INVALID_ARGUMENT) decides before the code does; RetryInfo becomes `retryAfterMs`; anything
+ * without a code is `unavailable`.
  */
 export function mapGoogleCallError(err: unknown, scope: AttemptScope, info: GoogleCallInfo): AiError {
   if (scope.aborted) return scope.abortError(info.provider, info.what, sanitisedCause(err, info.secrets));
@@ -53,15 +46,16 @@ export function mapGoogleCallError(err: unknown, scope: AttemptScope, info: Goog
       ...(cause && { cause }),
     });
   }
-  const { code, retryable } = codeForGrpcStatus(e.code);
+  const details = grpcErrorDetails(err);
+  const { code, retryable } = classifyProviderError({ grpc: e.code }, details);
   const name = STATUS_NAMES.get(e.code) ?? 'STATUS';
+  const reason = details.reason ? `, reason ${safeProviderText(details.reason, 60)}` : '';
   const detail = safeProviderText(redactSecrets(typeof e.details === 'string' && e.details ? e.details : String(e.message ?? ''), info.secrets));
-  const retryAfterMs = grpcRetryAfterMs(err);
-  return new AiError(code, `${info.provider}: ${info.what} failed with gRPC ${name} (${e.code})${detail ? `: ${detail}` : ''}`, {
+  return new AiError(code, `${info.provider}: ${info.what} failed with gRPC ${name} (${e.code})${reason}${detail ? `: ${detail}` : ''}`, {
     provider: info.provider,
     retryable,
     status: e.code,
-    ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...(details.retryAfterMs !== undefined && { retryAfterMs: details.retryAfterMs }),
     ...(cause && { cause }),
   });
 }

@@ -1,4 +1,4 @@
-import { AiError, httpError, parseRetryAfter, safeProviderText } from '@korean-together/core';
+import { AiError, type ErrorDetails, httpError, retryAfterFromHeaders, safeProviderText } from '@korean-together/core';
 import { type AttemptScope, sanitisedCause } from './attempt-scope.js';
 import { redactSecrets } from './redact.js';
 
@@ -14,6 +14,8 @@ export interface HttpCallInfo {
   secrets: readonly (string | undefined)[];
   /** Pulls the human-readable message out of a JSON error body, when the API has a shape for it. */
   errorText?: (body: unknown) => string | undefined;
+  /** Pulls the structured reason out of a JSON error body (OpenAI's `error.code`), which can decide the AiError code. */
+  errorDetails?: (body: unknown) => ErrorDetails;
 }
 
 async function readErrorBody(res: Response): Promise<string> {
@@ -54,17 +56,25 @@ export async function fetchOk(url: string, init: RequestInit, scope: AttemptScop
   const raw = await readErrorBody(res);
   if (scope.aborted) throw scope.abortError(info.provider, info.what);
   let text = raw;
-  if (info.errorText) {
-    try {
-      text = info.errorText(JSON.parse(raw)) ?? raw;
-    } catch {
-      // Not JSON: quote the raw text.
-    }
+  let details: ErrorDetails | undefined;
+  let json: unknown;
+  let isJson = false;
+  try {
+    json = JSON.parse(raw);
+    isJson = true;
+  } catch {
+    // Not JSON: quote the raw text.
   }
-  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+  if (isJson) {
+    text = info.errorText?.(json) ?? raw;
+    details = info.errorDetails?.(json);
+  }
+  // retry-after-ms first (OpenAI sends it and its own client reads it first), then Retry-After.
+  const retryAfterMs = retryAfterFromHeaders(res.headers);
   throw httpError(info.provider, res.status, safeProviderText(redactSecrets(text, info.secrets)), {
     what: info.what,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...(details && { details }),
   });
 }
 

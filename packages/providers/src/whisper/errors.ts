@@ -1,10 +1,13 @@
+import { openAiErrorDetails } from '@korean-together/core';
 import type { HttpCallInfo } from '../shared/http.js';
 
 /**
  * The message of an OpenAI-style error body (`{ error: { message, code } }`) or a FastAPI one
  * (`{ detail }`, as self-hosted servers send). The status code decides the AiError code (via the
- * core's `httpError`: 429 rate_limited + Retry-After, 5xx unavailable, 401/403 unauthenticated,
- * other 4xx invalid_request); this text only goes into the message, truncated and redacted.
+ * core's `httpError`: 429 rate_limited, 5xx unavailable, 401/403 unauthenticated, other 4xx
+ * invalid_request) unless the body's `error.code` decides it (`insufficient_quota`: no credits
+ * left, `unauthenticated`, not retryable); this text only goes into the message, truncated and
+ * redacted.
  */
 export function openAiErrorText(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
@@ -17,5 +20,5 @@ export function openAiErrorText(body: unknown): string | undefined {
 
 /** How the Whisper adapter's HTTP calls are named and redacted. */
 export function whisperCallInfo(provider: string, apiKey: string | undefined): HttpCallInfo {
-  return { provider, what: 'transcription', secrets: [apiKey], errorText: openAiErrorText };
+  return { provider, what: 'transcription', secrets: [apiKey], errorText: openAiErrorText, errorDetails: openAiErrorDetails };
 }

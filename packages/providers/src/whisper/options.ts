@@ -11,8 +11,14 @@ export interface WhisperSttOptions {
    * (never sent to other servers); no Authorization header when there is no key.
    */
   apiKey?: string;
-  /** Model sent to the server. Default `'whisper-1'`. */
+  /** Model sent to the server: `'whisper-1'`, `'gpt-4o-transcribe'`, `'gpt-4o-mini-transcribe'`, a self-hosted name. Default `'whisper-1'`. */
   model?: string;
+  /**
+   * `response_format` sent. Default: `'json'` for `gpt-4o-transcribe` / `gpt-4o-mini-transcribe`
+   * (and their snapshots), which accept nothing else; `'verbose_json'` otherwise, for its
+   * `duration`. Set `'json'` for a server that refuses `verbose_json`.
+   */
+  responseFormat?: 'json' | 'verbose_json';
   /**
    * The modelId reported on usage rows and priced by the core. Default: `model`. For a
    * self-hosted server use 'self-hosted/<name>' (the default price table prices it at 0).

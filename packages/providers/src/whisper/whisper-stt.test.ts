@@ -26,23 +26,52 @@ const whisper = (opts: Parameters<typeof whisperStt>[0] = {}) => whisperStt({ ba
 const wavReq = () => ({ audio: synthesizeWav(TEXT), encoding: 'LINEAR16' as const });
 
 describe('whisperStt against the OpenAI-compatible transcription emulator', () => {
-  it('transcribes a WAV and reports the verbose_json duration, in one request', async () => {
+  it('transcribes a WAV and bills the seconds OpenAI says it billed (usage.seconds, not duration), in one request', async () => {
     const p = whisper();
     expect([p.name, p.modelId]).toEqual(['whisper', 'whisper-1']);
     const req = wavReq();
     const res = await p.transcribe(req, testAttempt().ctx);
     expect(res.transcript).toBe(TEXT);
-    // verbose_json carries seconds with two decimals.
+    // verbose_json says duration 3.47 (say) and usage { type: 'duration', seconds: 4 }: 4 s were billed.
     const wavMs = synthesizeWavDuration(req.audio);
-    expect(Math.abs(res.audioDurationMs - wavMs)).toBeLessThanOrEqual(5);
+    expect(wavMs % 1000).not.toBe(0);
+    expect(res.audioDurationMs).toBe(Math.ceil(wavMs / 1000) * 1000);
+    expect(res).not.toHaveProperty('tokensIn');
     expect(emu.hits.count('whisper', 'whisper-1')).toBe(1);
+  });
+
+  it('falls back to the verbose_json duration when the server reports no usage (self-hosted)', async () => {
+    const req = wavReq();
+    const res = await whisper({ model: 'Systran/faster-whisper-large-v3', modelId: 'self-hosted/faster-whisper-large-v3' }).transcribe(req, testAttempt().ctx);
+    // verbose_json carries seconds with two decimals.
+    expect(Math.abs(res.audioDurationMs - synthesizeWavDuration(req.audio))).toBeLessThanOrEqual(5);
+  });
+
+  it.each(['gpt-4o-transcribe', 'gpt-4o-mini-transcribe'])('asks %s for json (all it accepts) and reports the tokens it billed', async (model) => {
+    const req = wavReq();
+    const res = await whisper({ model }).transcribe(req, testAttempt().ctx);
+    expect(res.transcript).toBe(TEXT);
+    const audioTokens = Math.ceil((synthesizeWavDuration(req.audio) / 1000) * 10);
+    expect(res).toMatchObject({ tokensIn: audioTokens, audioTokensIn: audioTokens, tokensOut: expect.any(Number) });
+    expect(res.tokensOut).toBeGreaterThan(0);
+    // json has no duration: the audio header's stands in.
+    expect(Math.abs(res.audioDurationMs - synthesizeWavDuration(req.audio))).toBeLessThanOrEqual(1);
+    expect(emu.hits.count('whisper', model)).toBe(1);
+    // What every call got before: OpenAI refuses verbose_json for these models.
+    const forced = await rejection(() => whisper({ model, responseFormat: 'verbose_json' }).transcribe(req, testAttempt().ctx));
+    expect(forced).toMatchObject({ code: 'invalid_request', status: 400, message: expect.stringContaining('unsupported_value') });
+  });
+
+  it('refuses a responseFormat it cannot read', () => {
+    expect(() => whisperStt({ responseFormat: 'srt' as never })).toThrow(expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('responseFormat') }));
   });
 
   it('uploads MP3, and headerless LINEAR16 wrapped in a WAV header', async () => {
     expect((await whisper().transcribe({ audio: synthesizeMp3('감사합니다'), encoding: 'MP3' }, testAttempt().ctx)).transcript).toBe('감사합니다');
     const pcm = synthesizePcm('네', { sampleRateHertz: 16000 });
     const res = await whisper().transcribe({ audio: pcm, encoding: 'LINEAR16', sampleRateHertz: 16000 }, testAttempt().ctx);
-    expect(Math.abs(res.audioDurationMs - (pcm.length / 2 / 16000) * 1000)).toBeLessThanOrEqual(5);
+    // Billed in whole seconds, rounded up.
+    expect(res.audioDurationMs).toBe(Math.ceil(pcm.length / 2 / 16000) * 1000);
   });
 
   it('sends the server model and reports the priced modelId (self-hosted at zero cost)', async () => {
@@ -71,6 +100,22 @@ describe('whisperStt against the OpenAI-compatible transcription emulator', () =
     expect(e).toMatchObject({ code, retryable, status, provider: 'whisper', retryAfterMs: 2000 });
     expect(e.message).toMatch(new RegExp(`^whisper: transcription failed with HTTP ${status}`));
     expect(emu.hits.count('whisper')).toBe(1);
+  });
+
+  it('maps a 429 insufficient_quota (no credits) to unauthenticated, not retryable, after one request', async () => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'insufficient_quota' } });
+    const e = await rejection(() => whisper().transcribe(wavReq(), testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'unauthenticated', retryable: false, status: 429, provider: 'whisper' });
+    expect(e.message).toMatch(/^whisper: transcription failed with HTTP 429: insufficient_quota: You exceeded your current quota/);
+    expect(e.retryAfterMs).toBeUndefined();
+    expect(emu.hits.count('whisper')).toBe(1);
+  });
+
+  it('takes retryAfterMs from retry-after-ms, before Retry-After', async () => {
+    emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 429, retryAfterMs: 1500 }, times: 1 });
+    expect(await rejection(() => whisper().transcribe(wavReq(), testAttempt().ctx))).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 1500 });
+    emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 429, retryAfterMs: 250, retryAfterSeconds: 9 }, times: 1 });
+    expect(await rejection(() => whisper().transcribe(wavReq(), testAttempt().ctx))).toMatchObject({ retryAfterMs: 250 });
   });
 
   it('maps a 200 whose body is not JSON to unavailable', async () => {
