@@ -45,6 +45,7 @@ function formatUsd(usd: number): string {
 const UNIT_WORDS: Record<PriceRow['unit'], string> = {
   token_in: 'input tokens',
   audio_token_in: 'audio input tokens',
+  cached_token_in: 'cached input tokens',
   token_out: 'output tokens',
   audio_second: 'audio seconds',
   character: 'characters',

@@ -108,7 +108,13 @@ function unitsOf(capability: Capability, raw: RawResult | undefined): UsageUnits
   switch (capability) {
     case 'eval': {
       const r = raw as EvalProviderResult;
-      return { tokensIn: r.tokensIn, ...(r.audioTokensIn !== undefined && { audioTokensIn: r.audioTokensIn }), tokensOut: r.tokensOut, requests: 1 };
+      return {
+        tokensIn: r.tokensIn,
+        ...(r.audioTokensIn !== undefined && { audioTokensIn: r.audioTokensIn }),
+        ...(r.cachedTokensIn !== undefined && { cachedTokensIn: r.cachedTokensIn }),
+        tokensOut: r.tokensOut,
+        requests: 1,
+      };
     }
     case 'stt':
       return { audioDurationMs: (raw as SttProviderResult).audioDurationMs, requests: 1 };

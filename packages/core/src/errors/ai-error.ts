@@ -43,6 +43,7 @@ export interface AiErrorOptions {
 export interface BilledUsage {
   tokensIn?: number;
   audioTokensIn?: number;
+  cachedTokensIn?: number;
   tokensOut?: number;
   audioDurationMs?: number;
   characters?: number;

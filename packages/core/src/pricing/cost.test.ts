@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { billedUnits, costMicroUsd, microToUsd, Pricer } from './cost.js';
-import { defaultPriceTable, findPriceRows, mergePriceTables, type PriceRow } from './price-table.js';
+import { defaultPriceTable, findPriceRows, mergePriceTables, priceTableSchema, type PriceRow } from './price-table.js';
 
 const pricer = new Pricer(defaultPriceTable);
 
@@ -31,6 +31,36 @@ describe('the default price table', () => {
     for (const row of findPriceRows(defaultPriceTable, 'stt', 'gpt-4o-transcribe')) {
       expect(row).toMatchObject({ source: expect.stringContaining('openai.com/api/pricing'), effective: '2026-12-01' });
     }
+  });
+
+  it('prices the OpenAI chat models, cached input at the cached rate and reasoning inside the output', () => {
+    // gpt-4.1-mini: $0.40 in, $0.10 cached, $1.60 out per 1M. 10k prompt tokens of which 6k cached, 2k completion tokens.
+    expect(pricer.costMicro('eval', 'gpt-4.1-mini', { tokensIn: 10_000, cachedTokensIn: 6_000, tokensOut: 2_000 })).toBe(1_600 + 600 + 3_200);
+    // Without a cache hit every prompt token bills at the input rate.
+    expect(pricer.costMicro('eval', 'gpt-4.1-mini', { tokensIn: 10_000, tokensOut: 2_000 })).toBe(4_000 + 3_200);
+    expect(pricer.costMicro('eval', 'gpt-4o-mini', { tokensIn: 1_000_000, cachedTokensIn: 1_000_000, tokensOut: 1_000_000 })).toBe(75_000 + 600_000);
+    expect(pricer.costMicro('eval', 'gpt-4.1-nano', { tokensIn: 1_000_000, tokensOut: 1_000_000 })).toBe(100_000 + 400_000);
+    expect(pricer.costMicro('eval', 'gpt-4o', { tokensIn: 1_000, tokensOut: 1_000 })).toBe(2_500 + 10_000);
+    expect(pricer.costMicro('eval', 'gpt-4.1', { tokensIn: 1_000, cachedTokensIn: 1_000, tokensOut: 1_000 })).toBe(500 + 8_000);
+    // A cached count above the prompt (a malformed answer) never bills more than the prompt, nor negative input.
+    expect(pricer.costMicro('eval', 'gpt-4.1-mini', { tokensIn: 1_000, cachedTokensIn: 5_000 })).toBe(100);
+    expect(pricer.costMicro('eval', 'self-hosted/qwen2.5-7b-instruct', { tokensIn: 1_000_000, tokensOut: 1_000_000 })).toBe(0);
+    for (const model of ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-nano', 'gpt-4.1-mini', 'gpt-4.1']) {
+      const rows = findPriceRows(defaultPriceTable, 'eval', model);
+      expect(rows.map((r) => r.unit).sort()).toEqual(['cached_token_in', 'token_in', 'token_out']);
+      for (const row of rows) expect(row).toMatchObject({ source: expect.stringContaining('openai.com/api/pricing'), effective: '2026-12-01' });
+    }
+  });
+
+  it('prices Gemini cached input at a tenth of the input rate, audio still apart', () => {
+    // flash: $0.30 text, $1.00 audio, $0.03 cached, $2.50 out. 2,000 in = 500 audio + 1,000 cached + 500 text.
+    expect(pricer.costMicro('eval', 'gemini-2.5-flash', { tokensIn: 2_000, audioTokensIn: 500, cachedTokensIn: 1_000, tokensOut: 100 })).toBe(150 + 500 + 30 + 250);
+    expect(pricer.costMicro('eval', 'gemini-2.5-pro', { tokensIn: 1_000_000, cachedTokensIn: 1_000_000 })).toBe(125_000);
+  });
+
+  it('checks every default row against the row schema (units, decimal prices, sources, dates)', () => {
+    expect(priceTableSchema.parse(defaultPriceTable).rows).toHaveLength(defaultPriceTable.rows.length);
+    expect(() => priceTableSchema.parse({ version: 'v', rows: [{ ...defaultPriceTable.rows[0], unit: 'cached_tokens' }] })).toThrow();
   });
 
   it('bills nothing for zero usage, whatever the minimum', () => {

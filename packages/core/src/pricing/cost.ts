@@ -8,6 +8,12 @@ export interface UsageUnits {
   tokensIn?: number;
   /** The audio part of tokensIn, priced by an 'audio_token_in' row when the model has one. */
   audioTokensIn?: number;
+  /**
+   * The part of tokensIn served from the provider's prompt cache (OpenAI
+   * `prompt_tokens_details.cached_tokens`, Gemini `cachedContentTokenCount`), priced by a
+   * 'cached_token_in' row when the model has one, else at the input rate.
+   */
+  cachedTokensIn?: number;
   tokensOut?: number;
   audioDurationMs?: number;
   characters?: number;
@@ -20,12 +26,18 @@ function usdToNano(usd: string): bigint {
   return BigInt(whole) * 1_000_000_000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
 }
 
-function unitsFor(unit: PriceUnit, usage: UsageUnits, audioPricedApart: boolean): number {
+function unitsFor(unit: PriceUnit, usage: UsageUnits, apart: { audio: boolean; cached: boolean }): number {
+  const tokensIn = usage.tokensIn ?? 0;
+  const audio = Math.min(usage.audioTokensIn ?? 0, usage.tokensIn ?? usage.audioTokensIn ?? 0);
+  // Cached tokens are text tokens of the prompt: never more than what is left after the audio.
+  const cached = Math.min(usage.cachedTokensIn ?? 0, Math.max(0, tokensIn - (apart.audio ? audio : 0)));
   switch (unit) {
     case 'token_in':
-      return (usage.tokensIn ?? 0) - (audioPricedApart ? Math.min(usage.audioTokensIn ?? 0, usage.tokensIn ?? 0) : 0);
+      return tokensIn - (apart.audio ? Math.min(audio, tokensIn) : 0) - (apart.cached ? cached : 0);
     case 'audio_token_in':
-      return Math.min(usage.audioTokensIn ?? 0, usage.tokensIn ?? usage.audioTokensIn ?? 0);
+      return audio;
+    case 'cached_token_in':
+      return cached;
     case 'token_out':
       return usage.tokensOut ?? 0;
     case 'audio_second':
@@ -52,10 +64,10 @@ export function billedUnits(row: Pick<PriceRow, 'incrementUnits' | 'minimumUnits
  */
 export function costMicroUsd(rows: readonly PriceRow[], usage: UsageUnits): number {
   let nano = 0n;
-  // A model with its own audio input price bills audio tokens there and the rest as text.
-  const audioPricedApart = rows.some((r) => r.unit === 'audio_token_in');
+  // A model with its own audio (or cached) input price bills those tokens there and the rest as text.
+  const apart = { audio: rows.some((r) => r.unit === 'audio_token_in'), cached: rows.some((r) => r.unit === 'cached_token_in') };
   for (const row of rows) {
-    const units = billedUnits(row, unitsFor(row.unit, usage, audioPricedApart));
+    const units = billedUnits(row, unitsFor(row.unit, usage, apart));
     if (units === 0) continue;
     const total = BigInt(units) * usdToNano(row.usd);
     const per = BigInt(row.per);

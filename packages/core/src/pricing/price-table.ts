@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Capability } from '../spec/types.js';
 
 /** What a price is charged on. */
-export type PriceUnit = 'token_in' | 'audio_token_in' | 'token_out' | 'audio_second' | 'character' | 'request';
+export type PriceUnit = 'token_in' | 'audio_token_in' | 'cached_token_in' | 'token_out' | 'audio_second' | 'character' | 'request';
 
 /**
  * One line of a price table. `model` matches a provider's modelId exactly, or as a glob
@@ -36,7 +36,7 @@ export interface PriceTable {
 export const priceRowSchema = z.object({
   capability: z.enum(['stt', 'tts', 'eval']),
   model: z.string().min(1),
-  unit: z.enum(['token_in', 'audio_token_in', 'token_out', 'audio_second', 'character', 'request']),
+  unit: z.enum(['token_in', 'audio_token_in', 'cached_token_in', 'token_out', 'audio_second', 'character', 'request']),
   usd: z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "0.30"'),
   per: z.number().int().positive(),
   incrementUnits: z.number().int().positive().optional(),
@@ -55,12 +55,25 @@ function gpt4oTranscribe(model: string, usd: { audio: string; text: string; out:
   return [row('audio_token_in', usd.audio), row('token_in', usd.text), row('token_out', usd.out)];
 }
 
+const OPENAI_TEXT = 'openai.com/api/pricing (official, Standard tier; same rates in secondary sources, 2026)';
+const GEMINI_CACHED = `${SECONDARY}: context-cache read rate, which implicit caching bills`;
+
+/**
+ * The three token rows (USD per 1M) of an OpenAI chat model: input, cached input (the part of
+ * `prompt_tokens` that `prompt_tokens_details.cached_tokens` counts), output (reasoning
+ * tokens included: they are part of `completion_tokens`).
+ */
+function openAiChat(model: string, usd: { in: string; cached: string; out: string }): PriceRow[] {
+  const row = (unit: PriceUnit, price: string): PriceRow => ({ capability: 'eval', model, unit, usd: price, per: 1_000_000, source: OPENAI_TEXT, effective: '2026-12-01' });
+  return [row('token_in', usd.in), row('cached_token_in', usd.cached), row('token_out', usd.out)];
+}
+
 /**
  * The default list prices (USD). Prices change: override or extend with `mergePriceTables`.
  * Gemini prices assume prompts up to 200k tokens, which tutoring prompts always are.
  */
 export const defaultPriceTable: PriceTable = {
-  version: '2026-11-26',
+  version: '2026-12-01',
   rows: [
     // Gemini: input tokens, output tokens (thinking included); Flash and Flash-Lite price audio input apart
     { capability: 'eval', model: 'gemini-2.5-pro', unit: 'token_in', usd: '1.25', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
@@ -71,6 +84,17 @@ export const defaultPriceTable: PriceTable = {
     { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'token_in', usd: '0.10', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'audio_token_in', usd: '0.30', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
     { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'token_out', usd: '0.40', per: 1_000_000, source: SECONDARY, effective: '2026-01-01' },
+    // Gemini input tokens served from the cache (usageMetadata.cachedContentTokenCount): a tenth of the input rate.
+    // The same model ids and rates on Vertex AI, so both routes price alike.
+    { capability: 'eval', model: 'gemini-2.5-pro', unit: 'cached_token_in', usd: '0.125', per: 1_000_000, source: GEMINI_CACHED, effective: '2026-01-01' },
+    { capability: 'eval', model: 'gemini-2.5-flash', unit: 'cached_token_in', usd: '0.03', per: 1_000_000, source: GEMINI_CACHED, effective: '2026-01-01' },
+    { capability: 'eval', model: 'gemini-2.5-flash-lite', unit: 'cached_token_in', usd: '0.01', per: 1_000_000, source: GEMINI_CACHED, effective: '2026-01-01' },
+    // OpenAI chat models a tutor would grade with (Chat Completions, structured output)
+    ...openAiChat('gpt-4o-mini', { in: '0.15', cached: '0.075', out: '0.60' }),
+    ...openAiChat('gpt-4o', { in: '2.50', cached: '1.25', out: '10.00' }),
+    ...openAiChat('gpt-4.1-nano', { in: '0.10', cached: '0.025', out: '0.40' }),
+    ...openAiChat('gpt-4.1-mini', { in: '0.40', cached: '0.10', out: '1.60' }),
+    ...openAiChat('gpt-4.1', { in: '2.00', cached: '0.50', out: '8.00' }),
     // Cloud Speech-to-Text v1 (standard, no data logging); billed per second here. Some older
     // sources bill v1 in 15 s steps: set incrementUnits: 15 to reproduce that.
     { capability: 'stt', model: 'google-stt/*', unit: 'audio_second', usd: '0.024', per: 60, minimumUnits: 1, source: SECONDARY, effective: '2026-01-01' },
@@ -92,6 +116,9 @@ export const defaultPriceTable: PriceTable = {
     // Self-hosted engines (faster-whisper, VITS) cost nothing per call
     { capability: 'stt', model: 'self-hosted/*', unit: 'audio_second', usd: '0', per: 1, source: 'self-hosted: no per-call charge', effective: '2026-01-01' },
     { capability: 'tts', model: 'self-hosted/*', unit: 'character', usd: '0', per: 1, source: 'self-hosted: no per-call charge', effective: '2026-01-01' },
+    // Self-hosted OpenAI-compatible chat servers (vLLM, Ollama) cost nothing per token
+    { capability: 'eval', model: 'self-hosted/*', unit: 'token_in', usd: '0', per: 1, source: 'self-hosted: no per-call charge', effective: '2026-12-01' },
+    { capability: 'eval', model: 'self-hosted/*', unit: 'token_out', usd: '0', per: 1, source: 'self-hosted: no per-call charge', effective: '2026-12-01' },
   ],
 };
 

@@ -91,6 +91,8 @@ export interface EvalProviderResult {
   tokensIn: number;
   /** The audio part of tokensIn, when the request carried audio (some models price it apart). */
   audioTokensIn?: number;
+  /** The part of tokensIn served from the provider's prompt cache, priced at the cached rate where the table has one. */
+  cachedTokensIn?: number;
   /** Output tokens billed (candidates + thinking). */
   tokensOut: number;
   modelId?: string;
