@@ -1,14 +1,28 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import pRetry, { AbortError } from 'p-retry';
+import pTimeout from 'p-timeout';
 import { AiError, safeProviderText, type UsageRecord, type UsageSink } from '@korean-together/core';
-import { isRowError } from './insert-statement.js';
-import { SpillStore, type Segment } from './spill.js';
+import { classifyFailure } from './insert-statement.js';
+import { SpillStore, type ForeignSpill, type Segment } from './spill.js';
+import { UsageLogError } from './usage-log-error.js';
 import { describeRejected, normalizeUsage, type UsageRow } from './usage-row.js';
 
 /** Where rows end up: a database table reached through one idempotent batch insert. */
 export interface InsertTarget {
-  /** Stable identity of the destination (database + table, never a password): spill files are only replayed into the same one. */
+  /**
+   * Identity of the destination as configured (address + database + table, hashed, never a
+   * password). Written to spill owner files; matches spill directories of writers that never
+   * learnt what the database says it is (and those of earlier versions).
+   */
   readonly id: string;
+  /**
+   * What the database says it is, with the table: e.g. `db:<system identifier>/<database>:<schema>.<table>`,
+   * the same however the host is spelled. Resolves to undefined when the database will not say
+   * (then `id` alone decides); rejects when it cannot be reached. Without it `id` decides.
+   */
+  identify?(): Promise<string | undefined>;
   /** Inserts `rows` in one statement; resolves to how many were new (the rest were already there). */
   insert(rows: readonly UsageRow[]): Promise<number>;
   /** Resolves when an insert would work again (the same statement with no rows). */
@@ -42,6 +56,14 @@ export interface UsageSinkStats {
   duplicates: number;
   /** Spill segments waiting for replay. */
   spillSegments: number;
+  /**
+   * Spill directories under spillDir left by dead writers for the same schema and table in
+   * another database (or one whose identity they never learnt, at another address): never
+   * replayed here, each reported once through onError (`reason: 'foreign_spill'`).
+   */
+  foreignSpillDirs: number;
+  /** Segment files in those directories. */
+  foreignSpillSegments: number;
   /** False while the database is considered unreachable (rows go to the spill file). */
   databaseUp: boolean;
 }
@@ -59,8 +81,14 @@ export interface BufferedSinkOptions {
   spillDir?: string;
   /** Rows per spill segment file. Default 10,000. */
   segmentMaxRows?: number;
-  /** close() finishes within this many milliseconds: rows not committed by then go to the spill file. Default 10,000. */
+  /** close() finishes within this many milliseconds: rows not committed by then go to the spill file (or, when it fails too, are counted in `dropped`). Default 10,000. */
   closeTimeoutMs?: number;
+  /**
+   * flush() settles within this many milliseconds: when the rows are neither committed nor
+   * spilled by then (the database and the spill file both fail), it rejects with a UsageLogError
+   * `timeout` (`reason: 'flush_timeout'`, `rows`); the rows stay queued and retried. Default: closeTimeoutMs.
+   */
+  flushTimeoutMs?: number;
   /** First wait before retrying an unreachable database, in milliseconds; doubles up to `retryMaxDelayMs`. Default 250. */
   retryInitialDelayMs?: number;
   /** Longest wait between retries of an unreachable database, in milliseconds. Default 10,000. */
@@ -73,8 +101,8 @@ export interface BufferedSinkOptions {
   staleAfterMs?: number;
   /** How often spill directories of dead writers are looked for, in milliseconds. Default 30,000. */
   adoptIntervalMs?: number;
-  /** Told about every problem the sink handles itself (database down, a row rejected, a spill error). Never throws into the sink. */
-  onError?: (error: AiError) => void;
+  /** Told about every problem the sink handles itself (database down, a row rejected, a spill error), with a structured `reason`. Exceptions it throws are ignored. */
+  onError?: (error: UsageLogError) => void;
 }
 
 /** Replay attempts of one spill segment that fail (unreadable, undeletable) before it is set aside in `quarantine/segments/`. */
@@ -103,9 +131,10 @@ export class BufferedSink implements UsageSink {
   private readonly maxQueue: number;
   private readonly concurrency: number;
   private readonly closeTimeoutMs: number;
+  private readonly flushTimeoutMs: number;
   private readonly retryInitialDelayMs: number;
   private readonly retryMaxDelayMs: number;
-  private readonly onError: ((e: AiError) => void) | undefined;
+  private readonly onError: ((e: UsageLogError) => void) | undefined;
   private readonly spill: SpillStore;
 
   // Shallow copies of written records, in chunks of batchSize: O(1) append, O(1) take.
@@ -122,15 +151,22 @@ export class BufferedSink implements UsageSink {
   private tick = false;
   private pumpScheduled = false;
   private dbUp = true;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private probeDelay: number;
+  /** True while a background probe loop runs (database down); close() ends it through `stopping`. */
+  private probing = false;
+  /** Settles every background wait (probe loop, spill retries) at close(). */
+  private readonly stopping = new AbortController();
+  /** What the database said it is (undefined until known, or when it will not say). */
+  private identity: string | undefined;
+  private identityResolved = false;
+  private adopting: Promise<void> | undefined;
+  private readonly foreignReported = new Set<string>();
   private replay: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private draining = false;
   private deadlinePassed = false;
   private closed = false;
   /** Wakes spill retries that are waiting, when the database is back or close() reaches its drain deadline. */
-  private wake: (() => void)[] = [];
+  private wake = new Set<AbortController>();
   private replayFailures = new Map<string, number>();
   private replayNotBefore = 0;
   private replayDelay: number;
@@ -149,9 +185,9 @@ export class BufferedSink implements UsageSink {
     this.maxQueue = positiveInt(options.maxQueue, 50_000, 'maxQueue');
     this.concurrency = positiveInt(options.concurrency, 2, 'concurrency');
     this.closeTimeoutMs = positiveInt(options.closeTimeoutMs, 10_000, 'closeTimeoutMs');
+    this.flushTimeoutMs = positiveInt(options.flushTimeoutMs, this.closeTimeoutMs, 'flushTimeoutMs');
     this.retryInitialDelayMs = positiveInt(options.retryInitialDelayMs, 250, 'retryInitialDelayMs');
     this.retryMaxDelayMs = positiveInt(options.retryMaxDelayMs, 10_000, 'retryMaxDelayMs');
-    this.probeDelay = this.retryInitialDelayMs;
     this.replayDelay = this.retryInitialDelayMs;
     this.onError = options.onError;
     const flushIntervalMs = positiveInt(options.flushIntervalMs, 250, 'flushIntervalMs');
@@ -163,6 +199,7 @@ export class BufferedSink implements UsageSink {
     this.spill = new SpillStore({
       dir: options.spillDir ?? join(tmpdir(), 'korean-together-usage-spill'),
       targetId: target.id,
+      relation: target.id.slice(target.id.lastIndexOf(':') + 1),
       segmentMaxRows: positiveInt(options.segmentMaxRows, 10_000, 'segmentMaxRows'),
       staleAfterMs,
       heartbeatMs: Math.max(1000, Math.floor(staleAfterMs / 6)),
@@ -210,7 +247,7 @@ export class BufferedSink implements UsageSink {
       this.pushed++;
       if (tail.length === this.batchSize || this.queued > this.maxQueue) this.schedulePump();
     } catch (err) {
-      this.report(new AiError('invalid_request', `usage-log: write() failed: ${safeProviderText(err)}`, { retryable: false, cause: err }));
+      this.report(new UsageLogError('invalid_request', `usage-log: write() failed: ${safeProviderText(err)}`, { reason: 'write_failed', rows: 1, retryable: false, cause: err }));
     }
   }
 
@@ -232,17 +269,43 @@ export class BufferedSink implements UsageSink {
   private refuse(record: unknown, reason: string): void {
     this.s.failed++;
     this.quarantine({ reason: 'invalid_record', detail: reason, record: describeRejected(record) });
-    this.report(new AiError('invalid_request', `usage-log: record refused: ${reason}`, { retryable: false }));
+    this.report(new UsageLogError('invalid_request', `usage-log: record refused: ${reason}`, { reason: 'record_refused', rows: 1, retryable: false }));
   }
 
-  /** Resolves when every record written before the call is committed or in the fsync'd spill file. */
+  /**
+   * Resolves when every record written before the call is committed or in the fsync'd spill
+   * file (or, once close() ran, dropped and reported). Rejects with a UsageLogError `timeout`
+   * (`reason: 'flush_timeout'`) when that has not happened within flushTimeoutMs: the database
+   * and the spill file both fail. Those rows stay queued and retried; close() settles them.
+   */
   flush(): Promise<void> {
     const target = this.pushed;
     if (this.minOutstanding() >= target) return Promise.resolve();
+    const waiter = this.durable(target);
+    return pTimeout(waiter.promise, {
+      milliseconds: this.flushTimeoutMs,
+      fallback: () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter.entry);
+        const rows = target - this.minOutstanding();
+        throw new UsageLogError(
+          'timeout',
+          `usage-log: flush() gave up after ${this.flushTimeoutMs} ms: up to ${rows} usage row(s) are neither committed nor in the spill file yet (both fail); they stay queued`,
+          { reason: 'flush_timeout', rows, retryable: true },
+        );
+      },
+    });
+  }
+
+  /** A promise that resolves once the rows before sequence `target` are committed or spilled. */
+  private durable(target: number): { promise: Promise<void>; entry: { target: number; resolve: () => void } } {
     this.forceTarget = Math.max(this.forceTarget, target);
-    const p = new Promise<void>((resolve) => this.waiters.push({ target, resolve }));
+    let entry!: { target: number; resolve: () => void };
+    const promise = new Promise<void>((resolve) => {
+      entry = { target, resolve };
+      this.waiters.push(entry);
+    });
     this.schedulePump();
-    return p;
+    return { promise, entry };
   }
 
   /**
@@ -268,6 +331,8 @@ export class BufferedSink implements UsageSink {
       corrupt: this.s.corrupt,
       duplicates: this.s.duplicates,
       spillSegments: this.spill.backlogSegments,
+      foreignSpillDirs: this.spill.foreignDirs.length,
+      foreignSpillSegments: this.spill.foreignDirs.reduce((n, d) => n + d.segments, 0),
       databaseUp: this.dbUp,
     };
   }
@@ -360,31 +425,69 @@ export class BufferedSink implements UsageSink {
     this.jobs.add(job);
     let backToDb = false;
     const run = (async () => {
-      let delay = this.retryInitialDelayMs;
-      for (;;) {
-        try {
-          await this.spill.append(job.rows);
-          this.spillFailing = false;
-          this.s.spilled += job.rows.length;
-          // close() had given these up for lost; they made it after all.
-          if (job.lost) this.s.dropped -= job.rows.length;
-          break;
-        } catch (err) {
-          this.spillFailing = true;
-          this.report(new AiError('unavailable', `usage-log: cannot append to the spill file in ${this.spill.ownDir}: ${safeProviderText(err)}`, { cause: err }));
-          if (this.deadlinePassed) {
-            if (!job.lost) this.drop(job.rows.length, `close() could not write them to the spill file: ${safeProviderText(err)}`);
-            job.lost = true;
-            break;
-          }
-          await this.waitRetry(delay);
-          delay = Math.min(delay * 2, this.retryMaxDelayMs);
-          // The database answers again: these rows are better off there than waiting on the disk.
-          if (this.dbUp && !this.deadlinePassed) {
-            backToDb = true;
-            break;
+      let appended = false;
+      const append = retryable(async () => {
+        await this.spill.append(job.rows);
+        appended = true;
+      });
+      // Aborted when the database answers again or close() reaches its drain deadline.
+      let wake = new AbortController();
+      this.wake.add(wake);
+      const attempt = (n: number) => {
+        // After a backoff wait: a database that answers again is a better place for these rows.
+        if (n > 1 && this.dbUp && !this.deadlinePassed) throw new AbortError('the database answers again');
+        return append();
+      };
+      try {
+        while (!appended) {
+          try {
+            await pRetry(attempt, {
+              retries: Infinity,
+              factor: 2,
+              minTimeout: this.retryInitialDelayMs,
+              maxTimeout: this.retryMaxDelayMs,
+              randomize: true,
+              // A background retry: it must never be what keeps the process alive.
+              unref: true,
+              signal: wake.signal,
+              onFailedAttempt: ({ error }) => this.spillFailed(error),
+              // Past close()'s drain deadline nobody would wake a waiting retry: stop (rows counted lost below).
+              shouldRetry: () => !this.deadlinePassed,
+            });
+          } catch {
+            if (appended) break;
+            if (this.deadlinePassed) {
+              // close() is at its drain deadline: one last try, then the rows count as lost.
+              try {
+                await append();
+              } catch (last) {
+                this.spillFailed(last);
+                if (!job.lost) this.drop(job.rows.length, `close() could not write them to the spill file: ${safeProviderText(last)}`);
+                job.lost = true;
+              }
+              break;
+            }
+            if (this.dbUp) {
+              // The database answers again: these rows are better off there than waiting on the disk.
+              backToDb = true;
+              break;
+            }
+            // Woken for a database that failed again at once: keep retrying the spill.
+            if (wake.signal.aborted) {
+              this.wake.delete(wake);
+              wake = new AbortController();
+              this.wake.add(wake);
+            }
           }
         }
+      } finally {
+        this.wake.delete(wake);
+      }
+      if (appended) {
+        this.spillFailing = false;
+        this.s.spilled += job.rows.length;
+        // close() had given these up for lost; they made it after all.
+        if (job.lost) this.s.dropped -= job.rows.length;
       }
     })();
     const tracked = run.finally(() => {
@@ -402,23 +505,22 @@ export class BufferedSink implements UsageSink {
     this.spillRuns.add(tracked);
   }
 
-  /** Sleeps `ms`, or less when the database comes back or close() reaches its drain deadline. */
-  private waitRetry(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        const i = this.wake.indexOf(done);
-        if (i >= 0) this.wake.splice(i, 1);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      t.unref();
-      this.wake.push(done);
-    });
+  /** A spill append failed: reported once per failing streak (the rows are kept and retried, or counted as dropped). */
+  private spillFailed(err: unknown): void {
+    if (this.spillFailing) return;
+    this.spillFailing = true;
+    this.report(
+      new UsageLogError('unavailable', `usage-log: cannot append to the spill file in ${this.spill.ownDir}: ${safeProviderText(err)}`, {
+        reason: 'spill_failed',
+        cause: err,
+      }),
+    );
   }
 
+  /** Ends the backoff wait of every spill retry (the database is back, or close() is at its drain deadline). */
   private wakeAll(): void {
-    for (const w of [...this.wake]) w();
+    for (const w of this.wake) w.abort();
+    this.wake.clear();
   }
 
   /** Counts lost rows and reports them: at once, then at most once a second with the running count. */
@@ -433,14 +535,16 @@ export class BufferedSink implements UsageSink {
     const n = this.unreportedDrops;
     this.unreportedDrops = 0;
     this.lastDropReport = Date.now();
-    this.report(new AiError('unavailable', `usage-log: ${n} usage row(s) lost (stats().dropped): ${why}`, { retryable: false }));
+    this.report(new UsageLogError('unavailable', `usage-log: ${n} usage row(s) lost (stats().dropped): ${why}`, { reason: 'rows_dropped', rows: n, retryable: false }));
   }
 
   /**
-   * Inserts rows; a batch the database refuses for its data is split in halves until the bad
-   * row stands alone, which is quarantined while the rest commit. Resolves to undefined when
-   * every row is committed or quarantined, or to the error and the rows not yet committed when
-   * the database itself failed.
+   * Inserts rows. When the server answers a batch with an error, the same statement with no rows
+   * tells whose fault it is: if that works, the rows are (a host trigger, CHECK, row-level
+   * security policy, anything with any SQLSTATE), and the batch is split in halves until the bad
+   * row stands alone; it is quarantined while the rest commit. Resolves to undefined when every
+   * row is committed or quarantined, or to the error and the rows not yet committed when the
+   * database itself failed (no answer, unavailable, or the empty statement fails too).
    */
   private async insertSplitting(rows: UsageRow[], fromSpill: boolean, job?: Job): Promise<{ error: unknown; remaining: UsageRow[] } | undefined> {
     const stack: UsageRow[][] = [rows];
@@ -452,8 +556,9 @@ export class BufferedSink implements UsageSink {
         if (fromSpill) this.s.replayed += part.length;
         else this.s.written += part.length;
         this.s.duplicates += part.length - inserted;
+        if (!this.identityResolved) this.adopt();
       } catch (err) {
-        if (isRowError(err)) {
+        if (!job?.abandoned && (await this.rowsAtFault(err))) {
           if (part.length > 1) {
             const mid = part.length >> 1;
             stack.push(part.slice(mid), part.slice(0, mid));
@@ -468,47 +573,90 @@ export class BufferedSink implements UsageSink {
     return undefined;
   }
 
+  /**
+   * Whether a failed insert is the rows' fault rather than the database's: the server answered
+   * it with an error on a live session, and the same statement with no rows still works (so the
+   * table, the grants and the connection are fine). Asked again for every failing part, so a
+   * table that breaks in the middle of a split never gets good rows quarantined.
+   */
+  private async rowsAtFault(err: unknown): Promise<boolean> {
+    if (classifyFailure(err) === 'database') return false;
+    try {
+      await this.target.probe();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private rejectRow(row: UsageRow, err: unknown): void {
     this.s.failed++;
     const e = err as { code?: string; constraint?: string; column?: string; message?: string };
     // The message only: `detail` can quote the whole failing row.
     const message = safeProviderText(e.message ?? err, 200);
     this.quarantine({ reason: 'rejected_by_database', sqlstate: e.code, constraint: e.constraint, column: e.column, message, row });
-    this.report(new AiError('invalid_request', `usage-log: the database rejected usage row ${row.id} (SQLSTATE ${e.code ?? '?'}): ${message}`, { retryable: false, cause: err }));
+    this.report(
+      new UsageLogError('invalid_request', `usage-log: the database rejected usage row ${row.id} (SQLSTATE ${e.code ?? '?'}): ${message}`, {
+        reason: 'row_rejected',
+        rows: 1,
+        ...(typeof e.code === 'string' && { sqlstate: e.code }),
+        retryable: false,
+        cause: err,
+      }),
+    );
   }
 
   private markDown(err: unknown): void {
     if (this.dbUp) {
       this.dbUp = false;
+      const code = (err as { code?: unknown } | null)?.code;
       this.report(
-        new AiError('unavailable', `usage-log: database write failed, rows go to the spill file until it answers again: ${safeProviderText(err)}`, {
+        new UsageLogError('unavailable', `usage-log: database write failed, rows go to the spill file until it answers again: ${safeProviderText(err)}`, {
+          reason: 'database_unavailable',
+          ...(typeof code === 'string' && { sqlstate: code }),
           cause: err,
         }),
       );
     }
-    this.scheduleProbe();
+    this.startProbing();
   }
 
-  private scheduleProbe(): void {
-    if (this.probeTimer || this.deadlinePassed) return;
-    const delay = this.probeDelay * (0.75 + Math.random() * 0.5);
-    this.probeDelay = Math.min(this.probeDelay * 2, this.retryMaxDelayMs);
-    this.probeTimer = setTimeout(() => {
-      this.target.probe().then(
-        () => {
-          this.probeTimer = undefined;
-          this.dbUp = true;
-          this.probeDelay = this.retryInitialDelayMs;
-          this.wakeAll();
-          this.schedulePump();
-        },
-        () => {
-          this.probeTimer = undefined;
-          this.scheduleProbe();
-        },
-      );
-    }, delay);
-    this.probeTimer.unref();
+  /**
+   * Probes the database in the background (the insert statement with no rows, so a revoked
+   * grant keeps it down) with jittered exponential backoff, until it answers or close() runs.
+   */
+  private startProbing(): void {
+    if (this.probing || this.deadlinePassed) return;
+    this.probing = true;
+    const signal = this.stopping.signal;
+    void (async () => {
+      // The failure just happened: wait once before the first probe.
+      await delay(this.retryInitialDelayMs * (0.5 + Math.random() * 0.5), undefined, { ref: false, signal });
+      await pRetry(retryable(() => this.target.probe()), {
+        retries: Infinity,
+        factor: 2,
+        minTimeout: this.retryInitialDelayMs,
+        maxTimeout: this.retryMaxDelayMs,
+        randomize: true,
+        // Background timers: they never keep the process alive.
+        unref: true,
+        signal,
+      });
+    })().then(
+      () => {
+        this.probing = false;
+        if (this.deadlinePassed) return;
+        this.dbUp = true;
+        this.wakeAll();
+        this.schedulePump();
+        // The database may be another one than the spill files of dead writers were for, or be known now.
+        this.adopt();
+      },
+      () => {
+        // Aborted by close().
+        this.probing = false;
+      },
+    );
   }
 
   private maybeReplay(): void {
@@ -517,7 +665,7 @@ export class BufferedSink implements UsageSink {
     if (Date.now() < this.replayNotBefore) return;
     this.dbInFlight++;
     this.replay = this.replayOne()
-      .catch((err: unknown) => this.report(new AiError('unavailable', `usage-log: spill replay failed: ${safeProviderText(err)}`, { cause: err })))
+      .catch((err: unknown) => this.report(new UsageLogError('unavailable', `usage-log: spill replay failed: ${safeProviderText(err)}`, { reason: 'replay_failed', cause: err })))
       .finally(() => {
         this.dbInFlight--;
         this.replay = undefined;
@@ -550,16 +698,22 @@ export class BufferedSink implements UsageSink {
     if (n < SEGMENT_MAX_FAILURES) {
       this.replayFailures.set(seg.path, n);
       this.spill.defer(seg);
-      this.report(new AiError('unavailable', `usage-log: cannot replay spill segment ${segmentName(seg)} (attempt ${n} of ${SEGMENT_MAX_FAILURES}): ${safeProviderText(err)}`, { cause: err }));
+      this.report(
+        new UsageLogError('unavailable', `usage-log: cannot replay spill segment ${segmentName(seg)} (attempt ${n} of ${SEGMENT_MAX_FAILURES}): ${safeProviderText(err)}`, {
+          reason: 'replay_failed',
+          spillDir: segmentName(seg),
+          cause: err,
+        }),
+      );
       return;
     }
     this.replayFailures.delete(seg.path);
     const dest = await this.spill.setAside(seg);
     this.report(
-      new AiError(
+      new UsageLogError(
         'unavailable',
         `usage-log: spill segment ${segmentName(seg)} failed ${n} replays and is set aside ${dest ? `in ${dest}` : '(it could not be moved; this sink skips it)'}: ${safeProviderText(err)}`,
-        { retryable: false, cause: err },
+        { reason: 'segment_set_aside', spillDir: segmentName(seg), retryable: false, cause: err },
       ),
     );
   }
@@ -581,17 +735,61 @@ export class BufferedSink implements UsageSink {
       await this.spill.quarantine({ reason: 'corrupt_spill_line', segment: segmentName(seg), line: bad.line, raw: bad.raw.slice(0, 2000) }).catch(() => {});
     }
     if (data.corrupt.length) {
-      this.report(new AiError('invalid_request', `usage-log: ${data.corrupt.length} unreadable line(s) in spill segment ${segmentName(seg)} quarantined`, { retryable: false }));
+      this.report(
+        new UsageLogError('invalid_request', `usage-log: ${data.corrupt.length} unreadable line(s) in spill segment ${segmentName(seg)} quarantined`, {
+          reason: 'corrupt_spill_lines',
+          rows: data.corrupt.length,
+          spillDir: segmentName(seg),
+          retryable: false,
+        }),
+      );
     }
     await this.spill.removeSegment(seg);
   }
 
+  /**
+   * Learns what the database says it is (once it answers), then looks for spill directories of
+   * dead writers: those for this database and table are queued for replay; those for the same
+   * table in another database are counted in stats() and reported once each. Until the database
+   * has answered nothing is adopted: which directories are its own is not known yet (and rows
+   * could not be replayed anyway).
+   */
   private adopt(): void {
-    this.spill.adoptStale().then(
-      (n) => {
-        if (n > 0) this.schedulePump();
-      },
-      (err: unknown) => this.report(new AiError('unavailable', `usage-log: cannot scan the spill directory: ${safeProviderText(err)}`, { cause: err })),
+    if (this.adopting || this.closed) return;
+    this.adopting = (async () => {
+      if (!this.identityResolved) {
+        try {
+          this.identity = await this.target.identify?.();
+        } catch {
+          // Unreachable: the write path reports that. Asked again on recovery and every adoptIntervalMs.
+          return;
+        }
+        this.identityResolved = true;
+        this.spill.setIdentity(this.identity);
+      }
+      if ((await this.spill.adoptStale()) > 0) this.schedulePump();
+      for (const f of this.spill.foreignDirs) this.reportForeign(f);
+    })()
+      .catch((err: unknown) =>
+        this.report(new UsageLogError('unavailable', `usage-log: cannot scan the spill directory: ${safeProviderText(err)}`, { reason: 'spill_scan_failed', cause: err })),
+      )
+      .finally(() => {
+        this.adopting = undefined;
+      });
+  }
+
+  private reportForeign(f: ForeignSpill): void {
+    if (this.foreignReported.has(f.name)) return;
+    this.foreignReported.add(f.name);
+    const other = f.databaseId
+      ? `another database (${f.databaseId})`
+      : `a database at another address (${f.targetId}) that it never reached, so which database is not known`;
+    this.report(
+      new UsageLogError(
+        'unavailable',
+        `usage-log: spill directory ${f.name} holds ${f.segments} segment(s) of usage rows a dead writer left for the same table in ${other}; they are not replayed into this database (stats().foreignSpillSegments). Point a sink at that database with this spillDir to replay them`,
+        { reason: 'foreign_spill', spillDir: f.name, retryable: false },
+      ),
     );
   }
 
@@ -616,7 +814,10 @@ export class BufferedSink implements UsageSink {
     const deadline = Date.now() + this.closeTimeoutMs;
     // Time kept back for writing what is left to the spill file.
     const drainBy = deadline - Math.min(2000, Math.floor(this.closeTimeoutMs / 5));
-    await raceUntil(this.flush(), drainBy);
+    // Not flush(): that one gives up at flushTimeoutMs; here the drain deadline decides.
+    if (this.minOutstanding() < this.pushed) await raceUntil(this.durable(this.pushed).promise, drainBy);
+    // A scan under way (at construction, on recovery) may be about to queue dead writers' segments.
+    if (this.adopting) await raceUntil(this.adopting, drainBy);
     // Replay what earlier failures spilled, while the database answers and time is left.
     if (!this.dbUp && this.spill.hasBacklog()) {
       const probe = this.target.probe().then(
@@ -635,7 +836,8 @@ export class BufferedSink implements UsageSink {
     // nobody reads any more. From now on write() appends to the spill file itself.
     this.deadlinePassed = true;
     this.closed = true;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
+    // Ends the background probe loop.
+    this.stopping.abort();
     // Spill retries waiting out a backoff try once more now (and count their rows lost if that fails).
     this.wakeAll();
     // Whatever is still in memory or in flight to the database goes to disk. A batch in flight
@@ -678,7 +880,8 @@ export class BufferedSink implements UsageSink {
     await raceUntil(this.spill.close().catch(() => {}), deadline);
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
-    await raceUntil(this.target.close().catch(() => {}), Math.max(deadline, Date.now() + 1000));
+    // Releasing the connections goes on in the background past the deadline, if it must.
+    await raceUntil(this.target.close().catch(() => {}), deadline);
   }
 
   private writeLate(record: UsageRecord): void {
@@ -689,17 +892,19 @@ export class BufferedSink implements UsageSink {
       this.s.spilled++;
     } catch (err) {
       this.s.dropped++;
-      this.report(new AiError('unavailable', `usage-log: write() after close() could not reach the spill file: ${safeProviderText(err)}`, { cause: err }));
+      this.report(
+        new UsageLogError('unavailable', `usage-log: write() after close() could not reach the spill file: ${safeProviderText(err)}`, { reason: 'rows_dropped', rows: 1, cause: err }),
+      );
     }
   }
 
   private quarantine(entry: Record<string, unknown>): void {
     this.spill.quarantine(entry).catch((err: unknown) => {
-      this.report(new AiError('unavailable', `usage-log: cannot write the quarantine file: ${safeProviderText(err)}`, { cause: err }));
+      this.report(new UsageLogError('unavailable', `usage-log: cannot write the quarantine file: ${safeProviderText(err)}`, { reason: 'quarantine_failed', cause: err }));
     });
   }
 
-  private report(err: AiError): void {
+  private report(err: UsageLogError): void {
     if (!this.onError) return;
     try {
       this.onError(err);
@@ -707,6 +912,14 @@ export class BufferedSink implements UsageSink {
       // A failing error hook must not break the sink.
     }
   }
+}
+
+/** `fn` with a TypeError rethrown as a plain Error: p-retry never retries a TypeError, and these failures are always worth another try. */
+function retryable<T>(fn: () => Promise<T>): () => Promise<T> {
+  return () =>
+    fn().catch((err: unknown) => {
+      throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
+    });
 }
 
 function segmentName(seg: Segment): string {
@@ -720,17 +933,15 @@ function positiveInt(v: number | undefined, fallback: number, name: string): num
   return v;
 }
 
-/** Waits for `p` until `deadline` (epoch ms); true when it settled in time. */
-async function raceUntil(p: Promise<unknown>, deadline: number): Promise<boolean> {
+/** Waits for `p` until `deadline` (epoch ms); true when it settled in time. The timer is ref'd: close() is awaited. */
+function raceUntil(p: Promise<unknown>, deadline: number): Promise<boolean> {
   const ms = deadline - Date.now();
-  if (ms <= 0) return false;
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => {
-    t = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(t);
-  }
+  if (ms <= 0) return Promise.resolve(false);
+  return pTimeout(
+    p.then(
+      () => true,
+      () => true,
+    ),
+    { milliseconds: ms, fallback: () => false },
+  );
 }

@@ -4,6 +4,8 @@ export type { PostgresSink, PostgresSinkOptions, PgPoolLike } from './postgres-s
 export { createPgliteSink } from './pglite-sink.js';
 export type { PgliteSinkOptions, PgliteDbLike } from './pglite-sink.js';
 export type { BufferedSinkOptions, UsageSinkStats } from './buffered-sink.js';
+export { UsageLogError } from './usage-log-error.js';
+export type { UsageLogErrorReason, UsageLogErrorOptions } from './usage-log-error.js';
 export { createJsonlSink } from './jsonl-sink.js';
 export type { JsonlSink, JsonlSinkOptions, JsonlSinkStats } from './jsonl-sink.js';
 export { createMemorySink } from './memory-sink.js';

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '@korean-together/sql';
 import { testDatabase, uniqueName, type TestDatabase } from '../../../test-support/db.js';
-import { costSumText, makeRecord, streamId } from '../../../test-support/usage.js';
+import { costSumText, makeRecord, recordId, streamId } from '../../../test-support/usage.js';
+import { quarantined, tableStats, tempDir } from '../test/sink-helpers.js';
 import { createPostgresSink } from './postgres-sink.js';
-import { tableStats, tempDir } from '../test/sink-helpers.js';
+import type { UsageLogError } from './usage-log-error.js';
 
 // Roles live on the server, not in PGlite.
 describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege role', () => {
@@ -26,10 +27,16 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
     await c.end();
   });
 
-  it('writes, deduplicates and replays with only USAGE, INSERT and SELECT(id)', async () => {
+  /** DATABASE_URL, logged in as the small role. */
+  const roleUrl = () => {
     const url = new URL(process.env.DATABASE_URL!);
     url.username = role;
     url.password = '';
+    return url.toString();
+  };
+
+  it('writes, deduplicates and replays with only USAGE, INSERT and SELECT(id)', async () => {
+    const url = new URL(roleUrl());
     const spillDir = await tempDir('lp');
     const sink = createPostgresSink({ connectionString: url.toString(), schema: db.schema, spillDir });
     const s = streamId();
@@ -48,5 +55,46 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
     } finally {
       await c.end();
     }
+  });
+
+  it('a row a row-level security policy refuses (42501) is quarantined; the other rows land and the sink stays up', async () => {
+    await db.query(`CREATE TABLE "${db.schema}".usage_rls (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
+    await db.query(`GRANT INSERT, SELECT (id) ON "${db.schema}".usage_rls TO "${role}"`);
+    await db.query(`ALTER TABLE "${db.schema}".usage_rls ENABLE ROW LEVEL SECURITY`);
+    await db.query(`CREATE POLICY no_restricted ON "${db.schema}".usage_rls FOR INSERT TO "${role}" WITH CHECK (provider_name <> 'restricted')`);
+    const errors: UsageLogError[] = [];
+    const spillDir = await tempDir('lp-rls');
+    const sink = createPostgresSink({ connectionString: roleUrl(), schema: db.schema, table: 'usage_rls', spillDir, retryInitialDelayMs: 20, onError: (e) => errors.push(e) });
+    const s = streamId();
+    for (let i = 0; i < 1100; i++) sink.write(makeRecord(s, i, i === 42 ? { providerName: 'restricted' } : {}));
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ written: 1099, failed: 1, spilled: 0, pending: 0, databaseUp: true });
+    await sink.close();
+    expect(errors.map((e) => [e.reason, e.sqlstate])).toEqual([['row_rejected', '42501']]);
+    const q = await quarantined(spillDir);
+    expect(q.map((e) => [e.sqlstate, (e.row as { id: string }).id])).toEqual([['42501', recordId(s, 42)]]);
+    expect((await tableStats(db, 'usage_rls')).n).toBe(1099);
+  });
+
+  it('a column the role may not insert (42501 for every row) keeps the rows: spilled, not quarantined, replayed once granted', async () => {
+    await db.query(`CREATE TABLE "${db.schema}".usage_cols (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
+    // Every column but error_message: the statement itself is refused, whatever the rows.
+    const cols = (await db.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'usage_cols'`, [db.schema]))
+      .map((r) => r.column_name)
+      .filter((c) => c !== 'error_message');
+    await db.query(`GRANT INSERT (${cols.map((c) => `"${c}"`).join(', ')}), SELECT (id) ON "${db.schema}".usage_cols TO "${role}"`);
+    const errors: UsageLogError[] = [];
+    const spillDir = await tempDir('lp-cols');
+    const sink = createPostgresSink({ connectionString: roleUrl(), schema: db.schema, table: 'usage_cols', spillDir, retryInitialDelayMs: 20, retryMaxDelayMs: 50, onError: (e) => errors.push(e) });
+    const s = streamId();
+    for (let i = 0; i < 300; i++) sink.write(makeRecord(s, i));
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ written: 0, failed: 0, spilled: 300, databaseUp: false });
+    expect(errors.map((e) => [e.reason, e.sqlstate])).toEqual([['database_unavailable', '42501']]);
+    await db.query(`GRANT INSERT (error_message) ON "${db.schema}".usage_cols TO "${role}"`);
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ replayed: 300, failed: 0, dropped: 0 });
+    expect(await tableStats(db, 'usage_cols')).toEqual({ n: 300, distinct: 300, cost: costSumText(0, 300) });
+    expect(await quarantined(spillDir)).toEqual([]);
   });
 });

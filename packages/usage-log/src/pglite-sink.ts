@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { BufferedSink, type BufferedSinkOptions, type InsertTarget } from './buffered-sink.js';
+import { databaseIdentity } from './database-identity.js';
 import { insertParams, insertStatement } from './insert-statement.js';
 import type { PostgresSink } from './postgres-sink.js';
 
 /** The parts of a PGlite instance the sink uses. */
 export interface PgliteDbLike {
-  query(text: string, params?: unknown[]): Promise<{ affectedRows?: number }>;
+  query(text: string, params?: unknown[]): Promise<{ affectedRows?: number; rows?: unknown[] }>;
   readonly dataDir?: string;
 }
 
@@ -34,9 +35,11 @@ export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
     dbId = db.dataDir && !db.dataDir.startsWith('memory://') ? db.dataDir : `memory-${randomUUID()}`;
     ids.set(db, dbId);
   }
-  const text = insertStatement(options.schema ?? 'public', options.table ?? 'ai_usage_log');
+  const schema = options.schema ?? 'public';
+  const table = options.table ?? 'ai_usage_log';
+  const text = insertStatement(schema, table);
   const target: InsertTarget = {
-    id: `pglite:${dbId}:${options.schema ?? 'public'}.${options.table ?? 'ai_usage_log'}`,
+    id: `pglite:${dbId}:${schema}.${table}`,
     async insert(rows) {
       const r = await db.query(text, insertParams(rows));
       return r.affectedRows ?? 0;
@@ -44,6 +47,7 @@ export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
     async probe() {
       await db.query(text, insertParams([]));
     },
+    identify: async () => databaseIdentity(async (q) => (await db.query(q)).rows, schema, table),
     async close() {},
   };
   // PGlite runs one statement at a time anyway.

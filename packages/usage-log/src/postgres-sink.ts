@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { AiError, safeProviderText, type UsageSink } from '@korean-together/core';
 import { BufferedSink, type BufferedSinkOptions, type InsertTarget, type UsageSinkStats } from './buffered-sink.js';
+import { databaseIdentity } from './database-identity.js';
 import { insertParams, insertStatement } from './insert-statement.js';
+import { UsageLogError } from './usage-log-error.js';
 import type { UsageRow } from './usage-row.js';
 
 /** The parts of a node-postgres Pool the sink uses. */
 export interface PgPoolLike {
-  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rowCount: number | null }>;
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rowCount: number | null; rows?: unknown[] }>;
   on(event: 'error', listener: (err: Error) => void): unknown;
   removeListener(event: 'error', listener: (err: Error) => void): unknown;
   end(): Promise<void>;
@@ -65,7 +67,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   // Without a listener, an idle connection killed by the server crashes the host process.
   const onPoolError = (err: Error) => {
     try {
-      options.onError?.(new AiError('unavailable', `usage-log: idle Postgres connection failed: ${safeProviderText(err)}`, { cause: err }));
+      options.onError?.(new UsageLogError('unavailable', `usage-log: idle Postgres connection failed: ${safeProviderText(err)}`, { reason: 'pool_error', cause: err }));
     } catch {
       // never let a hook crash the pool
     }
@@ -82,6 +84,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     async probe() {
       await pool.query({ name, text, values: insertParams([]) });
     },
+    identify: () => databaseIdentity(async (q) => (await pool.query({ text: q })).rows, schema, table),
     async close() {
       pool.removeListener('error', onPoolError);
       if (ownsPool) {
@@ -94,7 +97,8 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   return new BufferedSink(target, { ...options, concurrency });
 }
 
-// Which database the rows are for, without credentials: spill files are only replayed into it.
+// Which database the rows are for as configured, without credentials. What the database says it
+// is (identify()) decides once known; this key matches writers that never reached it.
 function targetIdentity(options: PostgresSinkOptions, pool: PgPoolLike): string {
   const cs = options.connectionString ?? pool.options?.connectionString;
   let key: string;

@@ -7,6 +7,8 @@ import { migrate } from '@korean-together/sql';
 import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
 import { costSumText, makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { quarantined, sinkFor, spillSegments, tableStats, tempDir } from '../test/sink-helpers.js';
+import type { UsageLogError } from './usage-log-error.js';
+import { normalizeUsage } from './usage-row.js';
 
 // The same tests drive createPostgresSink on the real server (DATABASE_URL) and
 // createPgliteSink on PGlite: one engine, two targets.
@@ -154,6 +156,43 @@ describe('database sink', () => {
     expect(q).toHaveLength(3);
     expect(q.every((e) => e.reason === 'rejected_by_database' && e.sqlstate === '23514' && e.constraint === 'no_poison')).toBe(true);
     expect(q.map((e) => (e.row as { id: string }).id).sort()).toEqual([...poison].map((i) => recordId(s, i)).sort());
+  });
+
+  it('a row a host trigger refuses with P0001 (outside classes 22/23) is quarantined once; the other rows land and the sink stays up', async () => {
+    // A host rule the sink cannot know about, raising a plain exception (SQLSTATE P0001) for one provider.
+    const fn = `"${db.schema}"."refuse_${table}"`;
+    await db.query(
+      `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.provider_name = 'blocked' THEN RAISE EXCEPTION 'provider is blocked here'; END IF; RETURN NEW; END $$`,
+    );
+    await db.query(`CREATE TRIGGER refuse_blocked BEFORE INSERT ON "${db.schema}"."${table}" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    const spillDir = await tempDir('trigger');
+    const errors: UsageLogError[] = [];
+    const sink = sinkFor(db, { table, spillDir, retryInitialDelayMs: 20, retryMaxDelayMs: 50, onError: (e) => errors.push(e) });
+    const s = streamId();
+    const blocked = 737;
+    for (let i = 0; i < 1100; i++) sink.write(makeRecord(s, i, i === blocked ? { providerName: 'blocked' } : {}));
+    await sink.flush();
+    // Everything else is committed by the time flush() resolves: nothing waits in the spill file.
+    expect(sink.stats()).toMatchObject({ written: 1099, failed: 1, spilled: 0, pending: 0, spillSegments: 0, databaseUp: true });
+    expect(await tableStats(db, table)).toMatchObject({ n: 1099, distinct: 1099 });
+    expect(errors.map((e) => [e.reason, e.sqlstate])).toEqual([['row_rejected', 'P0001']]);
+    const q = await quarantined(spillDir);
+    expect(q).toHaveLength(1);
+    expect(q[0]).toMatchObject({ reason: 'rejected_by_database', sqlstate: 'P0001' });
+    expect((q[0]!.row as { id: string }).id).toBe(recordId(s, blocked));
+
+    // The same row in a spill segment a dead writer left: replayed without stalling, quarantined again.
+    const dead = join(spillDir, 'w-000000001-999995-abcdef');
+    await mkdir(dead, { recursive: true });
+    const replayed = [1100, 1101, blocked, 1102].map((i) => (normalizeUsage(makeRecord(s, i, i === blocked ? { providerName: 'blocked' } : {})) as { row: unknown }).row);
+    await writeFile(join(dead, 'seg-000001.jsonl'), replayed.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await writeFile(join(dead, 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), targetId: (sink as unknown as { target: { id: string } }).target.id, startedAt: '' }));
+    await (sink as unknown as { spill: { adoptStale(): Promise<number> } }).spill.adoptStale();
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: 1099, replayed: 3, failed: 2, spilled: 0, dropped: 0, spillSegments: 0, databaseUp: true });
+    expect((await tableStats(db, table)).n).toBe(1102);
+    expect(errors.map((e) => e.reason)).toEqual(['row_rejected', 'row_rejected']);
+    expect(await spillSegments(spillDir)).toEqual([]);
   });
 
   it('spills while the table is unusable, then replays in order once it is back', async () => {

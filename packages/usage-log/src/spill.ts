@@ -18,11 +18,24 @@ export interface CorruptLine {
   raw: string;
 }
 
+/** A dead writer's directory for the same table in another database: never replayed here, only reported. */
+export interface ForeignSpill {
+  /** Directory name under the spill root (`w-...`). */
+  name: string;
+  /** Segment files in it. */
+  segments: number;
+  /** What its owner file says the rows are for. */
+  targetId: string;
+  databaseId?: string;
+}
+
 export interface SpillStoreOptions {
   /** Root spill directory; each writer instance gets its own subdirectory `w-*`. */
   dir: string;
-  /** Identity of the database the rows are for; only segments for the same target are adopted. */
+  /** The database and table as configured (address hashed): decides for owner files without a `databaseId`. */
   targetId: string;
+  /** `schema.table`: foreign directories are reported only for the same table (others belong to other sinks sharing the directory). */
+  relation?: string;
   /** Rows per segment before a new one is started. */
   segmentMaxRows: number;
   /** A writer whose heartbeat is older than this (ms) is taken as dead and its segments adopted. */
@@ -39,7 +52,10 @@ const OPEN_SEGMENT = /^seg-\d+(?:-late)?\.jsonl\.open$/;
 interface OwnerFile {
   pid: number;
   hostname: string;
+  /** The target as configured (the only key of earlier versions). */
   targetId: string;
+  /** What the database said it is, once the writer reached it: decides over `targetId` when both sides know theirs. */
+  databaseId?: string;
   startedAt: string;
 }
 
@@ -83,6 +99,11 @@ export class SpillStore {
   private readonly foreignKnown = new Set<string>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Set once the database answered (or would not say what it is): until then no directory is adopted by `databaseId`. */
+  private identity: { databaseId: string | undefined } | undefined;
+  private readonly startedAt = new Date().toISOString();
+  /** Dead writers' directories for this table in another database, as of the last scan. */
+  foreignDirs: ForeignSpill[] = [];
 
   constructor(private readonly opts: SpillStoreOptions) {
     this.ownDir = join(opts.dir, this.instanceId);
@@ -334,7 +355,24 @@ export class SpillStore {
     if (i >= 0) list.splice(i, 1);
   }
 
-  /** Looks for directories of dead writers of the same target and queues their segments. Returns how many were added. */
+  /**
+   * What the database says it is (`databaseId`), or undefined when it will not say. Written to
+   * this writer's owner file (rewritten if it exists), so a writer configured with another
+   * spelling of the same database's address adopts these segments.
+   */
+  setIdentity(databaseId: string | undefined): void {
+    this.identity = { databaseId };
+    if (!databaseId || this.closed) return;
+    this.chain = this.chain.then(async () => {
+      if (this.dirReady) await writeOwner(this.ownDir, this.owner());
+    }).catch(() => {});
+  }
+
+  /**
+   * Looks for directories of dead writers: queues the segments of those for the same target
+   * and returns how many were added; lists those for the same table in another database in
+   * `foreignDirs`.
+   */
   async adoptStale(): Promise<number> {
     let entries: string[];
     try {
@@ -344,14 +382,25 @@ export class SpillStore {
       throw err;
     }
     let added = 0;
+    const foreign: ForeignSpill[] = [];
     for (const name of entries.sort()) {
       if (!name.startsWith('w-') || name === this.instanceId || liveInstances.has(name)) continue;
       const dir = join(this.opts.dir, name);
-      if (!(await this.isDead(dir, name))) continue;
+      const owner = await readOwner(dir);
+      if (!owner || !this.isDead(owner, name)) continue;
+      const match = this.sameTarget(owner.file);
+      if (match === 'undecided') continue;
       let files: string[];
       try {
         files = await readdir(dir);
       } catch {
+        continue;
+      }
+      if (match === 'other') {
+        const segments = files.filter((f) => CLOSED_SEGMENT.test(f) || OPEN_SEGMENT.test(f)).length;
+        if (segments > 0 && relationOf(owner.file.databaseId ?? owner.file.targetId) === (this.opts.relation ?? relationOf(this.opts.targetId))) {
+          foreign.push({ name, segments, targetId: owner.file.targetId, ...(owner.file.databaseId && { databaseId: owner.file.databaseId }) });
+        }
         continue;
       }
       // The writer is gone: its open segment will never be closed by it, so close it here.
@@ -375,32 +424,35 @@ export class SpillStore {
         added++;
       }
     }
+    this.foreignDirs = foreign;
     return added;
   }
 
   /**
-   * Whether the writer of `dir` is dead. Without a valid owner file naming our target the
-   * answer is no: rows of unknown destination are never replayed here. On the same host the
-   * pid decides (a paused or slow writer is alive however old its heartbeat); from another
-   * host only the heartbeat can tell.
+   * Whether a writer's rows are for this sink's database and table. When both sides know what
+   * the database says it is, that decides (the same database reached under another host name,
+   * or after a failover, matches; another database behind the same address does not).
+   * Otherwise the configured target decides, as it did before databases were asked: a writer
+   * that never reached its database, or an owner file of an earlier version. A directory that
+   * names a database while this sink does not know its own yet waits for the next scan.
    */
-  private async isDead(dir: string, name: string): Promise<boolean> {
-    const ownerPath = join(dir, 'owner.json');
-    let owner: OwnerFile;
-    let mtimeMs: number;
-    try {
-      const [text, st] = await Promise.all([readFile(ownerPath, 'utf8'), stat(ownerPath)]);
-      owner = JSON.parse(text) as OwnerFile;
-      mtimeMs = st.mtimeMs;
-    } catch {
-      return false;
+  private sameTarget(owner: OwnerFile): 'same' | 'other' | 'undecided' {
+    const ours = this.identity?.databaseId;
+    if (owner.databaseId && ours) return owner.databaseId === ours ? 'same' : 'other';
+    if (owner.databaseId && !this.identity) return 'undecided';
+    return owner.targetId === this.opts.targetId ? 'same' : 'other';
+  }
+
+  /**
+   * Whether the writer of a directory is dead. On the same host the pid decides (a paused or
+   * slow writer is alive however old its heartbeat); from another host only the heartbeat can tell.
+   */
+  private isDead(owner: { file: OwnerFile; mtimeMs: number }, name: string): boolean {
+    if (owner.file.hostname === hostname()) {
+      if (owner.file.pid === process.pid) return !liveInstances.has(name);
+      return !pidAlive(owner.file.pid);
     }
-    if (!isOwnerFile(owner) || owner.targetId !== this.opts.targetId) return false;
-    if (owner.hostname === hostname()) {
-      if (owner.pid === process.pid) return !liveInstances.has(name);
-      return !pidAlive(owner.pid);
-    }
-    return Date.now() - mtimeMs > this.opts.staleAfterMs;
+    return Date.now() - owner.mtimeMs > this.opts.staleAfterMs;
   }
 
   /** Closes the active segment and stops the heartbeat; removes this instance's directory when nothing is left in it. */
@@ -419,7 +471,8 @@ export class SpillStore {
   }
 
   private owner(): OwnerFile {
-    return { pid: process.pid, hostname: hostname(), targetId: this.opts.targetId, startedAt: new Date().toISOString() };
+    const databaseId = this.identity?.databaseId;
+    return { pid: process.pid, hostname: hostname(), targetId: this.opts.targetId, ...(databaseId && { databaseId }), startedAt: this.startedAt };
   }
 
   private async ensureDir(): Promise<void> {
@@ -465,7 +518,34 @@ export class SpillStore {
 function isOwnerFile(o: unknown): o is OwnerFile {
   if (typeof o !== 'object' || o === null) return false;
   const r = o as Record<string, unknown>;
-  return Number.isInteger(r.pid) && typeof r.hostname === 'string' && r.hostname !== '' && typeof r.targetId === 'string' && r.targetId !== '';
+  return (
+    Number.isInteger(r.pid) &&
+    typeof r.hostname === 'string' &&
+    r.hostname !== '' &&
+    typeof r.targetId === 'string' &&
+    r.targetId !== '' &&
+    (r.databaseId === undefined || (typeof r.databaseId === 'string' && r.databaseId !== ''))
+  );
+}
+
+/**
+ * A directory's owner file and when it was last touched (the heartbeat). Null without a valid
+ * one: rows of unknown destination are never replayed, nor reported as another database's.
+ */
+async function readOwner(dir: string): Promise<{ file: OwnerFile; mtimeMs: number } | null> {
+  const ownerPath = join(dir, 'owner.json');
+  try {
+    const [text, st] = await Promise.all([readFile(ownerPath, 'utf8'), stat(ownerPath)]);
+    const file = JSON.parse(text) as unknown;
+    return isOwnerFile(file) ? { file, mtimeMs: st.mtimeMs } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The `schema.table` a target or database id ends with (identifiers never contain a colon). */
+function relationOf(id: string): string {
+  return id.slice(id.lastIndexOf(':') + 1);
 }
 
 /** Writes every byte of `buf` (a single write may be short, on a full disk say). */
