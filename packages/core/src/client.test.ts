@@ -53,7 +53,7 @@ describe('a successful call', () => {
       tokensOut: 200,
       success: true,
       estimatedCostUsd: 0.0008,
-      priceVersion: '2026-11-26',
+      priceVersion: defaultPriceTable.version,
       sessionId: '11111111-1111-4111-8111-111111111111',
     });
     expect(sink.records[0]!.errorMessage).toBeUndefined();

@@ -95,6 +95,11 @@ export {
   MAX_EVAL_TEXT_CHARS,
 } from './requests/validate.js';
 export { audioDurationMs, flacDurationMs, oggOpusDurationMs } from './audio/audio-info.js';
+export { audioContainerProblem } from './audio/container-check.js';
+export { mp3Problem } from './audio/mp3.js';
+export { flacProblem } from './audio/flac.js';
+export { oggOpusProblem } from './audio/ogg.js';
+export { webmOpusProblem } from './audio/webm.js';
 export { scanMp3, joinMp3, parseMp3FrameHeader, id3v2Length } from './audio/mp3.js';
 export type { Mp3Scan, Mp3FrameHeader } from './audio/mp3.js';
 export { parseWav, joinWav, buildWav, pcm16Fmt, isWav, wavData } from './audio/wav.js';

@@ -1,4 +1,5 @@
 // Regression tests for defects found in review: each fails on the code before its fix.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAiClient } from './client.js';
 import { AiError, isAiError } from './errors/ai-error.js';
@@ -44,7 +45,7 @@ describe('requests are checked before anything is spent', () => {
     expect(a.calls).toHaveLength(1);
   });
 
-  it('reserves a compressed file by its measured length, and unknown containers by their size at 6 kbit/s', async () => {
+  it('reserves a compressed file by its measured length, and containers that do not say by their size at 6 kbit/s', async () => {
     const store = new MemoryBudgetStore();
     const amounts: number[] = [];
     const reserve = store.reserve.bind(store);
@@ -52,9 +53,10 @@ describe('requests are checked before anything is spent', () => {
     const a = fakeStt([{ ok: true }], { modelId: 'whisper-1' });
     const client = createAiClient({ policy: { budget: { perDayUsd: 100 } }, providers: { a }, budgetStore: store });
     await client.stt.transcribe({ audio: mp3OfMs(20_000), encoding: 'MP3' });
-    await client.stt.transcribe({ audio: new Uint8Array(75_000), encoding: 'WEBM_OPUS' });
-    // whisper-1: 100 micro-dollars per second; 20.016 s bills 21 s; 75,000 bytes at 750 B/s = 100 s
-    expect(amounts).toEqual([2_100, 10_000]);
+    const webm = new Uint8Array(readFileSync(new URL('../test/fixtures/audio/tone.webm', import.meta.url)));
+    await client.stt.transcribe({ audio: webm, encoding: 'WEBM_OPUS' });
+    // whisper-1: 100 micro-dollars per second; 20.016 s bills 21 s; WebM states no length: its bytes at 750 B/s
+    expect(amounts).toEqual([2_100, Math.ceil(webm.length / 750) * 100]);
   });
 
   it('refuses a per-request voice the price table does not know', async () => {

@@ -153,3 +153,27 @@ export function joinMp3(pieces: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** True when a tag that may end an MP3 file (ID3v1, APEv2, Lyrics3) starts at `at`. */
+function isTrailingTagAt(b: Uint8Array, at: number): boolean {
+  return isTagAt(b, at, 'TAG') || isTagAt(b, at, 'APETAGEX') || isTagAt(b, at, 'LYRICSBEGIN');
+}
+
+/**
+ * Why `b` is not an MP3 stream, or undefined when it is one: a run of valid MPEG audio frame
+ * headers after an optional ID3v2 tag (zeros or text hold none), covering most of the bytes.
+ * Frames may end in a tag (ID3v1, APE, Lyrics3) or a last frame cut short.
+ */
+export function mp3Problem(b: Uint8Array): string | undefined {
+  const scan = scanMp3(b);
+  if (!scan || scan.frames.length === 0) return 'no run of MPEG audio frames after the ID3v2 tag (if any)';
+  const start = scan.infoFrame?.offset ?? scan.frames[0]!.offset;
+  const last = scan.frames[scan.frames.length - 1]!;
+  const end = last.offset + last.length;
+  if (end === b.length || scan.truncated || isTrailingTagAt(b, end)) return undefined;
+  // Something else follows the frames. A stream with a damaged stretch is still audio; a few
+  // frames in front of megabytes of anything else are not.
+  const payload = b.length - id3v2Length(b);
+  if ((end - start) * 2 < payload) return `its MPEG audio frames stop at byte ${end} of ${b.length}`;
+  return undefined;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { audioDurationMs } from '../audio/audio-info.js';
+import { audioContainerProblem } from '../audio/container-check.js';
 import { parseWav } from '../audio/wav.js';
 import { AiError } from '../errors/ai-error.js';
 import { AUDIO_ENCODINGS, TTS_AUDIO_ENCODINGS, type Capability, type EvalRequest, type SttRequest, type TtsRequest } from '../spec/types.js';
@@ -53,6 +54,14 @@ export function validateSttRequest(req: unknown): SttRequest {
   const r = sttSchema.safeParse(req);
   if (!r.success) fail('stt', r.error);
   const value = req as SttRequest;
+  // Bytes that are not what the encoding claims (text, an image, zeros) would be sent and
+  // billed, or fail at every provider as 'exhausted': refuse them here, naming the claim.
+  const problem = audioContainerProblem(value.audio, value.encoding);
+  if (problem) {
+    throw new AiError('invalid_request', `stt.transcribe: invalid request: audio: does not parse as ${value.encoding}, the encoding given: ${problem}`, {
+      retryable: false,
+    });
+  }
   if (value.encoding === 'LINEAR16' && value.sampleRateHertz === undefined && !parseWav(value.audio)) {
     throw new AiError('invalid_request', 'stt.transcribe: invalid request: sampleRateHertz: required for LINEAR16 audio without a WAV header', {
       retryable: false,
