@@ -47,7 +47,7 @@ async function settledBy(clock: Clock, work: Promise<unknown>, at: number): Prom
   }
 }
 
-function describe(p: ClosePending): string {
+function describePending(p: ClosePending): string {
   switch (p.stage) {
     case 'calls':
       return `${p.count} call(s)`;
@@ -133,7 +133,7 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
   if (pending.length > 0) {
     plan.report({
       where: 'close',
-      error: new AiError('timeout', `client.close: gave up after ${timeoutMs} ms; still pending: ${pending.map(describe).join(', ')}`, { retryable: false }),
+      error: new AiError('timeout', `client.close: gave up after ${timeoutMs} ms; still pending: ${pending.map(describePending).join(', ')}`, { retryable: false }),
       pending,
     });
   }
