@@ -5,12 +5,17 @@ import net from 'node:net';
  * - `cut('refuse')`: kill every open connection and refuse new ones (server down).
  * - `cut('blackhole')`: kill every open connection and accept new ones without ever answering
  *   (a network partition: the client waits for its own timeouts).
- * - `restore()`: forward again.
+ * - `cut('partition')`: like 'blackhole', but open connections stay open and silently stop
+ *   forwarding in both directions (packets dropped, no reset): a client waiting on a connection
+ *   it already holds gets no error at all, only its own timeouts.
+ * - `restore()`: forward again (connections stalled by 'blackhole' or 'partition' are closed).
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  private mode: 'forward' | 'refuse' | 'blackhole' = 'forward';
+  private mode: 'forward' | 'refuse' | 'blackhole' | 'partition' = 'forward';
+  /** Forwarding pairs, so 'partition' can stall them without closing either side. */
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   port = 0;
 
   constructor(
@@ -51,11 +56,14 @@ export class TcpProxy {
     this.sockets.add(client);
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => {});
-    if (this.mode === 'blackhole') return;
+    if (this.mode === 'blackhole' || this.mode === 'partition') return;
     const upstream = net.connect(this.targetPort, this.targetHost);
     this.sockets.add(upstream);
+    const pair = { client, upstream };
+    this.pairs.add(pair);
     upstream.on('close', () => {
       this.sockets.delete(upstream);
+      this.pairs.delete(pair);
       client.destroy();
     });
     upstream.on('error', () => client.destroy());
@@ -64,8 +72,18 @@ export class TcpProxy {
     upstream.pipe(client);
   }
 
-  async cut(mode: 'refuse' | 'blackhole' = 'refuse'): Promise<void> {
+  async cut(mode: 'refuse' | 'blackhole' | 'partition' = 'refuse'): Promise<void> {
     this.mode = mode;
+    if (mode === 'partition') {
+      // Stop both directions and read nothing more: bytes sent either way go unanswered.
+      for (const { client, upstream } of this.pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      return;
+    }
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (mode === 'refuse' && this.server) {
@@ -76,7 +94,11 @@ export class TcpProxy {
   }
 
   async restore(): Promise<void> {
-    if (this.mode === 'blackhole') for (const s of this.sockets) s.destroy();
+    if (this.mode === 'blackhole' || this.mode === 'partition') {
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+      this.pairs.clear();
+    }
     this.mode = 'forward';
     if (!this.server) await this.listen(this.port);
   }
