@@ -2,8 +2,10 @@
 # Fail-fast supervisor for the single-container deployment (design note v2.1, "start.sh"):
 # starts the AI service (here the emulators CLI standing in for it) and the tutoring API
 # server, each with its own log file; waits for each to answer /health; exits non-zero as
-# soon as either dies, taking the other down; on SIGTERM / SIGINT forwards the signal to both,
-# waits up to STOP_TIMEOUT_S (10 s) and then force-kills. A second signal force-kills at once.
+# soon as either dies, taking the other down; on SIGTERM / SIGINT stops the API server first and
+# waits for it (up to STOP_TIMEOUT_S, 10 s: it drains its in-flight turns, which still need the
+# AI service), then stops the AI service (up to AI_STOP_TIMEOUT_S, 3 s); whatever is still
+# running then is force-killed. A second signal force-kills at once.
 #
 # Environment (all optional):
 #   LOG_DIR               log directory (default: $TMPDIR/korean-together-logs)
@@ -13,7 +15,8 @@
 #                         emulator ports (default 8001, 8002, 8003, 8004)
 #   AI_BACKEND            'emulators' (default) starts the emulators; 'real' starts only the server
 #   STARTUP_TIMEOUT_S     how long each process may take to answer /health (default 30)
-#   STOP_TIMEOUT_S        grace period after SIGTERM before SIGKILL (default 10)
+#   STOP_TIMEOUT_S        how long the API server gets to stop after SIGTERM before SIGKILL (default 10)
+#   AI_STOP_TIMEOUT_S     how long the AI service then gets (default 3)
 #   MONITOR_INTERVAL_S    how often the children are checked (default 1)
 # Everything else (DATABASE_URL, DB_SCHEMA, ...) passes through to the server.
 set -uo pipefail
@@ -29,6 +32,7 @@ export HTTP_TTS_EMULATOR_PORT="${HTTP_TTS_EMULATOR_PORT:-8004}"
 export AI_BACKEND="${AI_BACKEND:-emulators}"
 STARTUP_TIMEOUT_S="${STARTUP_TIMEOUT_S:-30}"
 STOP_TIMEOUT_S="${STOP_TIMEOUT_S:-10}"
+AI_STOP_TIMEOUT_S="${AI_STOP_TIMEOUT_S:-3}"
 MONITOR_INTERVAL_S="${MONITOR_INTERVAL_S:-1}"
 
 AI_PID=""
@@ -39,24 +43,36 @@ log() { echo "[start.sh] $*"; }
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-# Stops both children and exits with $1. SIGTERM first; SIGKILL after STOP_TIMEOUT_S, or at
-# once on a second signal.
+force_kill() {
+  log "$1 still running after ${2}s: force killing"
+  kill -9 $AI_PID $API_PID 2>/dev/null
+  exit 1
+}
+
+# stop NAME PID TIMEOUT_S: SIGTERM, then waits up to TIMEOUT_S for PID to exit; force-kills
+# everything (exit 1) when it does not.
+stop() {
+  local name="$1" pid="$2" timeout_s="$3" waited=0
+  alive "$pid" || return 0
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null
+  while alive "$pid"; do
+    [ "$waited" -ge "$((timeout_s * 10))" ] && force_kill "$name" "$timeout_s"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+# Stops both children and exits with $1. The API server first, and only once it has exited the
+# AI service: the server's in-flight turns still call the AI service while it drains, so
+# stopping both at once would fail them (502). SIGKILL after the timeouts, or at once on a
+# second signal.
 cleanup() {
   local code="$1"
   STOPPING=1
   trap 'log "second signal: force killing"; kill -9 $AI_PID $API_PID 2>/dev/null; exit 1' TERM INT
-  if alive "$API_PID"; then log "stopping API server (pid $API_PID)"; kill -TERM "$API_PID" 2>/dev/null; fi
-  if alive "$AI_PID"; then log "stopping AI service (pid $AI_PID)"; kill -TERM "$AI_PID" 2>/dev/null; fi
-  local waited=0
-  while alive "$API_PID" || alive "$AI_PID"; do
-    if [ "$waited" -ge "$((STOP_TIMEOUT_S * 10))" ]; then
-      log "still running after ${STOP_TIMEOUT_S}s: force killing"
-      kill -9 $AI_PID $API_PID 2>/dev/null
-      exit 1
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  stop "API server" "$API_PID" "$STOP_TIMEOUT_S"
+  stop "AI service" "$AI_PID" "$AI_STOP_TIMEOUT_S"
   # Collect the exit statuses: a child that failed its own graceful stop fails the supervisor.
   local status=0
   if [ -n "$API_PID" ]; then wait "$API_PID" 2>/dev/null; s=$?; [ "$s" -ne 0 ] && [ "$s" -ne 143 ] && status=1; fi

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import net from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AiError, createAiClient, type AiClient, type AiClientEvents, type AiPolicy, type ResultMeta } from '@korean-together/core';
+import type { DatabaseTimeouts } from './config.js';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 import { registerDashboard } from './dashboard.js';
 import { requestError, toHttpError, type HttpError } from './http-errors.js';
 import { buildProviders, type AiBackend } from './providers.js';
 import {
+  NO_NUL_PATTERN,
   evaluateBody,
   statsQuery,
   sttBody,
@@ -30,6 +34,13 @@ export interface TutoringServerOptions {
   logger?: boolean | { level: string };
   /** After shutdown() starts, in-flight AI calls get this long before they are aborted, in ms. Default 8000. */
   shutdownDeadlineMs?: number;
+  /**
+   * shutdown() resolves (`forced: true`) at the latest this long after it starts, whatever the
+   * database, the usage sink or the providers are doing, in ms. Default shutdownDeadlineMs + 1500.
+   */
+  shutdownTimeoutMs?: number;
+  /** Pool timeouts when the server opens its own Postgres pool (`database.databaseUrl`). */
+  databaseTimeouts?: Partial<DatabaseTimeouts>;
   /** Extra engine events (the server adds its own logging of breaker changes). */
   events?: AiClientEvents;
 }
@@ -39,15 +50,93 @@ export interface TutoringServer {
   client: AiClient;
   db: Database;
   /**
-   * Graceful stop: /ready answers 503, the listener closes, in-flight requests finish (their AI
-   * calls are aborted once the deadline passes), then the client drains and flushes the usage
-   * sink and the database closes. `forced` tells whether the deadline had to cut calls short.
+   * Graceful stop: the listener closes (new connections are refused), requests on open
+   * connections get 503 `unavailable` with `Connection: close` (/health and /ready still answer,
+   * /ready with 503), in-flight requests finish (their AI calls are aborted once the deadline
+   * passes), idle keep-alive sockets are closed, then the client drains and flushes the usage
+   * sink and the database closes. `forced` tells whether the deadline had to cut calls short or
+   * the timeout cut the closing short.
    */
   shutdown(): Promise<{ forced: boolean }>;
 }
 
 /** Bodies up to this size are accepted: 10 MB of audio as base64, plus the other fields. */
 const BODY_LIMIT_BYTES = 15 * 1024 * 1024;
+/** The request line and headers together, URL included: Node's default, set here so a runtime flag cannot change it. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * After the drain, idle keep-alive connections stay open until no request has arrived for this
+ * long: a client in the middle of reusing one gets the 503 instead of a socket closed under its
+ * request. Closing a connection always races a client that sends at that instant; a quiet
+ * period makes that a client idle for half a second, not one under load.
+ */
+const IDLE_LINGER_MS = 500;
+/** Routes that still answer while the server drains: the probes. */
+const PROBES = new Set(['/health', '/ready']);
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (headers over MAX_HEADER_BYTES, a
+ * malformed request line): answered with the server's JSON error shape instead of Node's or
+ * Fastify's own body, then the connection closes.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? requestError(431, 'invalid_request', `request line and headers over ${MAX_HEADER_BYTES} bytes (the URL counts)`)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? requestError(408, 'invalid_request', 'the request was not received in time')
+        : requestError(400, 'invalid_request', 'malformed HTTP request');
+  const body = JSON.stringify(e.body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  // end() rather than destroy(): the answer is flushed before the FIN, and what the client is
+  // still sending (the rest of a long URL) is read and dropped instead of drawing a reset.
+  socket.end();
+  socket.on('data', () => {});
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** Refuses `__proto__` keys (and `constructor.prototype`) anywhere in a parsed body, naming where. */
+function forbiddenKey(value: unknown, path: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = forbiddenKey(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    if (key === '__proto__') return `${path}.__proto__`;
+    if (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype')) return `${path}.constructor.prototype`;
+    const found = forbiddenKey(child, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The JSON body parser. Native JSON.parse makes `__proto__` an ordinary own key (it never sets
+ * the prototype), so such a body can be named and refused clearly instead of being called invalid JSON.
+ */
+function parseJsonBody(body: string): unknown {
+  if (body.length === 0) throw new AiError('invalid_request', 'request body is empty', { retryable: false });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    // The parser's message would quote the body (learner text): never echo it.
+    throw new AiError('invalid_request', 'request body is not valid JSON', { retryable: false });
+  }
+  const key = forbiddenKey(parsed, 'body');
+  if (key) throw new AiError('invalid_request', `${key}: key '${key.split('.').at(-1)}' is not allowed`, { retryable: false });
+  return parsed;
+}
 
 function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
@@ -67,6 +156,7 @@ function validationMessage(context: string | undefined, items: unknown): string 
   const where = [context ?? 'request', ...(first?.instancePath ?? '').split('/').filter(Boolean)].join('.');
   if (first?.keyword === 'additionalProperties') return `${where}: unknown field '${String(first.params?.additionalProperty)}'`;
   if (first?.keyword === 'dependencies') return `${where}: ${String(first.params?.property)} needs ${String(first.params?.missingProperty)}`;
+  if (first?.keyword === 'pattern' && first.params?.pattern === NO_NUL_PATTERN) return `${where}: must not contain NUL (\\u0000) characters`;
   return `${where}: ${first?.message ?? 'invalid'}`;
 }
 
@@ -104,15 +194,22 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     bodyLimit: BODY_LIMIT_BYTES,
-    // 503 to requests that arrive on an open connection while closing.
-    return503OnClosing: true,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: answerClientError,
+    // Draining answers 503 itself (below), in the server's error shape.
+    return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     genReqId: () => randomUUID(),
   });
   const log = app.log;
 
+  const deadlineMs = options.shutdownDeadlineMs ?? 8_000;
+  const timeoutMs = options.shutdownTimeoutMs ?? deadlineMs + 1_500;
   const db = await openDatabase({
     ...options.database,
+    ...(options.databaseTimeouts && { timeouts: options.databaseTimeouts }),
+    // The sink spills what it has not written by then, so nothing is lost to the shutdown timeout.
+    sinkCloseTimeoutMs: Math.max(250, timeoutMs - deadlineMs - 500),
     onSinkError: (e) => log.warn({ code: (e as { code?: string }).code }, `usage sink: ${e.message}`),
   });
   const providerSet = buildProviders(options.backend);
@@ -159,6 +256,16 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     const http = toHttpError(error);
     if (http.status >= 500) request.log.error({ code: http.body.error.code }, `${request.method} ${request.routeOptions.url ?? ''}: ${http.body.error.message}`);
     return sendError(reply, http);
+  });
+  // Only JSON bodies: Fastify's text/plain parser would hand a string to the schema (a 400),
+  // where a client sending the wrong type needs 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, requestError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
@@ -280,6 +387,30 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     };
   });
 
+  // Requests being handled (answered or not yet), so shutdown() knows when the drain is over.
+  let openRequests = 0;
+  let lastRequestAt = 0;
+  let onDrained: (() => void) | undefined;
+  let openConnections = 0;
+  app.server.on('connection', (socket: net.Socket) => {
+    openConnections++;
+    socket.once('close', () => openConnections--);
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    openRequests++;
+    lastRequestAt = Date.now();
+    reply.raw.once('close', () => {
+      openRequests--;
+      if (openRequests === 0) onDrained?.();
+    });
+    // A request on a connection that was open before the stop: answered, not reset, and told
+    // to reconnect elsewhere. The probes still answer (/ready with 503 and shuttingDown).
+    if (shuttingDown && !PROBES.has(request.url.split('?')[0]!)) {
+      reply.header('connection', 'close');
+      return sendError(reply, requestError(503, 'unavailable', 'the server is shutting down; retry on another instance', true));
+    }
+  });
+
   registerDashboard(app);
 
   // While shutting down, answer in-flight requests with `Connection: close`, so keep-alive
@@ -289,14 +420,18 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     return payload;
   });
 
+  // What shutdown() is waiting for, named in the log when the timeout cuts it short.
+  let closingStep = 'draining in-flight requests';
   // Runs after every in-flight request has been answered.
   app.addHook('onClose', async () => {
+    closingStep = 'closing the AI client (flushing the usage sink)';
     await client.close();
+    closingStep = 'closing the providers';
     await providerSet.close();
+    closingStep = 'closing the database';
     await db.close();
   });
 
-  const deadlineMs = options.shutdownDeadlineMs ?? 8_000;
   let stopping: Promise<{ forced: boolean }> | undefined;
   return {
     app,
@@ -306,19 +441,43 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
       stopping ??= (async () => {
         shuttingDown = true;
         let forced = false;
-        const timer = setTimeout(() => {
+        // Stop accepting, but keep the open connections: net.Server's close, not http.Server's,
+        // which would also close idle keep-alive sockets under a client about to reuse them (a
+        // reset). Requests on them get the 503 above; idle ones are closed once the drain is over.
+        if (app.server.listening) net.Server.prototype.close.call(app.server);
+        const abortTimer = setTimeout(() => {
           forced = true;
           log.warn(`shutdown: in-flight requests still running after ${deadlineMs} ms; aborting their AI calls`);
           shutdownAbort.abort();
         }, deadlineMs);
-        // Sockets that went idle after close() began (a response without Connection: close
-        // already on its way) would otherwise keep the listener open until keep-alive expires.
-        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
-        try {
+        let giveUp: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          giveUp = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const closed = (async () => {
+          if (openRequests > 0) await new Promise<void>((resolve) => (onDrained = resolve));
+          clearTimeout(abortTimer);
+          closingStep = 'waiting for idle keep-alive connections to go quiet';
+          for (let quiet = Date.now() - lastRequestAt; openConnections > 0 && quiet < IDLE_LINGER_MS; quiet = Date.now() - lastRequestAt) {
+            await new Promise((resolve) => setTimeout(resolve, IDLE_LINGER_MS - quiet));
+          }
+          app.server.closeIdleConnections();
+          closingStep = 'waiting for open connections to close';
+          // The listener's close, the AI client (flushing the usage sink), providers, database.
           await app.close();
+          return 'closed' as const;
+        })();
+        // Once the timeout has won, a late failure of the closing must not surface as an unhandled rejection.
+        closed.catch(() => {});
+        try {
+          if ((await Promise.race([closed, timedOut])) === 'timeout') {
+            forced = true;
+            log.error(`shutdown: still ${closingStep} after ${timeoutMs} ms; giving up`);
+            app.server.closeAllConnections();
+          }
         } finally {
-          clearTimeout(timer);
-          clearInterval(sweep);
+          clearTimeout(abortTimer);
+          clearTimeout(giveUp);
         }
         return { forced };
       })();

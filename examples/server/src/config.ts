@@ -21,11 +21,36 @@ export interface ServerConfig {
   backend: 'emulators' | 'real';
   /** Where the emulators listen (AI_BACKEND=emulators). */
   emulators: { host: string; geminiPort: number; grpcPort: number; whisperPort: number; httpTtsPort: number };
-  /** SHUTDOWN_DEADLINE_MS: how long in-flight requests get to finish after SIGTERM, default 8000 (inside the supervisor's 10 s). */
+  /** SHUTDOWN_DEADLINE_MS: how long in-flight requests get to finish after SIGTERM before their AI calls are aborted, default 8000. */
   shutdownDeadlineMs: number;
+  /**
+   * SHUTDOWN_TIMEOUT_MS: the process exits (code 1) at the latest this long after SIGTERM, whatever
+   * state the database or the AI services are in. Default SHUTDOWN_DEADLINE_MS + 1500 (9500:
+   * inside start.sh's 10 s STOP_TIMEOUT_S). Must be above SHUTDOWN_DEADLINE_MS.
+   */
+  shutdownTimeoutMs: number;
+  /** Postgres pool timeouts (DATABASE_URL only); see DatabaseTimeouts. */
+  db: DatabaseTimeouts;
   /** LOG_LEVEL: pino level, default 'info'. */
   logLevel: string;
 }
+
+/** How long the server waits for Postgres; each bounds a request that would otherwise hang. */
+export interface DatabaseTimeouts {
+  /** DB_CONNECT_TIMEOUT_MS: waiting for a new connection (or a free one from the pool), default 5000. */
+  connectTimeoutMs: number;
+  /** DB_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer (Postgres `statement_timeout`), default 5000. */
+  statementTimeoutMs: number;
+  /**
+   * DB_QUERY_TIMEOUT_MS: the client gives up on a query with no answer (node-postgres
+   * `query_timeout`), default 6000: what bounds a request when the database stops answering
+   * without closing the connection (a network partition). Above the statement timeout, so a
+   * database that does answer reports its own cancellation first.
+   */
+  queryTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, queryTimeoutMs: 6_000 };
 
 /** Default emulator ports; the same defaults as the start.sh supervisor passes to the emulators CLI. */
 export const DEFAULT_EMULATOR_PORTS = { gemini: 8001, grpc: 8002, whisper: 8003, httpTts: 8004 } as const;
@@ -54,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(dbSchema)) problems.push('DB_SCHEMA: must be letters, digits and underscores, starting with a letter or underscore');
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  const shutdownDeadlineMs = int(env, 'SHUTDOWN_DEADLINE_MS', 8_000, problems, 0, 600_000);
   const config: ServerConfig = {
     port: int(env, 'PORT', 5000, problems),
     host: env.HOST || '0.0.0.0',
@@ -70,9 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       whisperPort: int(env, 'WHISPER_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.whisper, problems, 1),
       httpTtsPort: int(env, 'HTTP_TTS_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.httpTts, problems, 1),
     },
-    shutdownDeadlineMs: int(env, 'SHUTDOWN_DEADLINE_MS', 8_000, problems, 0, 600_000),
+    shutdownDeadlineMs,
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', shutdownDeadlineMs + 1_500, problems, 1, 610_000),
+    db: {
+      connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs, problems, 1, 600_000),
+      statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs, problems, 1, 600_000),
+      queryTimeoutMs: int(env, 'DB_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.queryTimeoutMs, problems, 1, 600_000),
+    },
     logLevel: env.LOG_LEVEL || 'info',
   };
+  if (config.shutdownTimeoutMs <= config.shutdownDeadlineMs) problems.push('SHUTDOWN_TIMEOUT_MS: must be above SHUTDOWN_DEADLINE_MS');
   if (problems.length) throw new ConfigError(`invalid server configuration: ${problems.join('; ')}`);
   return config;
 }

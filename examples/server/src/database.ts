@@ -2,6 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { migrate } from '@korean-together/sql';
 import { createPgliteSink, createPostgresSink, type PostgresSink, type QueryableLike } from '@korean-together/usage-log';
+import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './config.js';
+import { databaseStep } from './database-errors.js';
 
 /** The server's database: app queries, the usage sink, and a reachability check for /ready. */
 export interface Database {
@@ -10,7 +12,7 @@ export interface Database {
   schema: string;
   /** What writeSessionEvent / ensureSession take. */
   queryable: QueryableLike;
-  /** Runs one parameterised statement. */
+  /** Runs one parameterised statement; a failure is an AiError (see databaseError), never the driver's message. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Where the AI client writes usage rows. Closed by `client.close()`. */
   sink: PostgresSink;
@@ -31,6 +33,10 @@ export interface OpenDatabaseOptions {
   pgliteDataDir?: string;
   /** Postgres sink's spill directory. */
   spillDir?: string;
+  /** Timeouts of the pool the server opens (`databaseUrl`); a given pool keeps its own. Default DEFAULT_DATABASE_TIMEOUTS. */
+  timeouts?: Partial<DatabaseTimeouts>;
+  /** Postgres sink: how long its `close()` may take before unwritten rows go to the spill file, in ms. Default the sink's. */
+  sinkCloseTimeoutMs?: number;
   /** Told about problems the sink handles itself (database down, rows spilled). */
   onSinkError?: (e: Error) => void;
 }
@@ -61,7 +67,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       schema,
       queryable: db,
       async query<T>(sql: string, params?: unknown[]) {
-        return (await db.query<T>(sql, params)).rows;
+        return databaseStep('reading', async () => (await db.query<T>(sql, params)).rows);
       },
       sink: createPgliteSink({ db, schema, onError }),
       async ping(timeoutMs = 2_000) {
@@ -72,22 +78,52 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       },
     };
   }
+  const timeouts = { ...DEFAULT_DATABASE_TIMEOUTS, ...options.timeouts };
   const pool =
     (given as pg.Pool | undefined) ??
-    new pg.Pool({ connectionString: options.databaseUrl, max: 5, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+    new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 5,
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      // The server cancels a slow statement; the client stops waiting for one that gets no
+      // answer at all (a partition drops packets without a reset, so the socket never errors).
+      statement_timeout: timeouts.statementTimeoutMs,
+      query_timeout: timeouts.queryTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'korean-together-server',
+    });
   // Without a listener, a server closing an idle connection would crash the process.
   const onPoolError = (e: Error) => onError(e);
   pool.on('error', onPoolError);
-  await migrate({ client: pool, schema });
+  if (given) {
+    await migrate({ client: pool, schema });
+  } else {
+    // Migrations wait on an advisory lock while another instance migrates: a connection without
+    // the statement timeout, but with a query timeout so a partition cannot hang start-up.
+    const migrations = new pg.Pool({ connectionString: options.databaseUrl, max: 1, connectionTimeoutMillis: timeouts.connectTimeoutMs, query_timeout: 120_000 });
+    migrations.on('error', onPoolError);
+    try {
+      await migrate({ client: migrations, schema });
+    } finally {
+      await migrations.end();
+    }
+  }
+  const sinkOptions = {
+    schema,
+    onError,
+    ...(options.spillDir && { spillDir: options.spillDir }),
+    ...(options.sinkCloseTimeoutMs !== undefined && { closeTimeoutMs: options.sinkCloseTimeoutMs }),
+  };
   const sink = options.databaseUrl
-    ? createPostgresSink({ connectionString: options.databaseUrl, schema, onError, ...(options.spillDir && { spillDir: options.spillDir }) })
-    : createPostgresSink({ pool, schema, onError, ...(options.spillDir && { spillDir: options.spillDir }) });
+    ? createPostgresSink({ connectionString: options.databaseUrl, connectionTimeoutMillis: timeouts.connectTimeoutMs, ...sinkOptions })
+    : createPostgresSink({ pool, ...sinkOptions });
   return {
     kind: 'postgres',
     schema,
     queryable: pool,
     async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params)).rows as T[];
+      return databaseStep('reading', async () => (await pool.query(sql, params)).rows as T[]);
     },
     sink,
     async ping(timeoutMs = 2_000) {

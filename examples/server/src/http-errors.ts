@@ -71,7 +71,7 @@ export function toHttpError(e: unknown): HttpError {
   return { status: 500, body: { error: { code: 'internal', message: 'internal server error', retryable: false } } };
 }
 
-/** A request-shaped error (validation, bad JSON, body too large) as the same JSON body. */
-export function requestError(status: number, code: ErrorBody['error']['code'], message: string): HttpError {
-  return { status, body: { error: { code, message, retryable: false } } };
+/** A request-shaped error (validation, bad JSON, body too large, draining) as the same JSON body. */
+export function requestError(status: number, code: ErrorBody['error']['code'], message: string, retryable = false): HttpError {
+  return { status, body: { error: { code, message, retryable } } };
 }

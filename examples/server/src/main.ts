@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     ...(config.policyFile && { policy: config.policyFile }),
     logger: { level: config.logLevel },
     shutdownDeadlineMs: config.shutdownDeadlineMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    databaseTimeouts: config.db,
   });
   const log = server.app.log;
 
@@ -38,10 +40,12 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     signalled = true;
-    log.info(`${signal}: shutting down (in-flight requests get ${config.shutdownDeadlineMs} ms)`);
+    log.info(`${signal}: shutting down (in-flight requests get ${config.shutdownDeadlineMs} ms; exit within ${config.shutdownTimeoutMs} ms)`);
+    // shutdown() is bounded by shutdownTimeoutMs, whatever the database does; exiting explicitly
+    // also ends sockets a partitioned database never closes.
     server.shutdown().then(
       ({ forced }) => {
-        log.info(forced ? 'stopped after aborting in-flight AI calls' : 'stopped cleanly; usage rows flushed');
+        log.info(forced ? 'stopped after cutting in-flight calls or the closing short' : 'stopped cleanly; usage rows flushed');
         process.exit(forced ? 1 : 0);
       },
       (e: unknown) => {

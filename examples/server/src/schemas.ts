@@ -8,7 +8,13 @@ const uuid = { type: 'string', format: 'uuid' } as const;
 /** Base64 (standard alphabet); the decoded bytes are checked by the SDK (size, format, duration). */
 const base64 = { type: 'string', minLength: 1, maxLength: 14_000_000, pattern: '^[A-Za-z0-9+/]*={0,2}$' } as const;
 const formality = { type: 'string', enum: ['hapsyo', 'haeyo', 'banmal'] } as const;
-const shortText = { type: 'string', minLength: 1, maxLength: 4000 } as const;
+/**
+ * Free text must not hold NUL (U+0000): Postgres cannot store it in a text column (SQLSTATE
+ * 22021), so it is refused here, naming the field, before any AI call is paid for.
+ */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+const freeText = (maxLength: number, minLength = 1) => ({ type: 'string', minLength, maxLength, pattern: NO_NUL_PATTERN }) as const;
+const shortText = freeText(4000);
 
 const audioFields = {
   audio: base64,
@@ -20,7 +26,7 @@ export const sttBody = {
   type: 'object',
   required: ['audio', 'encoding'],
   additionalProperties: false,
-  properties: { ...audioFields, languageCode: { type: 'string', minLength: 2, maxLength: 35 }, sessionId: uuid },
+  properties: { ...audioFields, languageCode: freeText(35, 2), sessionId: uuid },
 } as const;
 
 export const ttsBody = {
@@ -28,8 +34,8 @@ export const ttsBody = {
   required: ['text'],
   additionalProperties: false,
   properties: {
-    text: { type: 'string', minLength: 1, maxLength: 20_000 },
-    voice: { type: 'string', minLength: 1, maxLength: 100 },
+    text: freeText(20_000),
+    voice: freeText(100),
     audioEncoding: { type: 'string', enum: [...TTS_AUDIO_ENCODINGS] },
     speakingRate: { type: 'number', minimum: 0.25, maximum: 4 },
     sessionId: uuid,
@@ -45,7 +51,7 @@ export const evaluateBody = {
     learnerAnswer: shortText,
     expectedAnswer: shortText,
     targetFormality: formality,
-    level: { type: 'string', minLength: 1, maxLength: 50 },
+    level: freeText(50),
     sessionId: uuid,
   },
 } as const;
@@ -60,11 +66,11 @@ export const turnBody = {
     prompt: shortText,
     expectedAnswer: shortText,
     targetFormality: formality,
-    level: { type: 'string', minLength: 1, maxLength: 50 },
+    level: freeText(50),
     /** The spoken answer (base64) with its encoding; or `text`. */
     ...audioFields,
     text: shortText,
-    voice: { type: 'string', minLength: 1, maxLength: 100 },
+    voice: freeText(100),
     replyEncoding: { type: 'string', enum: [...TTS_AUDIO_ENCODINGS] },
   },
   // Audio needs its encoding; the handler checks that exactly one of audio / text is given.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  AiError,
   isAiError,
   type AiClient,
   type AudioEncoding,
@@ -10,7 +11,9 @@ import {
   type TtsAudioEncoding,
   type TtsResult,
 } from '@korean-together/core';
+import { qualifiedName } from '@korean-together/sql';
 import { ensureSession, writeSessionEvent, type QueryableLike } from '@korean-together/usage-log';
+import { databaseStep } from './database-errors.js';
 import { DID_NOT_HEAR, tutorReply } from './tutor-reply.js';
 
 /** One learner turn: what they were asked and what they said (audio) or typed (text). */
@@ -69,7 +72,8 @@ export interface TurnDeps {
  * reply; session events are written for each step with the same ids the AI calls carry, so
  * ai_usage_log.event_id joins to session_events.id. STT and evaluation failures fail the turn
  * (an AiError); a failed reply synthesis does not: the grade is still returned, with the reply
- * text and the error code.
+ * text and the error code. An `activityId` that is not in `activities` is refused before any AI
+ * call; a database failure is an AiError of the server's own wording (see databaseError).
  */
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnResult> {
   const { client, db, signal } = deps;
@@ -78,6 +82,9 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
   const eventIds: TurnResult['eventIds'] = {};
   const opts = (eventId: string) => ({ sessionId, eventId, ...(signal && { signal }) });
   const tableOptions = db ? { schema: db.schema } : {};
+
+  const recordEvent = (queryable: QueryableLike, event: Parameters<typeof writeSessionEvent>[1], options: typeof tableOptions) =>
+    databaseStep('recording the turn', () => writeSessionEvent(queryable, event, options));
 
   async function tracked<T extends { meta: ResultMeta }>(capability: Capability, purpose: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -90,7 +97,11 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
     }
   }
 
-  if (db) await ensureSession(db.queryable, { id: sessionId }, tableOptions);
+  if (db && activityId !== undefined) {
+    const found = await databaseStep('checking the activity', () => db.queryable.query(`SELECT 1 FROM ${qualifiedName(db.schema, 'activities')} WHERE id = $1`, [activityId]));
+    if (found.rows.length === 0) throw new AiError('invalid_request', 'activityId: no such activity (it must exist in activities)', { retryable: false });
+  }
+  if (db) await databaseStep('recording the session', () => ensureSession(db.queryable, { id: sessionId }, tableOptions));
 
   let transcript: string;
   const userEventId = randomUUID();
@@ -100,7 +111,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
     );
     transcript = heard.transcript.trim();
     if (db) {
-      await writeSessionEvent(
+      await recordEvent(
         db.queryable,
         { id: userEventId, sessionId, activityId, eventType: 'user_input', userInput: transcript, provider: heard.meta.provider, modelId: heard.meta.modelId, latencyMs: heard.meta.latencyMs, metadata: { source: 'audio', callId: heard.meta.callId } },
         tableOptions,
@@ -110,7 +121,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
   } else {
     transcript = (input.text ?? '').trim();
     if (db) {
-      await writeSessionEvent(db.queryable, { id: userEventId, sessionId, activityId, eventType: 'user_input', userInput: transcript, metadata: { source: 'text' } }, tableOptions);
+      await recordEvent(db.queryable, { id: userEventId, sessionId, activityId, eventType: 'user_input', userInput: transcript, metadata: { source: 'text' } }, tableOptions);
       eventIds.userInput = userEventId;
     }
   }
@@ -134,7 +145,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
       ),
     );
     if (db) {
-      await writeSessionEvent(db.queryable, { id: evalEventId, sessionId, activityId, eventType: 'evaluation', evaluation }, tableOptions);
+      await recordEvent(db.queryable, { id: evalEventId, sessionId, activityId, eventType: 'evaluation', evaluation }, tableOptions);
       eventIds.evaluation = evalEventId;
     }
     replyText = tutorReply(evaluation, { ...(input.expectedAnswer && { expectedAnswer: input.expectedAnswer }), ...(input.targetFormality && { targetFormality: input.targetFormality }) });
@@ -152,7 +163,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
     replyError = e.code;
   }
   if (db) {
-    await writeSessionEvent(
+    await recordEvent(
       db.queryable,
       {
         id: replyEventId,

@@ -145,6 +145,68 @@ describe('tutoring API against the emulators and a real database', () => {
     expect(JSON.stringify(bad.json)).not.toContain(secret);
   });
 
+  it('a NUL character in turn text is a 400 naming the field, before any AI call or database write', async () => {
+    const before = s.emu.hits.count('gemini');
+    const sessionId = randomUUID();
+    for (const [body, field] of [
+      [{ sessionId, prompt: PROMPT, text: '저는\u0000학생입니다' }, 'body.text'],
+      [{ sessionId, prompt: 'x\u0000', text: '네' }, 'body.prompt'],
+    ] as const) {
+      const r = await s.post('/v1/turns', body);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe('invalid_request');
+      expect(r.json.error.message).toBe(`${field}: must not contain NUL (\\u0000) characters`);
+      expect(r.json.error.message).not.toMatch(/22021|SQLSTATE/);
+    }
+    expect(s.emu.hits.count('gemini')).toBe(before);
+    expect(await s.rows('SELECT 1 FROM $schema.sessions WHERE id = $1', [sessionId])).toHaveLength(0);
+  });
+
+  it('an activityId that is not in activities is a 400 naming activityId, not the foreign key, and no AI call is paid for', async () => {
+    const before = s.emu.hits.count('gemini');
+    const r = await s.post('/v1/turns', { prompt: PROMPT, activityId: randomUUID(), text: '저는 학생입니다' });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe('invalid_request');
+    expect(r.json.error.message).toMatch(/^activityId: /);
+    expect(r.json.error.message).not.toMatch(/constraint|fkey|session_events|SQLSTATE/);
+    expect(s.emu.hits.count('gemini')).toBe(before);
+    // An existing activity is accepted and recorded on the events.
+    const [activity] = await s.rows<{ id: string }>("INSERT INTO $schema.activities (title) VALUES ('self-introduction') RETURNING id::text");
+    const ok = await s.post('/v1/turns', { prompt: PROMPT, activityId: activity!.id, text: '저는 학생입니다' });
+    expect(ok.status).toBe(200);
+    const events = await s.rows('SELECT 1 FROM $schema.session_events WHERE activity_id = $1', [activity!.id]);
+    expect(events.length).toBe(3);
+  });
+
+  it('a text/plain body is 415 in the JSON error shape', async () => {
+    const res = await fetch(`${s.baseUrl}/v1/turns`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ prompt: PROMPT, text: '네' }) });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ error: { code: 'invalid_request', message: 'content-type must be application/json', retryable: false } });
+  });
+
+  it('a __proto__ key is a 400 naming the key, not "not valid JSON"', async () => {
+    for (const [raw, key] of [
+      [`{"prompt": "x", "text": "네", "__proto__": {"admin": true}}`, 'body.__proto__'],
+      [`{"prompt": "x", "text": "네", "constructor": {"prototype": {"admin": true}}}`, 'body.constructor.prototype'],
+    ] as const) {
+      const r = await s.post('/v1/turns', raw);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe('invalid_request');
+      expect(r.json.error.message).toMatch(new RegExp(`^${key.replaceAll('.', '\\.')}: key '(__proto__|prototype)' is not allowed$`));
+    }
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it('a 60 KB URL is 431 in the JSON error shape, not the HTTP parser’s own body', async () => {
+    const res = await fetch(`${s.baseUrl}/v1/stats/costs?days=7&pad=${'a'.repeat(60 * 1024)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = await res.json();
+    expect(body.error).toEqual({ code: 'invalid_request', message: expect.stringMatching(/^request line and headers over 16384 bytes/), retryable: false });
+    // The server is still fine for the next client.
+    expect((await s.get('/health')).status).toBe(200);
+  });
+
   it('refuses audio the SDK rejects (over 60 s for synchronous STT) as invalid_request without calling a provider', async () => {
     const before = s.emu.hits.count('google-stt');
     const r = await s.post('/v1/stt', { audio: wav64('가'.repeat(500)), encoding: 'LINEAR16' });

@@ -30,11 +30,18 @@ describe('deployment files', () => {
   it('run the supervisor, and give it longer to stop than its own force-kill', () => {
     expect(dockerfile).toContain('CMD ["bash", "examples/server/start.sh"]');
     expect(startSh).toContain('STOP_TIMEOUT_S="${STOP_TIMEOUT_S:-10}"');
+    expect(startSh).toContain('AI_STOP_TIMEOUT_S="${AI_STOP_TIMEOUT_S:-3}"');
     const grace = Number(/stop_grace_period: (\d+)s/.exec(compose)?.[1]);
-    expect(grace).toBeGreaterThan(10);
+    // The server stops first, then the AI service: the two timeouts add up.
+    expect(grace).toBeGreaterThan(10 + 3);
+    // The server's own shutdown timeout fits inside the supervisor's.
+    expect(loadConfig({}).shutdownTimeoutMs).toBeLessThan(10_000);
   });
 
   it('reject a bad environment, naming every bad variable', () => {
     expect(() => loadConfig({ PORT: 'x', AI_BACKEND: 'cloud', DB_SCHEMA: 'a-b' })).toThrow(/(?=.*PORT: must be an integer)(?=.*AI_BACKEND: )(?=.*DB_SCHEMA: )/);
+    expect(() => loadConfig({ SHUTDOWN_DEADLINE_MS: '5000', SHUTDOWN_TIMEOUT_MS: '4000', DB_QUERY_TIMEOUT_MS: '0' })).toThrow(/(?=.*SHUTDOWN_TIMEOUT_MS: must be above)(?=.*DB_QUERY_TIMEOUT_MS: )/);
+    expect(loadConfig({}).db).toEqual({ connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, queryTimeoutMs: 6_000 });
+    expect(loadConfig({ SHUTDOWN_DEADLINE_MS: '20000' }).shutdownTimeoutMs).toBe(21_500);
   });
 });

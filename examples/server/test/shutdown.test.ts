@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,12 +112,49 @@ describe('signals (the real entry point as a child process)', () => {
     expect(m.output()).toContain('stopped cleanly');
   }, 90_000);
 
+  it('while draining, a request on an open keep-alive connection gets 503 in the JSON shape with Connection: close, not a reset', async () => {
+    emu.faults.clear();
+    emu.faults.add({ target: 'gemini', fault: { kind: 'delay', ms: 1_500 } });
+    const m = await startMain();
+    // One keep-alive socket, kept by the agent after its first answer.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined; body: any; reused: boolean }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: m.port, path, agent }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(text), reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    expect((await get('/health')).status).toBe(200);
+    // An evaluation in flight keeps the drain open.
+    const hitsBefore = emu.hits.count('gemini');
+    const inFlight = fetch(`http://127.0.0.1:${m.port}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EVAL_BODY) });
+    await until(() => emu.hits.count('gemini') > hitsBefore, 10_000, 'the evaluation to reach the emulator');
+    m.child.kill('SIGTERM');
+    await until(() => m.output().includes('shutting down'), 5_000, 'the signal to be handled');
+    // Idle keep-alive connections stay open during the drain: the request is answered on it.
+    const late = await get('/v1/stats/breakers');
+    expect(late.reused).toBe(true);
+    expect(late.status).toBe(503);
+    expect(late.connection).toBe('close');
+    expect(late.body).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('shutting down'), retryable: true } });
+    // A new connection is refused; the in-flight request finishes; the exit is clean.
+    await expect(fetch(`http://127.0.0.1:${m.port}/health`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+    expect((await inFlight).status).toBe(200);
+    expect(await m.exit).toBe(0);
+    agent.destroy();
+    emu.faults.clear();
+  }, 90_000);
+
   it('a second signal forces the exit while a request is stuck', async () => {
     emu.faults.clear();
     emu.faults.add({ target: 'gemini', fault: { kind: 'hang' } });
     const m = await startMain();
+    const hitsBefore = emu.hits.count('gemini');
     const stuck = fetch(`http://127.0.0.1:${m.port}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EVAL_BODY) }).catch(() => 'dropped');
-    await until(() => emu.hits.count('gemini') > 0, 10_000, 'the evaluation to reach the emulator');
+    await until(() => emu.hits.count('gemini') > hitsBefore, 10_000, 'the evaluation to reach the emulator');
     m.child.kill('SIGTERM');
     await until(() => m.output().includes('shutting down'), 5_000, 'the first signal to be handled');
     const t0 = Date.now();

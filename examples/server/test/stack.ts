@@ -2,6 +2,7 @@ import { startEmulators, type Emulators } from '@korean-together/providers/emula
 import type { AiPolicy } from '@korean-together/core';
 import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
 import { createTutoringServer, type TutoringServer } from '../src/app.js';
+import type { DatabaseTimeouts } from '../src/config.js';
 
 /** A key the tests hand to the emulators, to prove it never reaches an answer. */
 export const TEST_API_KEY = 'sk-test-7f3c9d1e2b4a5c6d';
@@ -19,11 +20,24 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { label: string; policy?: AiPolicy; shutdownDeadlineMs?: number }): Promise<Stack> {
+export interface StackOptions {
+  label: string;
+  policy?: AiPolicy;
+  shutdownDeadlineMs?: number;
+  /**
+   * Postgres only: the server opens its own pool (and the sink its own) on this URL instead of
+   * using the test's pool, e.g. `(db) => proxy.urlFor(db.connectionString!)` through a TcpProxy.
+   */
+  databaseUrl?: (db: TestDatabase) => string;
+  databaseTimeouts?: Partial<DatabaseTimeouts>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
   const emu = await startEmulators();
   const db = await testDatabase({ label: options.label });
   const server = await createTutoringServer({
-    database: { client: db.client, schema: db.schema },
+    database: options.databaseUrl ? { databaseUrl: options.databaseUrl(db), schema: db.schema } : { client: db.client, schema: db.schema },
+    ...(options.databaseTimeouts && { databaseTimeouts: options.databaseTimeouts }),
     backend: { kind: 'emulators', endpoints: emu, apiKey: TEST_API_KEY },
     ...(options.policy && { policy: options.policy }),
     logger: false,

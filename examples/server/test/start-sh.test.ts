@@ -133,6 +133,67 @@ describe('start.sh: the fail-fast supervisor', () => {
     expect(processAlive(s.pids.ai)).toBe(false);
   }, 90_000);
 
+  it('SIGTERM under load: the API server drains before the AI service stops, so in-flight turns succeed and nothing is reset', async () => {
+    const s = await startSupervisor();
+    const base = `http://127.0.0.1:${s.port}`;
+    type Outcome = { kind: 'ok'; spannedSignal: boolean; replyError?: string } | { kind: 'status'; status: number; body: any; connection: string | null } | { kind: 'error'; code: string };
+    const outcomes: Outcome[] = [];
+    let signalledAt = 0;
+    let completed = 0;
+    // Keep-alive clients (fetch pools its sockets) looping on turns until the server is gone.
+    const worker = async (w: number) => {
+      for (let i = 0; ; i++) {
+        const started = Date.now();
+        try {
+          const res = await fetch(`${base}/v1/turns`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ prompt: '자기소개를 하세요', expectedAnswer: '저는 학생입니다', text: `저는 학생입니다 ${w}-${i}` }),
+            signal: AbortSignal.timeout(20_000),
+          });
+          const body = await res.json();
+          if (res.status === 200) {
+            outcomes.push({ kind: 'ok', spannedSignal: signalledAt > 0 && started < signalledAt, ...(body.reply.errorCode && { replyError: body.reply.errorCode }) });
+            completed++;
+          } else {
+            outcomes.push({ kind: 'status', status: res.status, body, connection: res.headers.get('connection') });
+          }
+        } catch (e) {
+          const code = String((e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name);
+          outcomes.push({ kind: 'error', code });
+          // Refused: the listener is closed, as documented. Anything else is a failure, recorded above.
+          return;
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, (_, w) => worker(w));
+    await until(() => completed >= 40, 60_000, 'the load to get going');
+    signalledAt = Date.now();
+    s.child.kill('SIGTERM');
+    await Promise.all(workers);
+    const { code } = await s.exit;
+
+    const errors = outcomes.filter((o): o is Extract<Outcome, { kind: 'error' }> => o.kind === 'error');
+    const statuses = outcomes.filter((o): o is Extract<Outcome, { kind: 'status' }> => o.kind === 'status');
+    const ok = outcomes.filter((o): o is Extract<Outcome, { kind: 'ok' }> => o.kind === 'ok');
+    // Turns that were running when the signal came finished, AI calls included.
+    expect(ok.length).toBeGreaterThanOrEqual(40);
+    expect(ok.filter((o) => o.spannedSignal).length).toBeGreaterThan(0);
+    expect(ok.filter((o) => o.replyError)).toEqual([]);
+    expect(statuses.filter((o) => o.status !== 503)).toEqual([]);
+    // A request on an open keep-alive connection during the drain: 503 in the JSON shape, told to reconnect.
+    for (const o of statuses) {
+      expect(o.body.error).toMatchObject({ code: 'unavailable', retryable: true });
+      expect(o.connection).toBe('close');
+    }
+    // Each worker ends on a refused connection: no reset, no socket closed under a request.
+    expect(errors.map((e) => e.code)).toEqual(Array(8).fill('ECONNREFUSED'));
+    expect(code).toBe(0);
+    const out = s.output();
+    expect(out.indexOf('stopping API server')).toBeGreaterThan(-1);
+    expect(out.indexOf('stopping AI service')).toBeGreaterThan(out.indexOf('stopping API server'));
+  }, 120_000);
+
   it('force-kills a child that does not stop within STOP_TIMEOUT_S and exits 1', async () => {
     const s = await startSupervisor({ STOP_TIMEOUT_S: '1' });
     // A stopped process cannot act on SIGTERM; only SIGKILL ends it.
