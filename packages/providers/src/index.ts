@@ -1,6 +1,9 @@
 // Every public export of @korean-together/providers, by name.
 export { geminiEvaluator, GeminiEvaluator } from './gemini/gemini-evaluator.js';
 export type { GeminiEvaluatorOptions } from './gemini/options.js';
+export { openaiEvaluator, OpenAiEvaluator } from './openai-eval/openai-evaluator.js';
+export type { OpenAiEvaluatorOptions, AzureOpenAiOptions } from './openai-eval/options.js';
+export { toStrictSchema, dropNullOptionals } from './openai-eval/strict-schema.js';
 export { googleStt, GoogleStt } from './google-stt/google-stt.js';
 export type { GoogleSttOptions, SpeechClientOptions } from './google-stt/options.js';
 export { googleTts, GoogleTts, languageOfVoice } from './google-tts/google-tts.js';

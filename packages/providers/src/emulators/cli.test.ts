@@ -47,15 +47,20 @@ describe('korean-together-emulators CLI', () => {
         google: { host: string; port: number };
         whisper: { baseUrl: string };
         httpTts: { baseUrl: string };
+        vertex: { baseUrl: string; apiVersion: string; project: string; location: string };
+        openai: { baseUrl: string };
       };
       expect(endpoints.gemini).toEqual({ baseUrl: `http://127.0.0.1:${port}`, apiVersion: 'v1beta' });
       expect(endpoints.google.host).toBe('127.0.0.1');
       const env: string[] = [];
-      for (let i = 0; i < 8; i++) env.push((await p.lines.next()).value as string);
+      for (let i = 0; i < 9; i++) env.push((await p.lines.next()).value as string);
       expect(env).toContain(`GEMINI_EMULATOR_PORT=${port}`);
       expect(env).toContain(`GOOGLE_EMULATOR_PORT=${endpoints.google.port}`);
       expect(env).toContain(`GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:${port}`);
       expect(env).toContain('OPENAI_API_KEY=emulator');
+      expect(env).toContain(`OPENAI_EMULATOR_PORT=${new URL(endpoints.openai.baseUrl).port}`);
+      // Vertex AI answers on the Gemini port under its own paths.
+      expect(endpoints.vertex).toMatchObject({ baseUrl: `http://127.0.0.1:${port}`, apiVersion: 'v1beta1' });
       expect(readFileSync(envFile, 'utf8')).toBe(`${env.join('\n')}\n`);
 
       expect((await fetch(`${endpoints.gemini.baseUrl}/health`)).status).toBe(200);
@@ -64,6 +69,12 @@ describe('korean-together-emulators CLI', () => {
         body: JSON.stringify({ model: 'tts-1', voice: 'alloy', input: '안녕', response_format: 'wav' }),
       });
       expect(speech.status).toBe(200);
+      const chat = await fetch(`${endpoints.openai.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'Learner answer (between the markers):\n<<<\n안녕하세요\n>>>' }] }),
+      });
+      expect(chat.status).toBe(200);
+      expect(((await chat.json()) as { object: string }).object).toBe('chat.completion');
 
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);

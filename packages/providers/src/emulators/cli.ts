@@ -9,7 +9,8 @@ import { emulatorEnv } from './emulator-env.js';
 
 const HELP = `Usage: korean-together-emulators [options]
 
-Starts the Gemini REST, Google Speech/TextToSpeech gRPC, Whisper and speech emulators,
+Starts the Gemini REST (Gemini API and Vertex AI paths), Google Speech/TextToSpeech gRPC,
+OpenAI Chat Completions, Whisper and speech emulators,
 prints their endpoints as one JSON line, then the environment a host app would set,
 and runs until SIGINT or SIGTERM.
 
@@ -19,6 +20,7 @@ Options:
   --port-grpc N          Google Speech + TextToSpeech gRPC port (default 0)
   --port-whisper N       POST /v1/audio/transcriptions port (default 0)
   --port-http-tts N      POST /v1/audio/speech port (default 0)
+  --port-openai N        POST /v1/chat/completions port, Azure deployment URLs too (default 0)
   --seed N               seed of probabilistic faults (default 1)
   --write-env PATH       also write the environment lines to PATH
   -h, --help             show this help
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
         'port-grpc': { type: 'string' },
         'port-whisper': { type: 'string' },
         'port-http-tts': { type: 'string' },
+        'port-openai': { type: 'string' },
         seed: { type: 'string' },
         // Not --env-file: Node 20 takes that flag for itself even after the script name.
         'write-env': { type: 'string' },
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     grpc: integer('port-grpc', str('port-grpc'), 0, 65_535),
     whisper: integer('port-whisper', str('port-whisper'), 0, 65_535),
     httpTts: integer('port-http-tts', str('port-http-tts'), 0, 65_535),
+    openai: integer('port-openai', str('port-openai'), 0, 65_535),
   };
   const seed = integer('seed', str('seed'), 0, 2 ** 32 - 1);
   const host = str('host');
@@ -85,9 +89,11 @@ async function main(): Promise<void> {
   const grpcHost = String(emu.google.clientOptions.apiEndpoint);
   const endpoints = {
     gemini: { baseUrl: emu.gemini.baseUrl, apiVersion: emu.gemini.httpOptions.apiVersion },
+    vertex: { baseUrl: emu.vertex.baseUrl, apiVersion: emu.vertex.httpOptions.apiVersion, project: emu.vertex.project, location: emu.vertex.location },
     google: { host: grpcHost, port: emu.google.port },
     whisper: { baseUrl: emu.whisper.baseUrl },
     httpTts: { baseUrl: emu.httpTts.baseUrl },
+    openai: { baseUrl: emu.openai.baseUrl },
   };
   const env = Object.entries(emulatorEnv(emu)).map(([k, v]) => `${k}=${v}`);
   const envFile = str('write-env');

@@ -13,6 +13,7 @@ export function emulatorEnv(emu: Emulators): Record<string, string> {
     GOOGLE_EMULATOR_PORT: String(emu.google.port),
     WHISPER_EMULATOR_PORT: new URL(emu.whisper.baseUrl).port,
     HTTP_TTS_EMULATOR_PORT: new URL(emu.httpTts.baseUrl).port,
+    OPENAI_EMULATOR_PORT: new URL(emu.openai.baseUrl).port,
     GOOGLE_GEMINI_BASE_URL: emu.gemini.baseUrl,
     GEMINI_API_KEY: 'emulator',
     OPENAI_API_KEY: 'emulator',

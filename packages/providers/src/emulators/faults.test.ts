@@ -63,9 +63,12 @@ describe('FaultScript', () => {
     ['retryAfterSeconds', { target: 'gemini', fault: { kind: 'status', status: 429, retryAfterSeconds: -1 } }],
     ['delay', { target: 'gemini', fault: { kind: 'delay', ms: Number.NaN } }],
     ['retryAfterMs', { target: 'whisper', fault: { kind: 'status', status: 429, retryAfterMs: -5 } }],
-    ['retryAfterMs (the retry-after-ms header) applies only to whisper and http-tts', { target: 'gemini', fault: { kind: 'status', status: 429, retryAfterMs: 5 } }],
+    ['retryAfterMs (the retry-after-ms header) applies only to openai, whisper and http-tts', { target: 'gemini', fault: { kind: 'status', status: 429, retryAfterMs: 5 } }],
     ['does not apply', { target: 'gemini', fault: { kind: 'insufficient_quota' } }],
     ['does not apply', { target: 'whisper', fault: { kind: 'fenced_json' } }],
+    ['does not apply', { target: 'gemini', fault: { kind: 'refusal' } }],
+    ['does not apply', { target: 'gemini-vertex', fault: { kind: 'content_filter' } }],
+    ['does not apply', { target: 'openai', fault: { kind: 'safety' } }],
   ])('refuses a rule with a bad %s', (what, rule) => {
     const faults = new FaultScript();
     let caught: unknown;

@@ -3,7 +3,7 @@
 import { AiError } from '@korean-together/core';
 import type { EmulatorTarget, Fault, FaultRule, Faults, Hits } from './types.js';
 
-export const EMULATOR_TARGETS: readonly EmulatorTarget[] = ['gemini', 'google-stt', 'google-tts', 'whisper', 'http-tts'];
+export const EMULATOR_TARGETS: readonly EmulatorTarget[] = ['gemini', 'gemini-vertex', 'openai', 'google-stt', 'google-tts', 'whisper', 'http-tts'];
 
 /** Which targets each fault kind makes sense for; add() refuses the rest. */
 export const FAULT_TARGETS: Record<Fault['kind'], readonly EmulatorTarget[]> = {
@@ -11,12 +11,16 @@ export const FAULT_TARGETS: Record<Fault['kind'], readonly EmulatorTarget[]> = {
   hang: EMULATOR_TARGETS,
   status: EMULATOR_TARGETS,
   api_key_invalid: EMULATOR_TARGETS,
-  insufficient_quota: ['whisper', 'http-tts'],
-  fenced_json: ['gemini'],
-  malformed_json: ['gemini', 'whisper'],
-  schema_invalid: ['gemini'],
-  empty_candidates: ['gemini'],
-  safety: ['gemini'],
+  insufficient_quota: ['openai', 'whisper', 'http-tts'],
+  refusal: ['openai'],
+  max_tokens: ['gemini', 'gemini-vertex', 'openai'],
+  content_filter: ['openai'],
+  context_length_exceeded: ['openai'],
+  fenced_json: ['gemini', 'gemini-vertex'],
+  malformed_json: ['gemini', 'gemini-vertex', 'openai', 'whisper'],
+  schema_invalid: ['gemini', 'gemini-vertex', 'openai'],
+  empty_candidates: ['gemini', 'gemini-vertex'],
+  safety: ['gemini', 'gemini-vertex'],
   truncated_audio: ['google-tts', 'http-tts'],
 };
 
@@ -58,7 +62,9 @@ function validate(rule: FaultRule): void {
       invalid(rule, `retryAfterSeconds must be a non-negative number (got ${f.retryAfterSeconds})`);
     }
     if (f.retryAfterMs !== undefined) {
-      if (rule.target !== 'whisper' && rule.target !== 'http-tts') invalid(rule, 'retryAfterMs (the retry-after-ms header) applies only to whisper and http-tts');
+      if (rule.target !== 'openai' && rule.target !== 'whisper' && rule.target !== 'http-tts') {
+        invalid(rule, 'retryAfterMs (the retry-after-ms header) applies only to openai, whisper and http-tts');
+      }
       if (!(Number.isFinite(f.retryAfterMs) && f.retryAfterMs >= 0)) invalid(rule, `retryAfterMs must be a non-negative number (got ${f.retryAfterMs})`);
     }
   }

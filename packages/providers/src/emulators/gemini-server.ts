@@ -1,6 +1,10 @@
 // A Gemini REST emulator: what @google/genai sends to
 // POST /{v1|v1beta}/models/{model}:generateContent (and :streamGenerateContent), graded by
 // the Korean rules in grading.ts, with Google's error shapes and realistic usage metadata.
+// The same models on Vertex AI answer under
+// POST /{v1|v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent
+// (an OAuth bearer token) and, in express mode, /{v1|v1beta1}/publishers/google/models/{model}:...
+// (an API key): a separate target, 'gemini-vertex', with its own faults and hit counts.
 
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
@@ -18,6 +22,7 @@ export const GEMINI_MAX_REQUEST_BYTES = 20 * 1024 * 1024;
 export const AUDIO_TOKENS_PER_SECOND = 32;
 
 const ROUTE = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const VERTEX_ROUTE = /^\/(v1|v1beta1)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/)?publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const KNOWN_MODEL = /^(gemini|gemma|learnlm)-[\w.-]+$/;
 
 export { estimateTokens };
@@ -97,12 +102,71 @@ const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
   504: 'The request timed out. Please try again.',
 };
 
+interface Route {
+  target: 'gemini' | 'gemini-vertex';
+  vertex: boolean;
+  version: string;
+  model: string;
+  method: string;
+  /** Vertex project and location; both undefined in express mode. */
+  project?: string;
+  location?: string;
+}
+
+/** Which API a path belongs to: the Gemini API or Vertex AI (project path or express mode). */
+function parseRoute(pathname: string): Route | undefined {
+  const g = ROUTE.exec(pathname);
+  if (g) return { target: 'gemini', vertex: false, version: g[1]!, model: g[2]!, method: g[3]! };
+  const v = VERTEX_ROUTE.exec(pathname);
+  if (!v) return undefined;
+  const [, version, project, location, model, method] = v as unknown as [string, string, string | undefined, string | undefined, string, string];
+  return { target: 'gemini-vertex', vertex: true, version, model, method, ...(project !== undefined && { project: decodeURIComponent(project), location: decodeURIComponent(location!) }) };
+}
+
+/** The ErrorInfo metadata Vertex AI puts on its auth failures. */
+function vertexErrorInfo(reason: string, version: string, domain = 'googleapis.com', extra: Record<string, string> = {}): unknown {
+  return {
+    '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+    reason,
+    domain,
+    metadata: { service: 'aiplatform.googleapis.com', method: `google.cloud.aiplatform.${version}.PredictionService.GenerateContent`, ...extra },
+  };
+}
+
+/** Vertex AI's 401: no credential at all (CREDENTIALS_MISSING), or one that no longer works (ACCESS_TOKEN_EXPIRED). */
+function sendVertexUnauthenticated(res: http.ServerResponse, reason: 'CREDENTIALS_MISSING' | 'ACCESS_TOKEN_EXPIRED', version: string): void {
+  const message =
+    reason === 'CREDENTIALS_MISSING'
+      ? 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.'
+      : 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
+  sendGoogleError(res, 401, message, { details: [vertexErrorInfo(reason, version)] });
+}
+
+/** Vertex AI's own text (and details) for a scripted status, where it differs from the Gemini API's. */
+function vertexFault(status: number, route: Route): { message: string; details?: unknown[] } | undefined {
+  const resource = `projects/${route.project ?? 'express'}/locations/${route.location ?? 'global'}/publishers/google/models/${route.model}`;
+  switch (status) {
+    case 429:
+      return { message: 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.' };
+    case 403:
+      return {
+        message: `Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/${resource}' (or it may not exist).`,
+        details: [vertexErrorInfo('IAM_PERMISSION_DENIED', route.version, 'aiplatform.googleapis.com', { permission: 'aiplatform.endpoints.predict', resource })],
+      };
+    case 503:
+      return { message: 'The service is currently unavailable.' };
+    default:
+      return undefined;
+  }
+}
+
 interface Answer {
   candidates: unknown[];
   usageMetadata: Record<string, unknown>;
   modelVersion: string;
   responseId: string;
   promptFeedback?: unknown;
+  createTime?: string;
 }
 
 export class GeminiEmulator {
@@ -120,14 +184,19 @@ export class GeminiEmulator {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, scope: RequestScope): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     if (req.method === 'GET' && url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
-    const route = ROUTE.exec(url.pathname);
+    const route = parseRoute(url.pathname);
     if (!route) return sendGoogleError(res, 404, `The requested URL ${url.pathname} was not found on this server.`);
     if (req.method !== 'POST') return sendGoogleError(res, 405, `Method ${req.method} is not allowed for ${url.pathname}.`);
-    const [, version, model, method] = route as unknown as [string, string, string, string];
-    scope.hit('gemini', [model]);
+    const { target, version, model, method } = route;
+    scope.hit(target, [model]);
 
     const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
-    if (typeof key !== 'string' || key.trim() === '') {
+    const hasKey = typeof key === 'string' && key.trim() !== '';
+    if (route.vertex && route.project !== undefined) {
+      // Vertex AI takes OAuth access tokens (service accounts, ADC), never API keys, on project paths.
+      if (!/^Bearer\s+\S+$/i.test(String(req.headers.authorization ?? ''))) return sendVertexUnauthenticated(res, 'CREDENTIALS_MISSING', version);
+    } else if (!hasKey) {
+      if (route.vertex) return sendVertexUnauthenticated(res, 'CREDENTIALS_MISSING', version);
       return sendGoogleError(
         res,
         403,
@@ -143,14 +212,20 @@ export class GeminiEmulator {
       throw err;
     }
 
-    const fault = this.faults.pick('gemini', [model]);
+    const fault = this.faults.pick(target, [model]);
     if (!(await waitOutFault(fault, scope.signal))) return;
-    if (fault?.kind === 'api_key_invalid') return sendApiKeyInvalid(res);
+    if (fault?.kind === 'api_key_invalid') {
+      // A bearer token that no longer works, or (express mode) a bad key.
+      return route.vertex && route.project !== undefined ? sendVertexUnauthenticated(res, 'ACCESS_TOKEN_EXPIRED', version) : sendApiKeyInvalid(res);
+    }
     if (fault?.kind === 'status') {
       const status = httpStatusFor(fault.status);
-      return sendGoogleError(res, fault.status, fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? 'Request failed.', {
+      const defaults = route.vertex ? vertexFault(status, route) : undefined;
+      return sendGoogleError(res, fault.status, fault.message ?? defaults?.message ?? DEFAULT_FAULT_MESSAGES[status] ?? 'Request failed.', {
         ...(fault.retryAfterSeconds !== undefined && { retryAfterSeconds: fault.retryAfterSeconds }),
-        ...(status === 429 && { details: [quotaFailure(model)] }),
+        // The Gemini API names the quota a 429 hit; Vertex AI says only "Resource exhausted".
+        ...(status === 429 && !route.vertex && { details: [quotaFailure(model)] }),
+        ...(defaults?.details && { details: defaults.details }),
       });
     }
 
@@ -163,9 +238,20 @@ export class GeminiEmulator {
     }
     const contents = body.contents as Content[] | undefined;
     if (!Array.isArray(contents) || contents.length === 0) {
-      return sendGoogleError(res, 400, '* GenerateContentRequest.contents: contents is not specified\n');
+      return sendGoogleError(res, 400, route.vertex ? 'Unable to submit request because it must include at least one parts field, which describes the prompt input.' : '* GenerateContentRequest.contents: contents is not specified\n');
+    }
+    // Vertex AI refuses a turn without a role; the Gemini API assumes 'user'.
+    if (route.vertex && contents.some((c) => c?.role !== 'user' && c?.role !== 'model')) {
+      return sendGoogleError(res, 400, 'Please use a valid role: user, model.');
     }
     if (!KNOWN_MODEL.test(model)) {
+      if (route.vertex) {
+        return sendGoogleError(
+          res,
+          404,
+          `Publisher Model \`${route.project !== undefined ? `projects/${route.project}/locations/${route.location}/` : ''}publishers/google/models/${model}\` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions`,
+        );
+      }
       return sendGoogleError(res, 404, `models/${model} is not found for API version ${version}, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`);
     }
     const gc = (body.generationConfig ?? body.generation_config ?? {}) as Record<string, unknown>;
@@ -179,6 +265,11 @@ export class GeminiEmulator {
     }
 
     const answer = this.answer(model, body, contents, gc, mime === 'application/json', fault);
+    if (route.vertex) {
+      // Vertex AI's response also carries its creation time and the traffic type it billed.
+      answer.createTime = new Date().toISOString();
+      answer.usageMetadata = { ...answer.usageMetadata, trafficType: 'ON_DEMAND' };
+    }
     if (method === 'generateContent') return sendJson(res, 200, answer);
     const chunks = streamChunks(answer);
     if (url.searchParams.get('alt') === 'sse') {
@@ -234,7 +325,11 @@ export class GeminiEmulator {
 
     let finishReason = 'STOP';
     const maxOut = Number(gc.maxOutputTokens ?? gc.max_output_tokens);
-    if (Number.isInteger(maxOut) && maxOut > 0 && estimateTokens(text) > maxOut) {
+    if (fault?.kind === 'max_tokens') {
+      // As if the cap were hit mid-answer: the JSON stops part way, every token billed.
+      text = [...text].slice(0, Math.floor([...text].length * 0.6)).join('');
+      finishReason = 'MAX_TOKENS';
+    } else if (Number.isInteger(maxOut) && maxOut > 0 && estimateTokens(text) > maxOut) {
       const cps = [...text];
       let keep = cps.length;
       while (keep > 0 && estimateTokens(cps.slice(0, keep).join('')) > maxOut) keep = Math.floor(keep * 0.9);

@@ -1,5 +1,5 @@
 // Every public export of @korean-together/providers/emulators, by name.
-export { startEmulators, EMULATOR_GEMINI_API_VERSION } from './start-emulators.js';
+export { startEmulators, EMULATOR_GEMINI_API_VERSION, EMULATOR_VERTEX_API_VERSION, EMULATOR_VERTEX_PROJECT, EMULATOR_VERTEX_LOCATION } from './start-emulators.js';
 export { emulatorEnv } from './emulator-env.js';
 export type { EmulatorTarget, Fault, FaultRule, Faults, Hits, StartEmulatorsOptions, Emulators } from './types.js';
 export { EMULATOR_TARGETS, FAULT_TARGETS } from './faults.js';
@@ -32,6 +32,7 @@ export { gradeAnswer, parseEvalPrompt, parsePassMark, detectFormality, convertEn
 export type { GradeInput, ParsedEvalPrompt } from './grading.js';
 export { estimateTokens, thinkingTokens, AUDIO_TOKENS_PER_SECOND } from './gemini-server.js';
 export { SYNC_RECOGNIZE_MAX_BYTES, SYNC_RECOGNIZE_MAX_MS, TTS_MAX_INPUT_BYTES } from './google-grpc-server.js';
+export { CHAT_MAX_REQUEST_BYTES, CHAT_CONTEXT_TOKENS, CHAT_TOKENS_PER_MESSAGE, PROMPT_CACHE_MIN_TOKENS, PROMPT_CACHE_STEP_TOKENS, strictSchemaProblem } from './openai-chat-server.js';
 export { WHISPER_MAX_FILE_BYTES, SPEECH_MAX_INPUT_CHARS, OPENAI_SPEECH_SAMPLE_RATE_HERTZ, TRANSCRIBE_AUDIO_TOKENS_PER_SECOND } from './openai-audio-server.js';
 export { EMULATED_VOICES } from './google-voices.js';
 export type { EmulatedVoice } from './google-voices.js';

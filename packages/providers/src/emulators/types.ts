@@ -3,8 +3,13 @@ import type { ClientOptions } from 'google-gax';
 // The emulators' public types: what startEmulators() returns and how faults are scripted.
 // Adapters' tests and host apps' CI code against these.
 
-/** Which emulated endpoint a fault or hit counter is about. */
-export type EmulatorTarget = 'gemini' | 'google-stt' | 'google-tts' | 'whisper' | 'http-tts';
+/**
+ * Which emulated endpoint a fault or hit counter is about: 'gemini' is the Gemini API
+ * (`/v1beta/models/M:generateContent`), 'gemini-vertex' the same models on Vertex AI
+ * (`/v1beta1/projects/P/locations/L/publishers/google/models/M:generateContent`), 'openai' the
+ * Chat Completions endpoint (OpenAI's `/v1/chat/completions` and Azure OpenAI's deployment URLs).
+ */
+export type EmulatorTarget = 'gemini' | 'gemini-vertex' | 'openai' | 'google-stt' | 'google-tts' | 'whisper' | 'http-tts';
 
 /** What an emulated endpoint does instead of answering normally. */
 export type Fault =
@@ -20,7 +25,7 @@ export type Fault =
    * `retryAfterSeconds` sets the Retry-After header (REST, rounded up), a google.rpc.RetryInfo
    * detail in the Gemini error body, and on gRPC the `grpc-status-details-bin` trailer (which
    * google-gax decodes into `err.statusDetails`) plus `google.rpc.retryinfo-bin`.
-   * `retryAfterMs` (whisper, http-tts only) sends OpenAI's `retry-after-ms` header instead,
+   * `retryAfterMs` (openai, whisper, http-tts only) sends OpenAI's `retry-after-ms` header instead,
    * with no `Retry-After` unless `retryAfterSeconds` is set too. A Gemini 429 carries a
    * google.rpc.QuotaFailure detail, as Google's does.
    */
@@ -30,20 +35,40 @@ export type Fault =
    * `details` hold a google.rpc.ErrorInfo (reason `API_KEY_INVALID`, domain `googleapis.com`)
    * and a LocalizedMessage. Google STT / TTS: gRPC 3 `INVALID_ARGUMENT` with the same ErrorInfo
    * in the `grpc-status-details-bin` trailer (google-gax sets `err.reason` / `err.domain`).
-   * Whisper / speech: OpenAI's 401 with `code: 'invalid_api_key'`.
+   * Vertex AI: 401 `UNAUTHENTICATED` with ErrorInfo `ACCESS_TOKEN_EXPIRED` (a bearer token), or
+   * Gemini's 400 API_KEY_INVALID in express mode (an API key).
+   * OpenAI (chat, whisper, speech): OpenAI's 401 with `code: 'invalid_api_key'`.
    */
   | { kind: 'api_key_invalid' }
-  /** Whisper / speech: OpenAI's 429 for an account without credits (`type` and `code` `insufficient_quota`). */
+  /** OpenAI (chat, whisper, speech): OpenAI's 429 for an account without credits (`type` and `code` `insufficient_quota`). */
   | { kind: 'insufficient_quota' }
-  /** Gemini: the JSON answer wrapped in a ```json fence even in JSON mode, as gemini-2.5-pro sometimes does. */
+  /** OpenAI chat: the model declines: `message.refusal` set, `content` null, `finish_reason: 'stop'`, tokens billed. */
+  | { kind: 'refusal' }
+  /**
+   * The answer stops at the output-token cap with its JSON cut off: OpenAI `finish_reason:
+   * 'length'`, Gemini / Vertex `finishReason: 'MAX_TOKENS'`; every token is billed.
+   */
+  | { kind: 'max_tokens' }
+  /**
+   * OpenAI chat: Azure OpenAI's answer for a prompt its content filter blocks: HTTP 400,
+   * `code: 'content_filter'`, `param: 'prompt'`, `innererror.code: 'ResponsibleAIPolicyViolation'`
+   * with the `content_filter_result` per category.
+   */
+  | { kind: 'content_filter' }
+  /** OpenAI chat: HTTP 400 `code: 'context_length_exceeded'`, `param: 'messages'` (the prompt is too long for the model). */
+  | { kind: 'context_length_exceeded' }
+  /** Gemini / Vertex: the JSON answer wrapped in a ```json fence even in JSON mode, as gemini-2.5-pro sometimes does. */
   | { kind: 'fenced_json' }
-  /** Gemini: a 200 whose candidate text is not JSON (cut short). Whisper: a 200 with a non-JSON body. */
+  /**
+   * Gemini / Vertex / OpenAI chat: a 200 whose answer text is not JSON (cut short) although it
+   * finished normally. Whisper: a 200 with a non-JSON body.
+   */
   | { kind: 'malformed_json' }
-  /** Gemini: valid JSON that breaks the evaluation schema (score 150, unknown error type). */
+  /** Gemini / Vertex / OpenAI chat: valid JSON that breaks the evaluation schema (score 150, unknown error type). */
   | { kind: 'schema_invalid' }
-  /** Gemini: a 200 with `candidates: []`. */
+  /** Gemini / Vertex: a 200 with `candidates: []`. */
   | { kind: 'empty_candidates' }
-  /** Gemini: a candidate with finishReason 'SAFETY' and no text. */
+  /** Gemini / Vertex: a candidate with finishReason 'SAFETY' and no text. */
   | { kind: 'safety' }
   /**
    * TTS targets: audio cut short (the WAV header or ID3 length promises more than is sent; an MP3
@@ -54,8 +79,9 @@ export type Fault =
 export interface FaultRule {
   target: EmulatorTarget;
   /**
-   * Only requests for this model / voice: Gemini model name, Google STT `config.model` ('default'
-   * when unset), Google TTS voice name, Whisper `model`, speech `model` or `voice`.
+   * Only requests for this model / voice: Gemini / Vertex model name, the chat `model` (or the
+   * Azure deployment name), Google STT `config.model` ('default' when unset), Google TTS voice
+   * name, Whisper `model`, speech `model` or `voice`.
    */
   model?: string;
   fault: Fault;
@@ -90,7 +116,7 @@ export interface StartEmulatorsOptions {
   /** Seed for probabilistic faults, default 1. */
   seed?: number;
   /** Ports, default 0 (a free port) each. */
-  ports?: { gemini?: number; grpc?: number; whisper?: number; httpTts?: number };
+  ports?: { gemini?: number; grpc?: number; whisper?: number; httpTts?: number; openai?: number };
 }
 
 export interface Emulators {
@@ -99,6 +125,24 @@ export interface Emulators {
    * v1 and v1alpha are served too. Any non-empty `x-goog-api-key` is accepted.
    */
   gemini: { baseUrl: string; httpOptions: { baseUrl: string; apiVersion: string } };
+  /**
+   * Pass as `geminiEvaluator({ vertex: { project, location, googleAuthOptions }, httpOptions })`
+   * (or `new GoogleGenAI({ vertexai: true, project, location, httpOptions })`). Served on the
+   * Gemini emulator's port under the Vertex AI paths, as its own target 'gemini-vertex' (own
+   * faults and hit counts): `apiVersion` is 'v1beta1' (v1 is served too). Any project and
+   * location are accepted; requests need `Authorization: Bearer <any token>` (inject an auth
+   * client that returns a fixed token: no Google credentials needed), or an `x-goog-api-key` in
+   * express mode (no project).
+   */
+  vertex: { baseUrl: string; httpOptions: { baseUrl: string; apiVersion: string }; project: string; location: string };
+  /**
+   * Server root (no /v1) of the Chat Completions endpoint: pass `${baseUrl}/v1` as the OpenAI
+   * client's `baseURL` (`openaiEvaluator({ baseUrl })` accepts either), or `baseUrl` as an Azure
+   * `endpoint` (`/openai/deployments/D/chat/completions?api-version=V` with an `api-key`
+   * header). Any path ending in /chat/completions is served; a bearer token, when sent, must be
+   * well formed.
+   */
+  openai: { baseUrl: string };
   /** Pass as `googleStt({ clientOptions })` / `googleTts({ clientOptions })`: gRPC, insecure, no metadata-server probe. */
   google: { port: number; clientOptions: ClientOptions };
   /** Server root (no /v1) of the OpenAI-compatible POST /v1/audio/transcriptions; any path ending in /audio/transcriptions is served. */
