@@ -1,12 +1,14 @@
 import type { AudioEncoding } from '../spec/types.js';
-import { scanMp3 } from './mp3.js';
+import { id3v2Length, scanMp3 } from './mp3.js';
 import { parseWav } from './wav.js';
 
 /** Duration from a FLAC STREAMINFO block, in ms; undefined when absent or the total is unknown. */
 export function flacDurationMs(b: Uint8Array): number | undefined {
+  // Some taggers put an ID3v2 tag in front of "fLaC"; flacProblem accepts it, so it is skipped here too.
+  const at = id3v2Length(b);
   // "fLaC", then a metadata block header (1 byte type, 3 bytes length) whose first block is STREAMINFO.
-  if (b.length < 42 || b[0] !== 0x66 || b[1] !== 0x4c || b[2] !== 0x61 || b[3] !== 0x43 || (b[4]! & 0x7f) !== 0) return undefined;
-  const s = 8; // STREAMINFO body
+  if (b.length < at + 42 || b[at] !== 0x66 || b[at + 1] !== 0x4c || b[at + 2] !== 0x61 || b[at + 3] !== 0x43 || (b[at + 4]! & 0x7f) !== 0) return undefined;
+  const s = at + 8; // STREAMINFO body
   const sampleRate = (b[s + 10]! << 12) | (b[s + 11]! << 4) | (b[s + 12]! >> 4);
   const totalSamples = (b[s + 13]! & 0x0f) * 2 ** 32 + new DataView(b.buffer, b.byteOffset + s + 14, 4).getUint32(0, false);
   if (!sampleRate || !totalSamples) return undefined;
