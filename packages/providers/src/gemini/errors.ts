@@ -10,6 +10,11 @@ export interface GeminiErrorContext {
   secrets: readonly (string | undefined)[];
   /** The Retry-After header of the failed response, captured by the adapter's fetch wrapper. */
   retryAfterHeader?: string | null;
+  /**
+   * True when the call failed before any request was sent on Vertex AI: google-auth-library
+   * could not produce credentials (no ADC, a refresh that failed). No retry helps.
+   */
+  credentialsFailed?: boolean;
 }
 
 interface GoogleErrorBody {
@@ -59,6 +64,13 @@ export function mapGeminiError(err: unknown, c: GeminiErrorContext): AiError {
     });
   }
   const cause = sanitisedCause(err, c.secrets);
+  if (c.credentialsFailed) {
+    return new AiError('unauthenticated', `${c.provider}: generateContent (${c.model}) sent nothing: no Google Cloud credentials could be obtained (googleAuthOptions or Application Default Credentials)`, {
+      provider: c.provider,
+      retryable: false,
+      ...(cause && { cause }),
+    });
+  }
   const netCode = (err as { cause?: { code?: unknown } })?.cause?.code;
   return new AiError(
     'unavailable',
