@@ -116,8 +116,18 @@ function unitsOf(capability: Capability, raw: RawResult | undefined): UsageUnits
         requests: 1,
       };
     }
-    case 'stt':
-      return { audioDurationMs: (raw as SttProviderResult).audioDurationMs, requests: 1 };
+    case 'stt': {
+      // Per-second models bill audioDurationMs, token-billed ones (gpt-4o-transcribe) the
+      // tokens: the model's price rows pick the units they charge.
+      const r = raw as SttProviderResult;
+      return {
+        audioDurationMs: r.audioDurationMs,
+        ...(r.tokensIn !== undefined && { tokensIn: r.tokensIn }),
+        ...(r.audioTokensIn !== undefined && { audioTokensIn: r.audioTokensIn }),
+        ...(r.tokensOut !== undefined && { tokensOut: r.tokensOut }),
+        requests: 1,
+      };
+    }
     case 'tts': {
       const r = raw as TtsProviderResult;
       return { characters: r.characters, audioDurationMs: r.audioDurationMs, requests: r.requests ?? 1 };

@@ -5,6 +5,13 @@ import type { Capability, EvalRequest, SttRequest, TtsRequest } from '../spec/ty
 
 /** Gemini bills audio input at 32 tokens per second. */
 const AUDIO_TOKENS_PER_SECOND = 32;
+/**
+ * OpenAI's token-billed transcribers (gpt-4o-transcribe, gpt-4o-mini-transcribe) bill about
+ * 10 audio tokens per second of audio (one per 100 ms), counted here per started second.
+ */
+export const STT_AUDIO_TOKENS_PER_SECOND = 10;
+/** The output cap of those transcribers (2,000 tokens): no transcript bills more. */
+export const STT_MAX_OUTPUT_TOKENS = 2_000;
 /** Lowest bitrate assumed when sizing audio whose container does not state its length: 6 kbit/s (Opus' floor). */
 const MIN_AUDIO_BYTES_PER_SECOND = 750;
 
@@ -44,7 +51,12 @@ export function worstCaseUnits(capability: Capability, req: unknown, maxOutputTo
     }
     case 'stt': {
       const r = req as SttRequest;
-      return { audioDurationMs: worstAudioMs(r.audio, r.encoding, r.sampleRateHertz), requests: 1 };
+      const audioMs = worstAudioMs(r.audio, r.encoding, r.sampleRateHertz);
+      // Both ways a transcriber bills: per audio second (Google, whisper-1) and per token (the
+      // GPT-4o transcribers, whose price rows are token rows). The model's rows price only the
+      // units they charge, so each model's worst case counts its own units.
+      const audioTokensIn = Math.ceil(audioMs / 1000) * STT_AUDIO_TOKENS_PER_SECOND;
+      return { audioDurationMs: audioMs, tokensIn: audioTokensIn, audioTokensIn, tokensOut: STT_MAX_OUTPUT_TOKENS, requests: 1 };
     }
     case 'tts': {
       const r = req as TtsRequest;

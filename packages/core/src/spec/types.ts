@@ -68,6 +68,16 @@ export interface SttProviderResult {
   confidence?: number;
   /** Billed / measured audio duration in milliseconds. */
   audioDurationMs: number;
+  /**
+   * Token-billed models (OpenAI gpt-4o-transcribe, gpt-4o-mini-transcribe): every input token
+   * billed, audio included (`usage.input_tokens`). Priced by the model's token rows; per-second
+   * models leave the token fields out.
+   */
+  tokensIn?: number;
+  /** The audio part of tokensIn (`usage.input_token_details.audio_tokens`), priced apart where the table has an 'audio_token_in' row. */
+  audioTokensIn?: number;
+  /** Output (transcript) tokens billed (`usage.output_tokens`). */
+  tokensOut?: number;
   /** Model actually used, when it differs from the provider's modelId. */
   modelId?: string;
 }
