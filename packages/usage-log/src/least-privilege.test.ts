@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, uniqueName, type TestDatabase } from '../../../test-support/db.js';
+import { uniqueName } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { costSumText, makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { quarantined, tableStats, tempDir } from '../test/sink-helpers.js';
 import { createPostgresSink } from './postgres-sink.js';
@@ -8,21 +8,19 @@ import type { UsageLogError } from './usage-log-error.js';
 
 // Roles live on the server, not in PGlite.
 describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege role', () => {
-  let db: TestDatabase;
+  const db = useMigratedDatabase('lp');
   const role = uniqueName('writer');
   beforeAll(async () => {
-    db = await testDatabase({ label: 'lp' });
-    await migrate({ client: db.client, schema: db.schema });
     await db.query(`CREATE ROLE "${role}" LOGIN`);
     await db.query(`GRANT USAGE ON SCHEMA "${db.schema}" TO "${role}"`);
     await db.query(`GRANT INSERT, SELECT (id) ON "${db.schema}".ai_usage_log TO "${role}"`);
   });
   afterAll(async () => {
-    // The schema goes first, taking the role's grants with it; then the role can be dropped.
-    await db?.close();
+    // The role's grants go first (the schema may still be there: hooks run in reverse order), then the role.
     const { default: pg } = await import('pg');
     const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await c.connect();
+    await c.query(`DROP OWNED BY "${role}"`).catch(() => {});
     await c.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => {});
     await c.end();
   });

@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAiClient, definePolicy, isAiError, MemoryBudgetStore, type BudgetLimit } from '@korean-together/core';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type PoolLike, type TestDatabase } from '../../../test-support/db.js';
+import type { PoolLike } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { createPostgresBudgetStore, type PostgresBudgetStore } from './postgres-budget-store.js';
 
 // The store runs on the real server when DATABASE_URL is set (with real child processes for the
@@ -16,7 +16,7 @@ import { createPostgresBudgetStore, type PostgresBudgetStore } from './postgres-
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = fileURLToPath(new URL('../test/fixtures/pg-budget-child.ts', import.meta.url));
 
-let db: TestDatabase;
+const db = useMigratedDatabase('budget', { maxConnections: 8 });
 let pool: PoolLike;
 let schema: string;
 let store: PostgresBudgetStore;
@@ -26,15 +26,9 @@ const key = (label: string) => `day:${label}-${++n}`;
 const limit = (k: string, capMicro: number, ttlMs = 600_000): BudgetLimit => ({ key: k, capMicro, ttlMs });
 
 beforeAll(async () => {
-  db = await testDatabase({ label: 'budget', maxConnections: 8 });
   pool = db.poolLike;
   schema = db.schema;
-  await migrate({ client: db.client, schema });
   store = createPostgresBudgetStore({ pool, schema });
-});
-
-afterAll(async () => {
-  await db?.close();
 });
 
 interface ChildHandle {

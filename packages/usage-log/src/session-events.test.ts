@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isAiError, type EvalResult } from '@korean-together/core';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { ensureSession, writeSessionEvent } from './session-events.js';
 
 const evaluation: EvalResult = {
@@ -27,16 +26,11 @@ const evaluation: EvalResult = {
 };
 
 describe('writeSessionEvent', () => {
-  let db: TestDatabase;
+  const db = useMigratedDatabase('events');
   const session = randomUUID();
   beforeAll(async () => {
-    db = await testDatabase({ label: 'events' });
-    await migrate({ client: db.client, schema: db.schema });
     await ensureSession(db.client, { id: session, userId: 'learner-1' }, { schema: db.schema });
     await ensureSession(db.client, { id: session }, { schema: db.schema }); // idempotent
-  });
-  afterAll(async () => {
-    await db?.close();
   });
 
   it('fills the analysis columns from an EvalResult and its meta', async () => {

@@ -1,10 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AiError } from '@korean-together/core';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { costSumText, makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { quarantined, sinkFor, spillSegments, tableStats, tempDir } from '../test/sink-helpers.js';
 import type { UsageLogError } from './usage-log-error.js';
@@ -13,26 +12,12 @@ import { normalizeUsage } from './usage-row.js';
 // The same tests drive createPostgresSink on the real server (DATABASE_URL) and
 // createPgliteSink on PGlite: one engine, two targets.
 describe('database sink', () => {
-  let db: TestDatabase;
-  let table: string;
-  let n = 0;
-
-  beforeAll(async () => {
-    db = await testDatabase({ label: 'sink' });
-    await migrate({ client: db.client, schema: db.schema });
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-  // A fresh table per test (same shape), so counts are exact.
-  beforeEach(async () => {
-    table = `usage_${++n}`;
-    await db.query(`CREATE TABLE "${db.schema}"."${table}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
-  });
+  // A fresh migrated schema for this file, and a fresh table (same shape) per test, so counts are exact.
+  const db = useMigratedDatabase('sink', { tablePerTest: 'ai_usage_log' });
 
   it('write() is synchronous: it returns before any I/O, and flush() commits every row', async () => {
     const spillDir = await tempDir('sync');
-    const sink = sinkFor(db, { table, spillDir, batchSize: 100 });
+    const sink = sinkFor(db, { table: db.table, spillDir, batchSize: 100 });
     const s = streamId();
     for (let i = 0; i < 1050; i++) sink.write(makeRecord(s, i));
     // Nothing could have been sent yet: we never yielded to the event loop.
@@ -40,13 +25,13 @@ describe('database sink', () => {
     expect(sink.stats().written).toBe(0);
     await sink.flush();
     expect(sink.stats()).toMatchObject({ written: 1050, pending: 0, spilled: 0, failed: 0, dropped: 0 });
-    expect(await tableStats(db, table)).toEqual({ n: 1050, distinct: 1050, cost: costSumText(0, 1050) });
+    expect(await tableStats(db, db.table)).toEqual({ n: 1050, distinct: 1050, cost: costSumText(0, 1050) });
     await sink.close();
     expect(await spillSegments(spillDir)).toEqual([]);
   });
 
   it('stores every column as given', async () => {
-    const sink = sinkFor(db, { table, spillDir: await tempDir('cols') });
+    const sink = sinkFor(db, { table: db.table, spillDir: await tempDir('cols') });
     const s = streamId();
     const rec = makeRecord(s, 10, {
       sessionId: '2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b',
@@ -59,7 +44,7 @@ describe('database sink', () => {
     const [row] = await db.query<Record<string, unknown>>(
       `SELECT id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms,
               characters, latency_ms, success, error_code, error_message, estimated_cost_usd::text AS cost, price_version, created_at
-         FROM "${db.schema}"."${table}"`,
+         FROM "${db.schema}"."${db.table}"`,
     );
     expect(row).toEqual({
       id: rec.id,
@@ -85,18 +70,18 @@ describe('database sink', () => {
   });
 
   it('copies the record at write(): the caller changing its object afterwards changes nothing stored', async () => {
-    const sink = sinkFor(db, { table, spillDir: await tempDir('copy') });
+    const sink = sinkFor(db, { table: db.table, spillDir: await tempDir('copy') });
     const rec = makeRecord(streamId(), 3);
     sink.write(rec);
     rec.latencyMs = 99_999;
     rec.providerName = 'changed';
     await sink.close();
-    const [row] = await db.query<{ latency_ms: number; provider_name: string }>(`SELECT latency_ms, provider_name FROM "${db.schema}"."${table}"`);
+    const [row] = await db.query<{ latency_ms: number; provider_name: string }>(`SELECT latency_ms, provider_name FROM "${db.schema}"."${db.table}"`);
     expect(row).toEqual({ latency_ms: 28, provider_name: 'gemini' });
   });
 
   it('inserts a row written twice only once', async () => {
-    const sink = sinkFor(db, { table, spillDir: await tempDir('dup') });
+    const sink = sinkFor(db, { table: db.table, spillDir: await tempDir('dup') });
     const s = streamId();
     sink.write(makeRecord(s, 1));
     await sink.flush();
@@ -104,13 +89,13 @@ describe('database sink', () => {
     sink.write(makeRecord(s, 2));
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 3, duplicates: 1 });
-    expect((await tableStats(db, table)).n).toBe(2);
+    expect((await tableStats(db, db.table)).n).toBe(2);
   });
 
   it('refuses or clamps bad records before they join a batch, counts them, and never poisons a batch', async () => {
     const spillDir = await tempDir('bad');
     const errors: AiError[] = [];
-    const sink = sinkFor(db, { table, spillDir, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, onError: (e) => errors.push(e) });
     const s = streamId();
     for (let i = 0; i < 10; i++) sink.write(makeRecord(s, i));
     sink.write(makeRecord(s, 10, { latencyMs: Number.NaN }));
@@ -121,14 +106,14 @@ describe('database sink', () => {
     sink.write(null as never);
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 13, failed: 3, clamped: 3, dropped: 0 });
-    expect((await tableStats(db, table)).n).toBe(13);
-    const [clamped] = await db.query<{ latency_ms: number }>(`SELECT latency_ms FROM "${db.schema}"."${table}" WHERE id = $1`, [recordId(s, 10)]);
+    expect((await tableStats(db, db.table)).n).toBe(13);
+    const [clamped] = await db.query<{ latency_ms: number }>(`SELECT latency_ms FROM "${db.schema}"."${db.table}" WHERE id = $1`, [recordId(s, 10)]);
     expect(clamped!.latency_ms).toBe(0);
-    const [neg] = await db.query<{ tokens_in: number; c: string | null }>(`SELECT tokens_in, estimated_cost_usd::text AS c FROM "${db.schema}"."${table}" WHERE id = $1`, [
+    const [neg] = await db.query<{ tokens_in: number; c: string | null }>(`SELECT tokens_in, estimated_cost_usd::text AS c FROM "${db.schema}"."${db.table}" WHERE id = $1`, [
       recordId(s, 11),
     ]);
     expect(neg).toEqual({ tokens_in: 0, c: null });
-    const [long] = await db.query<{ m: string }>(`SELECT error_message AS m FROM "${db.schema}"."${table}" WHERE id = $1`, [recordId(s, 12)]);
+    const [long] = await db.query<{ m: string }>(`SELECT error_message AS m FROM "${db.schema}"."${db.table}" WHERE id = $1`, [recordId(s, 12)]);
     expect(long!.m.length).toBeLessThanOrEqual(501);
     expect(long!.m).not.toContain('sk-abcdefghijklmnop');
     const q = await quarantined(spillDir);
@@ -142,15 +127,15 @@ describe('database sink', () => {
 
   it('isolates a row the database rejects by splitting the batch; the rest commit', async () => {
     // A host-side rule the sink cannot know about.
-    await db.query(`ALTER TABLE "${db.schema}"."${table}" ADD CONSTRAINT no_poison CHECK (provider_name <> 'poison')`);
+    await db.query(`ALTER TABLE "${db.schema}"."${db.table}" ADD CONSTRAINT no_poison CHECK (provider_name <> 'poison')`);
     const spillDir = await tempDir('poison');
-    const sink = sinkFor(db, { table, spillDir, batchSize: 64 });
+    const sink = sinkFor(db, { table: db.table, spillDir, batchSize: 64 });
     const s = streamId();
     const poison = new Set([3, 64, 100]);
     for (let i = 0; i < 128; i++) sink.write(makeRecord(s, i, poison.has(i) ? { providerName: 'poison' } : {}));
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 125, failed: 3, spilled: 0, dropped: 0 });
-    const stats = await tableStats(db, table);
+    const stats = await tableStats(db, db.table);
     expect(stats.n).toBe(125);
     const q = await quarantined(spillDir);
     expect(q).toHaveLength(3);
@@ -160,21 +145,21 @@ describe('database sink', () => {
 
   it('a row a host trigger refuses with P0001 (outside classes 22/23) is quarantined once; the other rows land and the sink stays up', async () => {
     // A host rule the sink cannot know about, raising a plain exception (SQLSTATE P0001) for one provider.
-    const fn = `"${db.schema}"."refuse_${table}"`;
+    const fn = `"${db.schema}"."refuse_${db.table}"`;
     await db.query(
       `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.provider_name = 'blocked' THEN RAISE EXCEPTION 'provider is blocked here'; END IF; RETURN NEW; END $$`,
     );
-    await db.query(`CREATE TRIGGER refuse_blocked BEFORE INSERT ON "${db.schema}"."${table}" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    await db.query(`CREATE TRIGGER refuse_blocked BEFORE INSERT ON "${db.schema}"."${db.table}" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     const spillDir = await tempDir('trigger');
     const errors: UsageLogError[] = [];
-    const sink = sinkFor(db, { table, spillDir, retryInitialDelayMs: 20, retryMaxDelayMs: 50, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, retryInitialDelayMs: 20, retryMaxDelayMs: 50, onError: (e) => errors.push(e) });
     const s = streamId();
     const blocked = 737;
     for (let i = 0; i < 1100; i++) sink.write(makeRecord(s, i, i === blocked ? { providerName: 'blocked' } : {}));
     await sink.flush();
     // Everything else is committed by the time flush() resolves: nothing waits in the spill file.
     expect(sink.stats()).toMatchObject({ written: 1099, failed: 1, spilled: 0, pending: 0, spillSegments: 0, databaseUp: true });
-    expect(await tableStats(db, table)).toMatchObject({ n: 1099, distinct: 1099 });
+    expect(await tableStats(db, db.table)).toMatchObject({ n: 1099, distinct: 1099 });
     expect(errors.map((e) => [e.reason, e.sqlstate])).toEqual([['row_rejected', 'P0001']]);
     const q = await quarantined(spillDir);
     expect(q).toHaveLength(1);
@@ -190,7 +175,7 @@ describe('database sink', () => {
     await (sink as unknown as { spill: { adoptStale(): Promise<number> } }).spill.adoptStale();
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 1099, replayed: 3, failed: 2, spilled: 0, dropped: 0, spillSegments: 0, databaseUp: true });
-    expect((await tableStats(db, table)).n).toBe(1102);
+    expect((await tableStats(db, db.table)).n).toBe(1102);
     expect(errors.map((e) => e.reason)).toEqual(['row_rejected', 'row_rejected']);
     expect(await spillSegments(spillDir)).toEqual([]);
   });
@@ -198,10 +183,10 @@ describe('database sink', () => {
   it('spills while the table is unusable, then replays in order once it is back', async () => {
     const spillDir = await tempDir('outage');
     const errors: AiError[] = [];
-    const sink = sinkFor(db, { table, spillDir, batchSize: 50, retryInitialDelayMs: 20, retryMaxDelayMs: 100, segmentMaxRows: 120, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, batchSize: 50, retryInitialDelayMs: 20, retryMaxDelayMs: 100, segmentMaxRows: 120, onError: (e) => errors.push(e) });
     const s = streamId();
     // The database answers but cannot take rows (a migration in progress, a revoked grant...).
-    await db.query(`ALTER TABLE "${db.schema}"."${table}" RENAME TO "${table}_away"`);
+    await db.query(`ALTER TABLE "${db.schema}"."${db.table}" RENAME TO "${db.table}_away"`);
     for (let i = 0; i < 500; i++) sink.write(makeRecord(s, i));
     await sink.flush();
     const during = sink.stats();
@@ -216,13 +201,13 @@ describe('database sink', () => {
       ['attempt', 'audioDurationMs', 'callId', 'characters', 'createdAt', 'errorCode', 'errorMessage', 'estimatedCostUsd', 'eventId', 'id', 'latencyMs', 'modelId', 'priceVersion', 'providerName', 'providerType', 'sessionId', 'success', 'tokensIn', 'tokensOut'].sort(),
     );
 
-    await db.query(`ALTER TABLE "${db.schema}"."${table}_away" RENAME TO "${table}"`);
+    await db.query(`ALTER TABLE "${db.schema}"."${db.table}_away" RENAME TO "${db.table}"`);
     for (let i = 500; i < 600; i++) sink.write(makeRecord(s, i));
     await sink.close();
     const st = sink.stats();
     expect(st.dropped).toBe(0);
     expect(st.replayed + st.written).toBe(600);
-    expect(await tableStats(db, table)).toEqual({ n: 600, distinct: 600, cost: costSumText(0, 600) });
+    expect(await tableStats(db, db.table)).toEqual({ n: 600, distinct: 600, cost: costSumText(0, 600) });
     expect(await spillSegments(spillDir)).toEqual([]);
   });
 
@@ -238,14 +223,14 @@ describe('database sink', () => {
       lines.push(JSON.stringify({ ...r, estimatedCostUsd: (r.estimatedCostUsd as number).toFixed(6), createdAt: r.createdAt.getTime() }));
     }
     await writeFile(join(dead, 'seg-000001.jsonl'), `${lines.join('\n')}\n{"id":"${recordId(s, 5)}","callId":"tr`);
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     // The adopting sink only takes spill files for the same target: copy its target id in.
     const targetId = (sink as unknown as { target: { id: string } }).target.id;
     await writeFile(join(dead, 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), targetId, startedAt: new Date().toISOString() }));
     await (sink as unknown as { spill: { adoptStale(): Promise<number> } }).spill.adoptStale();
     await sink.close();
     expect(sink.stats()).toMatchObject({ replayed: 5, corrupt: 1, dropped: 0 });
-    expect(await tableStats(db, table)).toEqual({ n: 5, distinct: 5, cost: costSumText(0, 5) });
+    expect(await tableStats(db, db.table)).toEqual({ n: 5, distinct: 5, cost: costSumText(0, 5) });
     const q = await quarantined(spillDir);
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ reason: 'corrupt_spill_line', segment: 'w-000000001-999999-abcdef/seg-000001.jsonl', line: 6 });
@@ -262,31 +247,31 @@ describe('database sink', () => {
       await mkdir(d, { recursive: true });
       await writeFile(join(d, 'seg-000001.jsonl'), `${line}\n`);
     }
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     const targetId = (sink as unknown as { target: { id: string } }).target.id;
     // pid 1 is alive; 999998 is dead but wrote for another database.
     await writeFile(join(live, 'owner.json'), JSON.stringify({ pid: 1, hostname: hostname(), targetId, startedAt: '' }));
     await writeFile(join(other, 'owner.json'), JSON.stringify({ pid: 999_998, hostname: hostname(), targetId: 'pg:elsewhere', startedAt: '' }));
     expect(await (sink as unknown as { spill: { adoptStale(): Promise<number> } }).spill.adoptStale()).toBe(0);
     await sink.close();
-    expect((await tableStats(db, table)).n).toBe(0);
+    expect((await tableStats(db, db.table)).n).toBe(0);
     expect((await spillSegments(spillDir)).length).toBe(2);
   });
 
   it('a record written after close() goes to the spill file and the next sink replays it', async () => {
     const spillDir = await tempDir('late');
     const s = streamId();
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     sink.write(makeRecord(s, 1));
     await sink.close();
     sink.write(makeRecord(s, 2));
     expect(sink.stats()).toMatchObject({ written: 1, spilled: 1, dropped: 0 });
     expect((await spillSegments(spillDir)).length).toBe(1);
-    const next = sinkFor(db, { table, spillDir });
+    const next = sinkFor(db, { table: db.table, spillDir });
     await (next as unknown as { spill: { adoptStale(): Promise<number> } }).spill.adoptStale();
     await next.close();
     expect(next.stats().replayed).toBe(1);
-    expect(await tableStats(db, table)).toEqual({ n: 2, distinct: 2, cost: costSumText(1, 3) });
+    expect(await tableStats(db, db.table)).toEqual({ n: 2, distinct: 2, cost: costSumText(1, 3) });
   });
 
   it('rejects bad options with invalid_config', () => {

@@ -3,10 +3,9 @@ import { mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'n
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AiError } from '@korean-together/core';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { BufferedSink, type InsertTarget } from '../src/buffered-sink.js';
 import { normalizeUsage } from '../src/usage-row.js';
@@ -47,21 +46,8 @@ const internals = (sink: unknown) => sink as Internals;
 const blackholed: InsertTarget = { id: 'blackholed', insert: () => new Promise<number>(() => {}), probe: () => new Promise<void>(() => {}), close: async () => {} };
 
 describe('database sink: no row lost or doubled at the edges', () => {
-  let db: TestDatabase;
-  let table: string;
-  let n = 0;
-
-  beforeAll(async () => {
-    db = await testDatabase({ label: 'durable' });
-    await migrate({ client: db.client, schema: db.schema });
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-  beforeEach(async () => {
-    table = `usage_${++n}`;
-    await db.query(`CREATE TABLE "${db.schema}"."${table}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
-  });
+  // A fresh migrated schema for this file, and a fresh table (same shape) per test, so counts are exact.
+  const db = useMigratedDatabase('durable', { tablePerTest: 'ai_usage_log' });
 
   it('records written while close() runs are never lost, and flush() during close() resolves only once they are durable', async () => {
     const spillDir = await tempDir('close-window');
@@ -93,27 +79,27 @@ describe('database sink: no row lost or doubled at the edges', () => {
   });
 
   it('copies createdAt at write(): a caller reusing its Date changes nothing stored', async () => {
-    const sink = sinkFor(db, { table, spillDir: await tempDir('date') });
+    const sink = sinkFor(db, { table: db.table, spillDir: await tempDir('date') });
     const rec = makeRecord(streamId(), 4);
     const at = rec.createdAt.getTime();
     sink.write(rec);
     rec.createdAt.setTime(0);
     await sink.close();
-    const [row] = await db.query<{ ms: string }>(`SELECT (extract(epoch FROM created_at) * 1000)::bigint::text AS ms FROM "${db.schema}"."${table}"`);
+    const [row] = await db.query<{ ms: string }>(`SELECT (extract(epoch FROM created_at) * 1000)::bigint::text AS ms FROM "${db.schema}"."${db.table}"`);
     expect(Number(row!.ms)).toBe(at);
   });
 
   it('stores a row whose text holds NUL characters (removed, counted as clamped) instead of losing it', async () => {
     const errors: AiError[] = [];
     const spillDir = await tempDir('nul');
-    const sink = sinkFor(db, { table, spillDir, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, onError: (e) => errors.push(e) });
     const s = streamId();
     for (let i = 0; i < 5; i++) sink.write(makeRecord(s, i, i === 3 ? { errorCode: 'bad\u0000code', errorMessage: 'upstream sent \u0000\u0000 binary', modelId: 'm\u0000' } : {}));
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 5, failed: 0, dropped: 0, clamped: 1 });
     expect(errors).toEqual([]);
     const [row] = await db.query<{ error_code: string; error_message: string; model_id: string }>(
-      `SELECT error_code, error_message, model_id FROM "${db.schema}"."${table}" WHERE id = $1`,
+      `SELECT error_code, error_message, model_id FROM "${db.schema}"."${db.table}" WHERE id = $1`,
       [recordId(s, 3)],
     );
     expect(row).toEqual({ error_code: 'badcode', error_message: 'upstream sent binary', model_id: 'm' });
@@ -139,10 +125,10 @@ describe('database sink: no row lost or doubled at the edges', () => {
       }
       await utimes(d, old, old);
     }
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     expect(await internals(sink).spill.adoptStale()).toBe(0);
     await sink.close();
-    expect((await tableStats(db, table)).n).toBe(0);
+    expect((await tableStats(db, db.table)).n).toBe(0);
     expect(await spillSegments(spillDir)).toHaveLength(3);
   });
 
@@ -169,7 +155,7 @@ describe('database sink: no row lost or doubled at the edges', () => {
     await writeFile(join(live, 'seg-000001.jsonl'), line(1));
     // A writer that died mid-segment: its segment still carries the open name.
     await writeFile(join(dead, 'seg-000001.jsonl.open'), line(2));
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     const targetId = internals(sink).target.id;
     const old = new Date(Date.now() - 3_600_000);
     // pid 1 is alive (its heartbeat an hour old: a paused writer); 999997 is gone.
@@ -179,14 +165,14 @@ describe('database sink: no row lost or doubled at the edges', () => {
     await internals(sink).spill.adoptStale();
     await sink.close();
     expect(sink.stats()).toMatchObject({ replayed: 1, dropped: 0 });
-    const rows = await db.query<{ id: string }>(`SELECT id FROM "${db.schema}"."${table}"`);
+    const rows = await db.query<{ id: string }>(`SELECT id FROM "${db.schema}"."${db.table}"`);
     expect(rows.map((r) => r.id)).toEqual([recordId(s, 2)]);
     expect(await readdir(live)).toContain('seg-000001.jsonl');
   });
 
   it('rejects a staleAfterMs shorter than six heartbeats with invalid_config', () => {
-    expect(() => sinkFor(db, { table, staleAfterMs: 1000 })).toThrow(/staleAfterMs must be at least 6000/);
-    expect(() => sinkFor(db, { table, staleAfterMs: 5999 })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => sinkFor(db, { table: db.table, staleAfterMs: 1000 })).toThrow(/staleAfterMs must be at least 6000/);
+    expect(() => sinkFor(db, { table: db.table, staleAfterMs: 5999 })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 
   it('a writer whose open segment was taken (renamed, read, unlinked) copies it to a new segment: no row lost', async () => {
@@ -220,7 +206,7 @@ describe('database sink: no row lost or doubled at the edges', () => {
     const spillDir = await tempDir('unreadable');
     const errors: AiError[] = [];
     const s = streamId();
-    const sink = sinkFor(db, { table, spillDir, retryInitialDelayMs: 5, retryMaxDelayMs: 20, flushIntervalMs: 10, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, retryInitialDelayMs: 5, retryMaxDelayMs: 20, flushIntervalMs: 10, onError: (e) => errors.push(e) });
     const targetId = internals(sink).target.id;
     const dead = join(spillDir, 'w-000000001-999996-abcdef');
     // A directory where a segment file should be: reading it fails (EISDIR), like EACCES or EIO would.
@@ -235,7 +221,7 @@ describe('database sink: no row lost or doubled at the edges', () => {
     expect((await stat(join(spillDir, 'quarantine', 'segments', 'w-000000001-999996-abcdef-seg-000001.jsonl'))).isDirectory()).toBe(true);
     await sink.close();
     expect(sink.stats()).toMatchObject({ replayed: 1, dropped: 0, spillSegments: 0 });
-    expect((await tableStats(db, table)).n).toBe(1);
+    expect((await tableStats(db, db.table)).n).toBe(1);
   });
 
   it('close() does not return while a spill retry sleeps: those rows are spilled (or counted lost)', async () => {
@@ -262,7 +248,7 @@ describe('database sink: no row lost or doubled at the edges', () => {
     const blocked = join(spillDir, 'root');
     await writeFile(blocked, '');
     const errors: AiError[] = [];
-    const pending = `pending_${n}`;
+    const pending = `${db.table}_pending`;
     const sink = sinkFor(db, { table: pending, spillDir: blocked, maxQueue: 100, batchSize: 50, flushIntervalMs: 10, retryInitialDelayMs: 10, retryMaxDelayMs: 40, onError: (e) => errors.push(e) });
     const s = streamId();
     let seq = 0;

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AiError } from '@korean-together/core';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { TcpProxy } from '../../../test-support/tcp-proxy.js';
 import { costSumText, makeRecord, streamId } from '../../../test-support/usage.js';
 import { createPostgresSink } from '../src/postgres-sink.js';
@@ -32,25 +31,10 @@ function steadyStream(write: (seq: number) => void, perTick: number, tickMs: num
 // These faults need a real server: killed backends, a network path that goes away, a process
 // that is killed. In each, every emitted row must end up in the table exactly once.
 describe.runIf(process.env.DATABASE_URL)('Postgres sink under faults', () => {
-  let db: TestDatabase;
-  let table: string;
-  let n = 0;
-
-  beforeAll(async () => {
-    db = await testDatabase({ label: 'fault' });
-    await migrate({ client: db.client, schema: db.schema });
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-  const freshTable = async () => {
-    table = `usage_${++n}`;
-    await db.query(`CREATE TABLE "${db.schema}"."${table}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
-    return table;
-  };
+  const db = useMigratedDatabase('fault');
 
   it('connections killed mid-flush (pg_terminate_backend): no row lost, none doubled', async () => {
-    await freshTable();
+    const table = await db.freshTable();
     const app = `kt-fault-${randomBytes(4).toString('hex')}`;
     const errors: AiError[] = [];
     const sink = createPostgresSink({
@@ -90,7 +74,7 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink under faults', () => {
 
   for (const mode of ['refuse', 'blackhole'] as const) {
     it(`server unreachable for a while (${mode}) during a steady stream: memory bounded, rows spilled then replayed`, async () => {
-      await freshTable();
+      const table = await db.freshTable();
       const proxy = TcpProxy.forUrl(db.connectionString!);
       await proxy.start();
       const spillDir = await tempDir(`outage-${mode}`);

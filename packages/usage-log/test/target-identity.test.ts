@@ -1,9 +1,8 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { migrate } from '@korean-together/sql';
-import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { describe, expect, it } from 'vitest';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { TcpProxy } from '../../../test-support/tcp-proxy.js';
 import { costSumText, makeRecord, streamId } from '../../../test-support/usage.js';
 import { createPostgresSink } from '../src/postgres-sink.js';
@@ -37,21 +36,8 @@ const rowOf = (s: string, i: number) => (normalizeUsage(makeRecord(s, i)) as { r
 // Which database a spill directory is for is what the database says it is (its system identifier
 // and name), not how its address was spelled.
 describe('spill directories are matched to the database they were written for', () => {
-  let db: TestDatabase;
-  let table: string;
-  let n = 0;
-
-  beforeAll(async () => {
-    db = await testDatabase({ label: 'identity' });
-    await migrate({ client: db.client, schema: db.schema });
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-  beforeEach(async () => {
-    table = `usage_${++n}`;
-    await db.query(`CREATE TABLE "${db.schema}"."${table}" (LIKE "${db.schema}".ai_usage_log INCLUDING ALL)`);
-  });
+  // A fresh migrated schema for this file, and a fresh table (same shape) per test, so counts are exact.
+  const db = useMigratedDatabase('identity', { tablePerTest: 'ai_usage_log' });
 
   it('learns what the database says it is and writes it to its owner file', async () => {
     const spillDir = await tempDir('identity-owner');
@@ -71,14 +57,14 @@ describe('spill directories are matched to the database they were written for', 
   it('replays a dead writer\u2019s segments written for the same database under another address', async () => {
     const spillDir = await tempDir('identity-same');
     const s = streamId();
-    const sink = sinkFor(db, { table, spillDir });
+    const sink = sinkFor(db, { table: db.table, spillDir });
     await until(() => internals(sink).identityResolved, 'the identity');
     // Another spelling of the address (a different configured key), the same database.
-    await deadWriter(spillDir, 'w-000000001-999981-aaaaaa', { targetId: `pg:0123456789abcdef:${db.schema}.${table}`, databaseId: internals(sink).identity }, [rowOf(s, 0), rowOf(s, 1)]);
+    await deadWriter(spillDir, 'w-000000001-999981-aaaaaa', { targetId: `pg:0123456789abcdef:${db.schema}.${db.table}`, databaseId: internals(sink).identity }, [rowOf(s, 0), rowOf(s, 1)]);
     internals(sink).adopt();
     await until(() => sink.stats().replayed === 2, 'the replay');
     await sink.close();
-    expect(await tableStats(db, table)).toEqual({ n: 2, distinct: 2, cost: costSumText(0, 2) });
+    expect(await tableStats(db, db.table)).toEqual({ n: 2, distinct: 2, cost: costSumText(0, 2) });
     expect(await spillSegments(spillDir)).toEqual([]);
   });
 
@@ -86,9 +72,9 @@ describe('spill directories are matched to the database they were written for', 
     const spillDir = await tempDir('identity-foreign');
     const s = streamId();
     const errors: UsageLogError[] = [];
-    const sink = sinkFor(db, { table, spillDir, onError: (e) => errors.push(e) });
+    const sink = sinkFor(db, { table: db.table, spillDir, onError: (e) => errors.push(e) });
     await until(() => internals(sink).identityResolved, 'the identity');
-    const relation = `${db.schema}.${table}`;
+    const relation = `${db.schema}.${db.table}`;
     // Another database (its system identifier differs), same table.
     await deadWriter(spillDir, 'w-000000001-999982-bbbbbb', { targetId: `pg:1111111111111111:${relation}`, databaseId: `db:1234567890123456789/usage:${relation}` }, [rowOf(s, 0)]);
     // A writer of the same table at another address that never reached its database (or of an earlier version): which database is not known.
@@ -106,7 +92,7 @@ describe('spill directories are matched to the database they were written for', 
     expect(foreign.map((e) => e.spillDir).sort()).toEqual(['w-000000001-999982-bbbbbb', 'w-000000002-999983-cccccc']);
     expect(foreign.every((e) => e.code === 'unavailable' && e.retryable === false)).toBe(true);
     await sink.close();
-    expect((await tableStats(db, table)).n).toBe(0);
+    expect((await tableStats(db, db.table)).n).toBe(0);
     expect(await spillSegments(spillDir)).toHaveLength(3);
   });
 
@@ -119,11 +105,11 @@ describe('spill directories are matched to the database they were written for', 
     try {
       // The first writer starts while the database is unreachable and its table is away (a migration, say).
       await proxy.cut('refuse');
-      await db.query(`ALTER TABLE "${db.schema}"."${table}" RENAME TO "${table}_away"`);
+      await db.query(`ALTER TABLE "${db.schema}"."${db.table}" RENAME TO "${db.table}_away"`);
       const first = createPostgresSink({
         connectionString: proxy.urlFor(process.env.DATABASE_URL!), // 127.0.0.1:<proxy port>
         schema: db.schema,
-        table,
+        table: db.table,
         spillDir,
         connectionTimeoutMillis: 500,
         retryInitialDelayMs: 60_000,
@@ -141,17 +127,17 @@ describe('spill directories are matched to the database they were written for', 
       await until(async () => (JSON.parse(await readFile(ownerPath, 'utf8')) as { databaseId?: string }).databaseId === internals(first).identity, 'the owner file to name the database');
       await first.close();
       expect(first.stats()).toMatchObject({ replayed: 0, dropped: 0 });
-      await db.query(`ALTER TABLE "${db.schema}"."${table}_away" RENAME TO "${table}"`);
+      await db.query(`ALTER TABLE "${db.schema}"."${db.table}_away" RENAME TO "${db.table}"`);
 
       // The restart reaches the same server under another name and port: another configured key, the same database.
       const url = new URL(process.env.DATABASE_URL!);
       url.hostname = 'localhost';
-      const second = createPostgresSink({ connectionString: url.toString(), schema: db.schema, table, spillDir });
+      const second = createPostgresSink({ connectionString: url.toString(), schema: db.schema, table: db.table, spillDir });
       expect(internals(second).target.id).not.toBe(internals(first).target.id);
       await until(() => second.stats().replayed === 200, 'the replay');
       await second.close();
       expect(second.stats()).toMatchObject({ replayed: 200, foreignSpillDirs: 0, dropped: 0 });
-      expect(await tableStats(db, table)).toEqual({ n: 200, distinct: 200, cost: costSumText(0, 200) });
+      expect(await tableStats(db, db.table)).toEqual({ n: 200, distinct: 200, cost: costSumText(0, 200) });
       expect(await spillSegments(spillDir)).toEqual([]);
     } finally {
       await proxy.close();
