@@ -214,8 +214,8 @@ export class GoogleGrpcEmulator {
     const encoding = typeof config.encoding === 'string' ? config.encoding : 'ENCODING_UNSPECIFIED';
     const rate = typeof config.sampleRateHertz === 'number' ? config.sampleRateHertz : undefined;
     const wav = wavInfo(content);
-    if (wav && rate && rate !== wav.sampleRateHertz) {
-      throw invalid(`sample_rate_hertz (${rate}) in RecognitionConfig must either be unspecified or match the value in the FLAC or WAV header (${wav.sampleRateHertz}).`);
+    if (wav && rate && rate !== wav.sampleRate) {
+      throw invalid(`sample_rate_hertz (${rate}) in RecognitionConfig must either be unspecified or match the value in the FLAC or WAV header (${wav.sampleRate}).`);
     }
     if (wav && encoding !== 'LINEAR16' && encoding !== 'ENCODING_UNSPECIFIED') throw invalid(`Invalid recognition 'config': the WAV header says LINEAR16, not ${encoding}.`);
     if (!wav && encoding === 'LINEAR16' && !rate) throw invalid("Invalid recognition 'config': sample_rate_hertz is required for LINEAR16 audio without a WAV header.");

@@ -14,7 +14,7 @@ export {
   wavDurationMs,
   mp3Info,
   mp3DurationMs,
-  audioDurationMs,
+  estimateAudioDurationMs,
   detectAudioContainer,
   truncateAudio,
   speechDurationMs,
@@ -27,7 +27,7 @@ export {
   ID3_TEXT_DESCRIPTION,
   ASSUMED_COMPRESSED_BYTES_PER_SECOND,
 } from './audio.js';
-export type { SynthesizeOptions, WavInfo, Mp3Info, HeardAudio, AudioContainer } from './audio.js';
+export type { SynthesizeOptions, TaggedWavInfo, Mp3Info, HeardAudio, AudioContainer } from './audio.js';
 export { gradeAnswer, parseEvalPrompt, parsePassMark, detectFormality, convertEnding, normalizeKorean, DEFAULT_PASS_MARK, PENALTIES } from './grading.js';
 export type { GradeInput, ParsedEvalPrompt } from './grading.js';
 export { estimateTokens, thinkingTokens, AUDIO_TOKENS_PER_SECOND } from './gemini-server.js';

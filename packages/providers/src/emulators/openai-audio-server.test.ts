@@ -40,7 +40,7 @@ describe('OpenAI-compatible audio emulators', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('audio/wav');
     const wav = new Uint8Array(await res.arrayBuffer());
-    expect(wavInfo(wav)).toMatchObject({ sampleRateHertz: 24_000, channels: 1, bitsPerSample: 16, durationMs: speechDurationMs(text) });
+    expect(wavInfo(wav)).toMatchObject({ sampleRate: 24_000, channels: 1, bitsPerSample: 16, durationMs: speechDurationMs(text) });
     const stt = await transcribe(wav);
     expect(stt.status).toBe(200);
     expect(await stt.json()).toEqual({ text, usage: { type: 'duration', seconds: Math.ceil(speechDurationMs(text) / 1000) } });
