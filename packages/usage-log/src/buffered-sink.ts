@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import pTimeout from 'p-timeout';
 import { AiError, safeProviderText, type UsageRecord, type UsageSink } from '@korean-together/core';
-import { classifyFailure } from './insert-statement.js';
+import { classifyFailure } from './statement-failure.js';
 import { SpillStore, type ForeignSpill, type Segment } from './spill.js';
 import { UsageLogError } from './usage-log-error.js';
 import { describeRejected, normalizeUsage, type UsageRow } from './usage-row.js';

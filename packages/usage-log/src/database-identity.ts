@@ -1,4 +1,4 @@
-import { classifyFailure } from './insert-statement.js';
+import { classifyFailure } from './statement-failure.js';
 
 /**
  * What the server says it is: the cluster's system identifier (made by initdb, kept by

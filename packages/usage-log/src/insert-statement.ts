@@ -63,38 +63,3 @@ export function insertParams(rows: readonly UsageRow[]): unknown[][] {
   }
   return cols;
 }
-
-/**
- * True when the database refused the values themselves (SQLSTATE class 22 data exception or 23
- * integrity violation). For one-row statements whose caller wants an `invalid_request` (session
- * events); the usage sink decides by what happened instead (classifyFailure).
- */
-export function isRowError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.length === 5 && (code.startsWith('22') || code.startsWith('23'));
-}
-
-/**
- * Where a failed statement puts the trouble, judged by what happened (not by a list of row-error codes):
- * - `database`: the statement got no answer (connection refused, reset or timed out: no SQLSTATE),
- *   the session ended (severity FATAL / PANIC), or the server said it cannot serve now: SQLSTATE
- *   class 08 (connection), 53 (resources: disk full, out of memory, too many connections), 57
- *   (operator intervention: admin shutdown, cannot connect now, statement cancelled), 58 (system
- *   I/O), XX (internal), or 40 (transaction rolled back for concurrency: try again later). The
- *   rows are kept and retried.
- * - `answered`: the server answered this statement with an error on a live session. The rows or
- *   the target are at fault; the caller tells which by sending the same statement with no rows
- *   (it fails too: the table, a grant or a statement-level rule is broken, keep the rows; it
- *   works: the rows are at fault, split the batch).
- */
-export function classifyFailure(err: unknown): 'database' | 'answered' {
-  const e = err as { code?: unknown; severity?: unknown } | null;
-  const code = e?.code;
-  // An ErrorResponse carries both a SQLSTATE and a severity; a socket error (EPIPE...) has no severity.
-  if (typeof code !== 'string' || !SQLSTATE.test(code) || typeof e?.severity !== 'string') return 'database';
-  if (e.severity === 'FATAL' || e.severity === 'PANIC') return 'database';
-  return SERVER_TROUBLE.has(code.slice(0, 2)) ? 'database' : 'answered';
-}
-
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-const SERVER_TROUBLE = new Set(['08', '40', '53', '57', '58', 'XX']);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { isAiError, type EvalResult } from '@korean-together/core';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { ensureSession, writeSessionEvent } from './session-events.js';
@@ -79,5 +80,42 @@ describe('writeSessionEvent', () => {
     await expect(writeSessionEvent(db.client, { sessionId: '', eventType: 'x' })).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(writeSessionEvent(db.client, { sessionId: session, eventType: '' })).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(writeSessionEvent(db.client, { sessionId: session, eventType: 'x' }, { schema: 'bad schema' })).rejects.toMatchObject({ code: 'invalid_config' });
+  });
+
+  it('a row a host trigger refuses (P0001, outside classes 22/23) is invalid_request, not retryable; other rows are written', async () => {
+    const fn = `"${db.schema}".refuse_blocked_event`;
+    await db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event_type = 'blocked' THEN RAISE EXCEPTION 'event type is blocked here'; END IF; RETURN NEW; END $$`);
+    await db.query(`CREATE TRIGGER refuse_blocked BEFORE INSERT ON "${db.schema}".session_events FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    const err = await writeSessionEvent(db.client, { sessionId: session, eventType: 'blocked' }, { schema: db.schema }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_request', retryable: false });
+    expect(((err as Error).cause as { code?: string }).code).toBe('P0001');
+    await expect(writeSessionEvent(db.client, { sessionId: session, eventType: 'user_input' }, { schema: db.schema })).resolves.toMatchObject({ id: expect.any(String) });
+  });
+
+  it('a table the statement cannot use is the database side\'s trouble (unavailable), not the row\'s', async () => {
+    // The same statement with no row fails too: the row is not what is wrong.
+    const missing = `${db.schema.slice(0, 50)}_none`;
+    await expect(writeSessionEvent(db.client, { sessionId: session, eventType: 'evaluation', evaluation }, { schema: missing })).rejects.toMatchObject({ code: 'unavailable', retryable: true });
+    await expect(ensureSession(db.client, { id: randomUUID() }, { schema: missing })).rejects.toMatchObject({ code: 'unavailable' });
+  });
+
+  it('an unreachable database is unavailable and retryable', async () => {
+    const pool = new pg.Pool({ connectionString: 'postgresql://app@127.0.0.1:1/db', connectionTimeoutMillis: 500 });
+    try {
+      await expect(writeSessionEvent(pool, { sessionId: session, eventType: 'x' })).rejects.toMatchObject({ code: 'unavailable', retryable: true });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('inside the caller\'s transaction (which the refusal aborts) a refused row is still invalid_request', async () => {
+    const client = await db.poolLike.connect();
+    try {
+      await client.query('BEGIN');
+      await expect(writeSessionEvent(client, { sessionId: randomUUID(), eventType: 'evaluation' }, { schema: db.schema })).rejects.toMatchObject({ code: 'invalid_request' });
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { AiError, safeProviderText, type EvalResult } from '@korean-together/core';
 import { quoteIdentifier } from './identifier.js';
-import { isRowError } from './insert-statement.js';
+import { failureCause } from './statement-failure.js';
 
 /** Anything with node-postgres' or PGlite's `query(text, params)`: a pg Pool, Client or PoolClient, or a PGlite instance. */
 export interface QueryableLike {
@@ -40,7 +40,8 @@ export interface TableOptions {
 /**
  * Inserts one session_events row, with the analysis columns filled from an EvalResult and its
  * meta. Resolves to the row id. Throws AiError `invalid_request` when the row is refused (no
- * such session, score out of range...) and `unavailable` when the database fails.
+ * such session, score out of range, a host trigger or policy...) and `unavailable` when the
+ * database or the table fails (see insertOne).
  */
 export async function writeSessionEvent(db: QueryableLike, input: SessionEventInput, options: TableOptions = {}): Promise<{ id: string }> {
   const table = `${quoteIdentifier(options.schema ?? 'public', 'schema')}.session_events`;
@@ -74,16 +75,15 @@ export async function writeSessionEvent(db: QueryableLike, input: SessionEventIn
     metadata === undefined ? null : JSON.stringify(metadata),
     input.createdAt ? input.createdAt.toISOString() : null,
   ];
+  // The SELECT form (not VALUES) so that the same statement can run with no row: see insertOne.
   const sql = `INSERT INTO ${table} (id, session_id, activity_id, event_type, user_input, tutor_response, score, pass_fail,
       primary_error_type, provider, model_id, latency_ms, evaluation_detail, metadata, created_at)
-    VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, COALESCE($15::timestamptz, now()))
+    SELECT COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, $5::text, $6::text, $7::int, $8::boolean,
+      $9::text, $10::text, $11::text, $12::int, $13::jsonb, $14::jsonb, COALESCE($15::timestamptz, now())
+    WHERE $16::boolean
     RETURNING id`;
-  try {
-    const r = await db.query(sql, values);
-    return { id: String(r.rows[0].id) };
-  } catch (err) {
-    throw dbError(err, 'session_events');
-  }
+  const rows = await insertOne(db, sql, values, 'session_events');
+  return { id: String(rows[0].id) };
 }
 
 export interface SessionInput {
@@ -95,21 +95,34 @@ export interface SessionInput {
 /** Inserts a sessions row unless one with this id exists (session_events rows need one). */
 export async function ensureSession(db: QueryableLike, input: SessionInput, options: TableOptions = {}): Promise<void> {
   const table = `${quoteIdentifier(options.schema ?? 'public', 'schema')}.sessions`;
+  const sql = `INSERT INTO ${table} (id, user_id, metadata) SELECT $1::uuid, $2::text, $3::jsonb WHERE $4::boolean ON CONFLICT (id) DO NOTHING`;
+  await insertOne(db, sql, [input.id, input.userId ?? null, input.metadata === undefined ? null : JSON.stringify(input.metadata)], 'sessions');
+}
+
+/**
+ * Runs a one-row INSERT whose last parameter says whether the row is inserted (`WHERE $n`).
+ * A failure is classified the way the usage sink does it: no answer, a session that ended or a
+ * server that cannot serve now is the database's trouble (`unavailable`, retryable); an error
+ * the server answered is the row's fault (`invalid_request`: a foreign key, CHECK, trigger or
+ * row-level security policy refused it, whatever the SQLSTATE) only if the same statement with
+ * no row still works. If that fails too, the table, a grant or the schema is at fault:
+ * `unavailable`, as the row itself may well be fine. (Inside the caller's transaction, which
+ * the failure aborted, the SQLSTATE class decides instead: see failureCause.)
+ */
+async function insertOne(db: QueryableLike, sql: string, values: unknown[], table: string): Promise<any[]> {
   try {
-    await db.query(`INSERT INTO ${table} (id, user_id, metadata) VALUES ($1, $2, $3::jsonb) ON CONFLICT (id) DO NOTHING`, [
-      input.id,
-      input.userId ?? null,
-      input.metadata === undefined ? null : JSON.stringify(input.metadata),
-    ]);
+    return (await db.query(sql, [...values, true])).rows;
   } catch (err) {
-    throw dbError(err, 'sessions');
+    // No row, and every value NULL: a value the row's types refuse must not fail the check too.
+    const cause = await failureCause(err, () => db.query(sql, [...values.map(() => null), false]));
+    throw dbError(err, table, cause === 'rows');
   }
 }
 
-function dbError(err: unknown, table: string): AiError {
+function dbError(err: unknown, table: string, rowFault: boolean): AiError {
   const code = (err as { code?: string }).code;
   const msg = safeProviderText((err as Error).message ?? err, 200);
-  return isRowError(err)
+  return rowFault
     ? new AiError('invalid_request', `usage-log: ${table} refused the row (SQLSTATE ${code}): ${msg}`, { retryable: false, cause: err })
     : new AiError('unavailable', `usage-log: writing ${table} failed${code ? ` (SQLSTATE ${code})` : ''}: ${msg}`, { cause: err });
 }
