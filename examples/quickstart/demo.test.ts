@@ -36,29 +36,40 @@ describe('pnpm demo', () => {
     expect(o).toContain('database: pglite, schema public');
     // The lesson view: the learner's words, what was heard, the grade, the tutor's reply.
     expect(o).toContain('heard:   저가 도서관을 친구가 만났어요');
-    expect(o).toMatch(/grade: {3}55\/100 fail \(grammar\)/);
     expect(o).toMatch(/grade: {3}65\/100 fail \(formality\)/);
     // Each fault, and what the policy did about it.
     expect(o).toContain('⚡ fault injected: Google Speech-to-Text answers UNAVAILABLE (twice)');
     expect(o).toContain('→ falling back to whisper (unavailable)');
     expect(o).toContain('↻ retrying flash in 1000 ms (rate_limited)');
-    expect(o).toContain('⇉ no answer yet: hedging with pro beside the slow attempt');
     expect(o).toContain('↻ retrying flash in');
+    // The Gemini outage: the Gemini API, then Vertex AI, both down; OpenAI grades.
+    expect(o).toContain('⚡ fault injected: Gemini outage: the Gemini API answers 503 UNAVAILABLE');
+    expect(o).toContain('⚡ fault injected: Gemini outage: Vertex AI answers 503 UNAVAILABLE too');
+    expect(o).toContain('→ falling back to flash-vertex (unavailable)');
+    expect(o).toContain('→ falling back to gpt-4.1-mini (unavailable)');
+    expect(o).toMatch(/grade: {3}55\/100 fail \(grammar\) {2}\(gpt-4\.1-mini, \d+ ms\)/);
+    // A hung Gemini API is hedged with Vertex AI.
+    expect(o).toContain('⇉ no answer yet: hedging with flash-vertex beside the slow attempt');
     // The summary, per call.
     const s = summaryPart(o);
     expect(s).toMatch(/transcribe answer\s+whisper \(whisper-1\)\s+3: google-stt unavailable → google-stt unavailable → whisper ok/);
-    expect(s).toMatch(/grade answer\s+flash \(gemini-2\.5-flash\)\s+2: flash rate_limited → flash ok\s+1\d{3}\s+0\.\d{6}/);
-    expect(s).toMatch(/grade answer\s+pro \(gemini-2\.5-pro\)\s+2: pro ok → flash hedge lost/);
     expect(s).toMatch(/grade answer\s+flash \(gemini-2\.5-flash\)\s+2: flash schema_violation → flash ok/);
-    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 25 attempts');
-    // The views read back, and the usage log matching the calls to the micro-dollar.
-    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini\s+8\s+5/);
-    expect(s).toMatch(/v_evaluation_stats[\s\S]+gemini-2\.5-pro\s+grammar\s+55\.0\s+1/);
-    expect(s).toMatch(/✓ ai_usage_log holds 25 rows for the lesson's 20 calls \(one per attempt; expected 25\), total \$(\d+\.\d{6}) \(calls above: \$\1\)/);
+    expect(s).toMatch(/grade answer\s+flash \(gemini-2\.5-flash\)\s+2: flash rate_limited → flash ok\s+1\d{3}\s+0\.\d{6}/);
+    expect(s).toMatch(
+      /grade answer\s+gpt-4\.1-mini \(gpt-4\.1-mini\)\s+5: flash unavailable → flash unavailable → flash-vertex unavailable → flash-vertex unavailable → gpt-4\.1-mini ok\s+\d+\s+0\.\d{6}/,
+    );
+    expect(s).toMatch(/grade answer\s+flash-vertex \(gemini-2\.5-flash\)\s+2: flash-vertex ok → flash hedge lost/);
+    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 29 attempts');
+    // The views read back: each route and vendor on its own rows, and the usage log matching the calls to the micro-dollar.
+    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini\s+8\s+3/);
+    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini-vertex\s+3\s+1/);
+    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+openai\s+1\s+1/);
+    expect(s).toMatch(/v_evaluation_stats[\s\S]+openai\s+gpt-4\.1-mini\s+grammar\s+55\.0\s+1/);
+    expect(s).toMatch(/✓ ai_usage_log holds 29 rows for the lesson's 20 calls \(one per attempt; expected 29\), total \$(\d+\.\d{6}) \(calls above: \$\1\)/);
     expect(o).toMatch(/✓ lesson finished in \d+\.\d s/);
     // Learner text appears in the lesson view only: never in progress/error lines or the summary.
     const failureLines = o.split('\n').filter((l) => /^\s+[✗↻→⇉⚠]/.test(l));
-    expect(failureLines.length).toBeGreaterThanOrEqual(6);
+    expect(failureLines.length).toBeGreaterThanOrEqual(10);
     for (const a of LESSON) {
       for (const l of failureLines) expect(l).not.toContain(a.learnerAnswer);
       expect(s).not.toContain(a.learnerAnswer);
@@ -92,6 +103,16 @@ describe('pnpm demo', () => {
     });
     expect(real.code).toBe(2);
     expect(real.stderr).toContain('set GEMINI_API_KEY');
+    // With a Gemini key but no Vertex project, it names that too.
+    const { GOOGLE_CLOUD_PROJECT: _p, ...noProject } = env;
+    const vertexless = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', DEMO, '--real'], { cwd: ROOT, env: { ...noProject, GEMINI_API_KEY: 'unused' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(vertexless.code).toBe(2);
+    expect(vertexless.stderr).toContain('set GOOGLE_CLOUD_PROJECT');
   }, 60_000);
 
   it.runIf(Boolean(process.env.DATABASE_URL))('--database-url: migrates a real Postgres and stores the lesson there', async () => {
@@ -106,7 +127,7 @@ describe('pnpm demo', () => {
       await client.connect();
       try {
         const rows = await client.query(`SELECT count(*)::int AS n FROM "${schema}".ai_usage_log`);
-        expect(rows.rows[0].n).toBe(25);
+        expect(rows.rows[0].n).toBe(29);
         const events = await client.query(`SELECT count(*)::int AS n FROM "${schema}".session_events WHERE event_type = 'evaluation'`);
         expect(events.rows[0].n).toBe(5);
       } finally {

@@ -21,6 +21,7 @@ import { openDatabase, type Database } from '../server/src/database.js';
 import { buildProviders, type ProviderSet } from '../server/src/providers.js';
 import { runTurn, type CallReport } from '../server/src/turn.js';
 import { tutoringPolicy, TUTORING_POLICY_PATH } from '../server/src/tutoring-policy.js';
+import { evalFallbacks } from './eval-fallbacks.js';
 import { LESSON } from './lesson-script.js';
 import { textTable } from './text-table.js';
 
@@ -33,11 +34,17 @@ tutor's prompt is spoken (TTS), the learner's answer is spoken and transcribed (
 provider, attempts, latency and cost, then the v_daily_ai_costs and v_evaluation_stats rows
 read back from the database.
 
-By default everything is local: emulators of Gemini, Google Speech-to-Text / Text-to-Speech,
-Whisper and an OpenAI-style speech API, and an embedded PGlite database. No keys, no network.
+Grading has two vendors: Gemini Flash on the Gemini API, then on Vertex AI (its own endpoint
+and quota), then OpenAI's GPT-4.1 mini; one activity shows a whole Gemini outage graded by
+OpenAI.
+
+By default everything is local: emulators of Gemini (Gemini API and Vertex AI), Google
+Speech-to-Text / Text-to-Speech, OpenAI chat completions, Whisper and an OpenAI-style speech
+API, and an embedded PGlite database. No keys, no network.
 
 Options:
-  --real                 call the real services: Gemini (GEMINI_API_KEY), Google Cloud Speech
+  --real                 call the real services: Gemini (GEMINI_API_KEY), Gemini on Vertex AI
+                         (GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION), Google Cloud Speech
                          and Text-to-Speech (Application Default Credentials, e.g.
                          GOOGLE_APPLICATION_CREDENTIALS), OpenAI for the fallbacks
                          (OPENAI_API_KEY). No faults are injected. Costs real money (cents).
@@ -128,6 +135,10 @@ async function main(): Promise<void> {
     process.stderr.write('demo --real: set GEMINI_API_KEY (and Google credentials for Speech / Text-to-Speech)\n');
     process.exit(2);
   }
+  if (opts.real && !process.env.GOOGLE_CLOUD_PROJECT) {
+    process.stderr.write('demo --real: set GOOGLE_CLOUD_PROJECT (Gemini on Vertex AI grades when the Gemini API fails)\n');
+    process.exit(2);
+  }
 
   let emu: Emulators | undefined;
   let providerSet: ProviderSet | undefined;
@@ -138,7 +149,7 @@ async function main(): Promise<void> {
   let learnerTts: ReturnType<typeof googleTts> | undefined;
   try {
     if (!opts.real) {
-      out('• starting the emulators (Gemini REST, Google Speech/TTS gRPC, Whisper, OpenAI speech) ...');
+      out('• starting the emulators (Gemini API and Vertex AI REST, Google Speech/TTS gRPC, OpenAI chat, Whisper, OpenAI speech) ...');
       emu = await startEmulators();
     }
     out(opts.databaseUrl ? '• connecting to Postgres and migrating the SDK schema ...' : '• starting embedded PGlite and migrating the SDK schema ...');
@@ -158,7 +169,9 @@ async function main(): Promise<void> {
       onHedge: (e) => out(yellow(`      ⇉ no answer yet: hedging with ${e.providerKey} beside the slow attempt`)),
       onBreak: (e) => out(red(`      ⚠ circuit breaker ${e.key} opened for ${e.cooldownMs} ms`)),
     };
-    const client = createAiClient({ policy: tutoringPolicy(), providers: providerSet.providers, sinks: [db.sink], events });
+    // The eval chain's fallbacks on other endpoints and vendors (Vertex AI, OpenAI).
+    const providers = { ...providerSet.providers, ...evalFallbacks(providerSet.providers, emu) };
+    const client = createAiClient({ policy: tutoringPolicy(), providers, sinks: [db.sink], events });
     if (opts.real) {
       learnerTts = googleTts({ voice: 'ko-KR-Wavenet-C', audioEncoding: 'LINEAR16' });
       learnerVoice = createAiClient({ providers: { learner: learnerTts } });

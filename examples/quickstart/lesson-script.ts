@@ -19,8 +19,9 @@ export interface Activity {
 
 /**
  * A short lesson: two right answers, two speech-level mistakes, one particle mistake; and on
- * the way an unavailable speech backend, a 429 with Retry-After, a hung model and a grade
- * that breaks the schema, so every part of the policy shows.
+ * the way a grade that breaks the schema, an unavailable speech backend, a 429 with
+ * Retry-After, a whole Gemini outage (the Gemini API and Vertex AI both down, so OpenAI grades)
+ * and a hung model, so every part of the policy shows.
  */
 export const LESSON: readonly Activity[] = [
   {
@@ -29,7 +30,12 @@ export const LESSON: readonly Activity[] = [
     expectedAnswer: '안녕하십니까. 만나서 반갑습니다.',
     targetFormality: 'hapsyo',
     learnerAnswer: '안녕하십니까. 만나서 반갑습니다.',
-    faults: [],
+    faults: [
+      {
+        rule: { target: 'gemini', model: 'gemini-2.5-flash', fault: { kind: 'schema_invalid' }, times: 1 },
+        description: 'Gemini Flash returns a grade that breaks the schema (score 150)',
+      },
+    ],
   },
   {
     title: 'Introduce yourself',
@@ -67,8 +73,12 @@ export const LESSON: readonly Activity[] = [
     mistake: 'three wrong particles',
     faults: [
       {
-        rule: { target: 'gemini', model: 'gemini-2.5-flash', fault: { kind: 'hang' }, times: 1 },
-        description: 'Gemini Flash hangs (never answers)',
+        rule: { target: 'gemini', fault: { kind: 'status', status: 503, message: 'The model is overloaded. Please try again later.' } },
+        description: 'Gemini outage: the Gemini API answers 503 UNAVAILABLE',
+      },
+      {
+        rule: { target: 'gemini-vertex', fault: { kind: 'status', status: 503, message: 'The service is currently unavailable.' } },
+        description: 'Gemini outage: Vertex AI answers 503 UNAVAILABLE too',
       },
     ],
   },
@@ -81,8 +91,8 @@ export const LESSON: readonly Activity[] = [
     mistake: 'plain 반말 to a teacher',
     faults: [
       {
-        rule: { target: 'gemini', model: 'gemini-2.5-flash', fault: { kind: 'schema_invalid' }, times: 1 },
-        description: 'Gemini Flash returns a grade that breaks the schema (score 150)',
+        rule: { target: 'gemini', model: 'gemini-2.5-flash', fault: { kind: 'hang' }, times: 1 },
+        description: 'Gemini Flash hangs (never answers)',
       },
     ],
   },
