@@ -228,6 +228,9 @@ describe('openaiEvaluator against the Chat Completions emulator', () => {
       const p = openaiEvaluator({ baseUrl: `${emu.openai.baseUrl}/v1` });
       expect(checkEvalOutput((await p.evaluate(REQ, testAttempt().ctx)).output, 70).score).toBe(100);
       expect(openaiEvaluator().name).toBe('openai');
+      // An Authorization header the host app sets itself is sent (the emulator refuses this malformed one).
+      const gateway = openaiEvaluator({ baseUrl: emu.openai.baseUrl, headers: { Authorization: 'Basic not-a-bearer' } });
+      expect(await rejection(() => gateway.evaluate(REQ, testAttempt().ctx))).toMatchObject({ code: 'unauthenticated', status: 401 });
     } finally {
       if (saved === undefined) delete process.env.OPENAI_API_KEY;
       else process.env.OPENAI_API_KEY = saved;

@@ -103,9 +103,10 @@ export class OpenAiEvaluator implements EvalProvider {
       this.client = new OpenAI({
         ...common,
         baseURL: apiBase(baseUrl),
-        // The SDK insists on a key; a keyless local server gets no Authorization header at all.
+        // The SDK insists on a key; a keyless local server gets no Authorization header at all,
+        // unless the host app sets one itself (a gateway token in `headers`).
         apiKey: apiKey ?? 'no-key',
-        ...(!apiKey && { defaultHeaders: { ...options.headers, authorization: null } }),
+        ...(!apiKey && !Object.keys(options.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') && { defaultHeaders: { ...options.headers, authorization: null } }),
       });
     }
   }
