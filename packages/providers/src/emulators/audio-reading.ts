@@ -2,7 +2,7 @@
 // same ones the client validates and bills with), plus the embedded text and promised length
 // the emulators' own TTS audio carries.
 
-import { audioDurationMs, id3v2Length, parseMp3FrameHeader, parseWav, scanMp3, type AudioEncoding, type WavInfo } from '@korean-together/core';
+import { audioDurationMs, id3v2Length, parseMp3FrameHeader, parseWav, scanMp3, type AudioEncoding, type Mp3Scan, type WavInfo } from '@korean-together/core';
 import { id3Text, wavText } from './embedded-text.js';
 
 /** Core's WavInfo plus the text of the file's `ktxt` chunk, when it has one. */
@@ -25,7 +25,7 @@ export function wavDurationMs(bytes: Uint8Array): number | undefined {
 
 export interface Mp3Info {
   sampleRateHertz: number;
-  /** Average bit rate of the complete frames, in kbps (the nominal rate for CBR); 0 when none is complete. */
+  /** Average bit rate of the complete frames, in kbps (the nominal rate for CBR); the first frame's when none is complete. */
   bitrateKbps: number;
   /** Complete audio frames present (a leading Xing/Info frame is not audio and not counted). */
   frames: number;
@@ -39,15 +39,21 @@ export interface Mp3Info {
   text?: string;
 }
 
+/** Frame bytes x 8 over their playing time; for a file cut inside its first frame, that frame's header's rate. */
+function averageKbps(bytes: Uint8Array, scan: Mp3Scan): number {
+  if (scan.durationMs > 0) return Math.round((scan.frames.reduce((n, f) => n + f.length, 0) * 8) / scan.durationMs);
+  const first = parseMp3FrameHeader(bytes, scan.infoFrame ? scan.infoFrame.offset + scan.infoFrame.length : id3v2Length(bytes));
+  return first ? Math.round((first.length * 8 * first.sampleRate) / first.samples / 1000) : 0;
+}
+
 /** Walks the MPEG audio frames (core's scanMp3) after an optional ID3v2 tag; undefined when no frame is found. */
 export function mp3Info(bytes: Uint8Array): Mp3Info | undefined {
   const scan = scanMp3(bytes);
   if (!scan) return undefined;
   const tag = id3Text(bytes);
-  const frameBytes = scan.frames.reduce((n, f) => n + f.length, 0);
   return {
     sampleRateHertz: scan.sampleRate,
-    bitrateKbps: scan.durationMs > 0 ? Math.round((frameBytes * 8) / scan.durationMs) : 0,
+    bitrateKbps: averageKbps(bytes, scan),
     frames: scan.frames.length,
     durationMs: scan.durationMs,
     truncated: scan.truncated,
@@ -79,15 +85,19 @@ export function detectAudioContainer(bytes: Uint8Array): AudioContainer {
 /** Bit rate assumed for audio whose container does not state its length (WebM, unknown bytes): 32 kbps. */
 export const ASSUMED_COMPRESSED_BYTES_PER_SECOND = 4000;
 
-const ENCODING_OF: Partial<Record<AudioContainer, AudioEncoding>> = { wav: 'LINEAR16', mp3: 'MP3', flac: 'FLAC', ogg: 'OGG_OPUS' };
+/** Containers core's audioDurationMs measures (MP3 is measured by its frames, below). */
+const ENCODING_OF: Partial<Record<AudioContainer, AudioEncoding>> = { wav: 'LINEAR16', flac: 'FLAC', ogg: 'OGG_OPUS' };
 
 /**
- * Best-effort duration in ms, as the emulators bill it: from the container by core's
- * audioDurationMs (WAV, MP3 frames, FLAC STREAMINFO, Ogg Opus granules), raw LINEAR16 from
- * `sampleRateHertz` (16-bit mono), anything else from its size at 32 kbps.
+ * Best-effort duration in ms, as the emulators bill it: MP3 from its frames (core's scanMp3),
+ * WAV, FLAC and Ogg Opus from their headers (core's audioDurationMs), raw LINEAR16 from
+ * `sampleRateHertz` (16-bit mono), anything else (WebM, unknown bytes) from its size at 32 kbps.
  */
 export function estimateAudioDurationMs(bytes: Uint8Array, hint: { encoding?: string; sampleRateHertz?: number } = {}): number {
   const container = detectAudioContainer(bytes);
+  // An MP3 cut inside its first frame plays for 0 ms (core's audioDurationMs leaves it unmeasured).
+  const mp3 = container === 'mp3' ? scanMp3(bytes) : undefined;
+  if (mp3) return mp3.durationMs;
   const encoding = ENCODING_OF[container] ?? (container === 'unknown' && hint.encoding === 'LINEAR16' ? 'LINEAR16' : undefined);
   const measured = encoding && audioDurationMs(bytes, encoding, hint.sampleRateHertz);
   return measured ?? Math.round((bytes.length / ASSUMED_COMPRESSED_BYTES_PER_SECOND) * 1000);

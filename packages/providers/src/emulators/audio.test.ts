@@ -184,6 +184,13 @@ describe('truncateAudio', () => {
     expect(hearAudio(cut).transcript.length).toBeLessThan(text.length);
     expect(text.startsWith(hearAudio(cut).transcript)).toBe(true);
   });
+
+  it('cuts an MP3 inside its first frame: no complete frame, 0 ms, the rate its header states', () => {
+    const cut = truncateAudio(synthesizeMp3(text), 0);
+    expect(mp3Info(cut)).toMatchObject({ frames: 0, durationMs: 0, bitrateKbps: 32, truncated: true });
+    expect(estimateAudioDurationMs(cut)).toBe(0);
+    expect(hearAudio(cut)).toEqual({ transcript: '', durationMs: 0, truncated: true });
+  });
 });
 
 /** Real encoder output, shared with core's parser tests. */

@@ -31,29 +31,9 @@ export function medialIndex(ch: string): number | undefined {
   return Math.floor(((ch.codePointAt(0)! - FIRST) % (MEDIALS * FINALS)) / FINALS);
 }
 
-/** True when the syllable ends in a consonant (has a batchim). Undefined for non-Hangul. */
-export function hasFinalConsonant(ch: string): boolean | undefined {
-  const f = finalIndex(ch);
-  return f === undefined ? undefined : f !== 0;
-}
-
-/** The syllable with its final consonant replaced by `final` (0 removes it). */
-export function withFinal(ch: string, final: number): string {
-  if (!isHangulSyllable(ch)) throw new RangeError(`withFinal: '${ch}' is not a Hangul syllable`);
-  const c = ch.codePointAt(0)!;
-  return String.fromCodePoint(c - ((c - FIRST) % FINALS) + final);
-}
-
 /** Number of Hangul syllables in a string. */
 export function countHangulSyllables(text: string): number {
   let n = 0;
   for (const ch of text) if (isHangulSyllable(ch)) n++;
   return n;
-}
-
-/** The last Hangul syllable of a string (skipping anything else), if any. */
-export function lastHangulSyllable(text: string): string | undefined {
-  const chars = [...text];
-  for (let i = chars.length - 1; i >= 0; i--) if (isHangulSyllable(chars[i]!)) return chars[i];
-  return undefined;
 }
