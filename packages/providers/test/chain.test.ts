@@ -1,35 +1,19 @@
 // The whole data path: the core's createAiClient walking chains of real adapters, which drive
 // the real client libraries against the emulators. Usage records are checked one per attempt,
 // priced from the default price table.
-import { createAiClient, defaultPriceTable, definePolicy, microToUsd, Pricer, type Capability, type UsageRecord, type UsageSink, type UsageUnits } from '@korean-together/core';
+import { createAiClient, defaultPriceTable, definePolicy, microToUsd, Pricer, type Capability, type UsageRecord, type UsageUnits } from '@korean-together/core';
 import { geminiEvaluator, googleStt, googleTts, httpTts, whisperStt, type SpeechClientOptions, type TextToSpeechClientOptions } from '@korean-together/providers';
-import { startEmulators, type Emulators } from '@korean-together/providers/emulators';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../test-support/emulators.js';
 import { synthesizeWav } from '../src/emulators/audio.js';
 import { scanMp3 } from '@korean-together/core';
 import { codePoints, splitText, utf8Bytes } from '../src/shared/text-split.js';
+import { memorySink } from './support/memory-sink.js';
 
 const pricer = new Pricer(defaultPriceTable);
 const usd = (capability: Capability, modelId: string, units: UsageUnits) => microToUsd(pricer.costMicro(capability, modelId, units));
 
-function memorySink(): UsageSink & { records: UsageRecord[] } {
-  const records: UsageRecord[] = [];
-  return { records, write: (r) => void records.push(r), flush: async () => {}, close: async () => {} };
-}
-
-let emu: Emulators;
-const closers: { close(): Promise<void> }[] = [];
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await Promise.all(closers.map((c) => c.close()));
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 describe('chains through createAiClient', () => {
   it('eval falls back from a hanging model to a second model, one usage record per attempt', async () => {
@@ -76,8 +60,7 @@ describe('chains through createAiClient', () => {
 
   it('STT falls back from Google to Whisper on UNAVAILABLE, with only the policy retrying', async () => {
     const sink = memorySink();
-    const google = googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions });
-    closers.push(google);
+    const google = emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { stt: { chain: ['google', 'whisper'], retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 } } } }),
       providers: { google, whisper: whisperStt({ baseUrl: emu.whisper.baseUrl, apiKey: 'emulator' }) },
@@ -110,8 +93,7 @@ describe('chains through createAiClient', () => {
 
   it('STT: an OpenAI account without credits is not retried, falls back, and does not open its breaker', async () => {
     const sink = memorySink();
-    const google = googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions });
-    closers.push(google);
+    const google = emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({
         capabilities: { stt: { chain: ['whisper', 'google'], retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 }, circuitBreaker: { failureThreshold: 1 } } },
@@ -140,8 +122,7 @@ describe('chains through createAiClient', () => {
 
   it('TTS splits a long Korean text into several requests inside one attempt, billed per character', async () => {
     const sink = memorySink();
-    const wavenet = googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions });
-    closers.push(wavenet);
+    const wavenet = emu.closeAfterAll(googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { tts: { chain: ['wavenet', 'openai'] } } }),
       providers: { wavenet, openai: httpTts({ baseUrl: emu.httpTts.baseUrl, apiKey: 'emulator' }) },
@@ -169,8 +150,7 @@ describe('chains through createAiClient', () => {
 
   it('TTS moves on to the OpenAI-compatible server when Google returns truncated audio', async () => {
     const sink = memorySink();
-    const wavenet = googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions });
-    closers.push(wavenet);
+    const wavenet = emu.closeAfterAll(googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { tts: { chain: ['wavenet', 'openai'], retry: { maxAttempts: 1 } } } }),
       providers: { wavenet, openai: httpTts({ baseUrl: emu.httpTts.baseUrl, apiKey: 'emulator' }) },

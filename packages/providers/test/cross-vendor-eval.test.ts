@@ -12,45 +12,24 @@ import {
   worstCaseUnits,
   type ReserveRequest,
   type UsageRecord,
-  type UsageSink,
 } from '@korean-together/core';
 import { geminiEvaluator, openaiEvaluator } from '@korean-together/providers';
-import { startEmulators, type Emulators } from '@korean-together/providers/emulators';
-import { OAuth2Client } from 'google-auth-library';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useEmulators } from '../../../test-support/emulators.js';
+import { memorySink } from './support/memory-sink.js';
+import { staticTokenClient } from './support/vertex-auth.js';
 
 const pricer = new Pricer(defaultPriceTable);
 const REQ = { prompt: '어제 무엇을 했는지 말하세요: 도서관, 친구.', learnerAnswer: '저가 도서관을 친구가 만났어요', expectedAnswer: '저는 도서관에서 친구를 만났어요', targetFormality: 'haeyo' as const };
 const SESSION = '00000000-0000-4000-8000-0000000000a1';
 
-function memorySink(): UsageSink & { records: UsageRecord[] } {
-  const records: UsageRecord[] = [];
-  return { records, write: (r) => void records.push(r), flush: async () => {}, close: async () => {} };
-}
-
-function tokenClient(): OAuth2Client {
-  const c = new OAuth2Client();
-  c.setCredentials({ access_token: 'ya29.emulator', expiry_date: Date.now() + 3_600_000 });
-  return c;
-}
-
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 /** The three steps: flash on the Gemini API, flash on Vertex AI, gpt-4.1-mini on OpenAI. */
 function providers() {
   return {
     flash: geminiEvaluator({ apiKey: 'emulator', httpOptions: emu.gemini.httpOptions }),
-    'flash-vertex': geminiEvaluator({ vertex: { project: emu.vertex.project, location: emu.vertex.location, googleAuthOptions: { authClient: tokenClient() } }, httpOptions: emu.vertex.httpOptions }),
+    'flash-vertex': geminiEvaluator({ vertex: { project: emu.vertex.project, location: emu.vertex.location, googleAuthOptions: { authClient: staticTokenClient() } }, httpOptions: emu.vertex.httpOptions }),
     'gpt-4.1-mini': openaiEvaluator({ baseUrl: emu.openai.baseUrl, apiKey: 'emulator', model: 'gpt-4.1-mini' }),
   };
 }

@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
 import { mp3Info, pcmToWav, speechDurationMs, synthesizeMp3, synthesizeWav, wavInfo } from './audio.js';
-import { startEmulators } from './start-emulators.js';
-import type { Emulators } from './types.js';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators({ seed: 5 });
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators({ seed: 5 });
 
 function transcribe(file: Uint8Array, fields: Record<string, string> = { model: 'whisper-1' }, opts: { name?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
   const form = new FormData();

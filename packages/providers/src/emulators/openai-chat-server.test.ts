@@ -1,20 +1,9 @@
 import { checkEvalOutput, evalSystemInstruction, evalUserPrompt } from '@korean-together/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators } from './start-emulators.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
 import { strictSchemaProblem } from './openai-chat-server.js';
-import type { Emulators } from './types.js';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const REQ = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학생이야.', expectedAnswer: '저는 학생입니다.', targetFormality: 'hapsyo' as const };
 const messages = [

@@ -1,9 +1,10 @@
 import { ApiError } from '@google/genai';
 import { checkEvalOutput, isAiError } from '@korean-together/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
+import { withEnv } from '../../test/support/env.js';
 import { synthesizeWav } from '../emulators/audio.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { mapGeminiError } from './errors.js';
@@ -15,17 +16,7 @@ const REQ = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학�
 const GOOGLE_KEY = `AIzaSy${'Q'.repeat(33)}`;
 const ODD_KEY = 'tenant-42:very-secret-value';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const evaluator = (opts: Parameters<typeof geminiEvaluator>[0] = {}) => geminiEvaluator({ apiKey: 'emulator', httpOptions: emu.gemini.httpOptions, ...opts });
 
@@ -109,12 +100,8 @@ describe('geminiEvaluator against the Gemini emulator', () => {
     timedOut.controller.abort(Object.assign(new Error('t'), { name: 'AbortError', cause: 'attempt_timeout' }));
     expect(await p1).toMatchObject({ code: 'timeout', retryable: true });
 
-    for (const [i, how] of (['cancel', 'loseHedge'] as const).entries()) {
-      const a = testAttempt();
-      const p = rejection(() => evaluator().evaluate(REQ, a.ctx));
-      await vi.waitFor(() => expect(emu.hits.count('gemini')).toBe(i + 2));
-      a[how]();
-      expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    for (const how of ['cancel', 'loseHedge'] as const) {
+      expect(await abortWhileHanging(emu, 'gemini', (ctx) => evaluator().evaluate(REQ, ctx), how)).toMatchObject({ code: 'cancelled', retryable: false });
     }
     await vi.waitFor(() => expect(emu.hits.aborted('gemini')).toBe(3));
   });
@@ -192,8 +179,7 @@ describe('geminiEvaluator against the Gemini emulator', () => {
       emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 400, message: `API key not valid: ${key}` }, times: 1 });
       const e = await rejection(() => evaluator({ apiKey: key }).evaluate(REQ, testAttempt().ctx));
       expect(e).toMatchObject({ code: 'invalid_request' });
-      const everything = JSON.stringify({ e, message: e.message, cause: String((e as { cause?: unknown }).cause ?? '') });
-      expect(everything).not.toContain(key);
+      expect(everythingShown(e)).not.toContain(key);
       expect(e.message).toContain('[redacted]');
     }
   });
@@ -215,15 +201,9 @@ describe('geminiEvaluator against the Gemini emulator', () => {
     expect(() => evaluator({ httpOptions: { ...emu.gemini.httpOptions, retryOptions: { attempts: 3 } } })).toThrow(
       expect.objectContaining({ code: 'invalid_config' }),
     );
-    const saved = { g: process.env.GEMINI_API_KEY, k: process.env.GOOGLE_API_KEY };
-    delete process.env.GEMINI_API_KEY;
-    delete process.env.GOOGLE_API_KEY;
-    try {
+    withEnv({ GEMINI_API_KEY: undefined, GOOGLE_API_KEY: undefined }, () => {
       expect(() => geminiEvaluator({ httpOptions: emu.gemini.httpOptions })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
-    } finally {
-      if (saved.g !== undefined) process.env.GEMINI_API_KEY = saved.g;
-      if (saved.k !== undefined) process.env.GOOGLE_API_KEY = saved.k;
-    }
+    });
   });
 
   it('maps connection failures to unavailable', async () => {

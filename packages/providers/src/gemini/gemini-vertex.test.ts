@@ -4,33 +4,17 @@
 import http from 'node:http';
 import { checkEvalOutput } from '@korean-together/core';
 import { OAuth2Client } from 'google-auth-library';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { withEnv } from '../../test/support/env.js';
+import { staticTokenClient } from '../../test/support/vertex-auth.js';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { geminiEvaluator } from './gemini-evaluator.js';
 
 const FLASH = 'gemini-2.5-flash';
 const REQ = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학생입니다.', expectedAnswer: '저는 학생입니다.', targetFormality: 'hapsyo' as const };
 
-/** An auth client that always answers with the same, unexpired access token (the real class, no refresh needed). */
-function staticTokenClient(token = 'ya29.emulator-token'): OAuth2Client {
-  const client = new OAuth2Client();
-  client.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000, token_type: 'Bearer' });
-  return client;
-}
-
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const vertex = (opts: Parameters<typeof geminiEvaluator>[0] = {}) =>
   geminiEvaluator({
@@ -111,13 +95,9 @@ describe('geminiEvaluator({ vertex }) against the Vertex AI paths of the emulato
   });
 
   it('refuses bad Vertex options at creation, naming the field', () => {
-    const saved = process.env.GOOGLE_CLOUD_PROJECT;
-    delete process.env.GOOGLE_CLOUD_PROJECT;
-    try {
+    withEnv({ GOOGLE_CLOUD_PROJECT: undefined }, () => {
       expect(() => geminiEvaluator({ vertex: {} })).toThrow(expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('vertex.project is required') }));
-    } finally {
-      if (saved !== undefined) process.env.GOOGLE_CLOUD_PROJECT = saved;
-    }
+    });
     expect(() => geminiEvaluator({ vertex: { project: '../../evil' } })).toThrow(expect.objectContaining({ message: expect.stringContaining('vertex.project must be') }));
     expect(() => geminiEvaluator({ vertex: { project: 'my-project-1', location: 'us central/1' } })).toThrow(expect.objectContaining({ message: expect.stringContaining('vertex.location') }));
     expect(() => geminiEvaluator({ vertex: { project: 'my-project-1', apiKey: 'k' } })).toThrow(expect.objectContaining({ message: expect.stringContaining('mutually exclusive') }));

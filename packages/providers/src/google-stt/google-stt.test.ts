@@ -1,8 +1,8 @@
 import { isAiError } from '@korean-together/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
 import { pcmToWav, synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulators/audio.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { parseWav } from '@korean-together/core';
 import { durationToMs, googleStt, type GoogleStt } from './google-stt.js';
@@ -10,26 +10,11 @@ import type { SpeechClientOptions } from './options.js';
 
 const TEXT = '안녕하세요. 저는 한국어를 공부하는 학생입니다.';
 
-let emu: Emulators;
+const emu = useEmulators();
+const open = (opts: Parameters<typeof googleStt>[0] = {}) => emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions, ...opts }));
 let stt: GoogleStt;
-const opened: GoogleStt[] = [];
-const open = (opts: Parameters<typeof googleStt>[0] = {}) => {
-  const p = googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions, ...opts });
-  opened.push(p);
-  return p;
-};
-
-beforeAll(async () => {
-  emu = await startEmulators();
+beforeAll(() => {
   stt = open();
-});
-afterAll(async () => {
-  await Promise.all(opened.map((p) => p.close()));
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
 });
 
 const wavReq = (text = TEXT) => ({ audio: synthesizeWav(text), encoding: 'LINEAR16' as const });
@@ -110,12 +95,7 @@ describe('googleStt against the Speech gRPC emulator', () => {
   });
 
   it('cancels the call when the caller aborts', async () => {
-    emu.faults.add({ target: 'google-stt', fault: { kind: 'hang' } });
-    const a = testAttempt();
-    const p = rejection(() => stt.transcribe(wavReq(), a.ctx));
-    await vi.waitFor(() => expect(emu.hits.count('google-stt')).toBe(1));
-    a.cancel();
-    expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    expect(await abortWhileHanging(emu, 'google-stt', (ctx) => stt.transcribe(wavReq(), ctx))).toMatchObject({ code: 'cancelled', retryable: false });
     await vi.waitFor(() => expect(emu.hits.aborted('google-stt')).toBe(1));
   });
 
@@ -139,7 +119,7 @@ describe('googleStt against the Speech gRPC emulator', () => {
     emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 16, message: `API key not valid: ${key}` } });
     const e = await rejection(() => stt.transcribe(wavReq(), testAttempt().ctx));
     expect(e).toMatchObject({ code: 'unauthenticated' });
-    expect(JSON.stringify({ e, m: e.message, c: String((e as { cause?: unknown }).cause ?? '') })).not.toContain(key);
+    expect(everythingShown(e)).not.toContain(key);
   });
 
   it('maps an unreachable endpoint to unavailable', async () => {

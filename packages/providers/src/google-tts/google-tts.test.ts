@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging } from '../../test/support/adapter-checks.js';
 import { mp3Info, speechDurationMs, synthesizeMp3, synthesizePcm } from '../emulators/audio.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { googleStt, type GoogleStt } from '../google-stt/google-stt.js';
 import { scanMp3 } from '@korean-together/core';
 import { rejection, testAttempt } from '../shared/test-context.js';
@@ -14,29 +14,13 @@ const SHORT = '안녕하세요. 만나서 반갑습니다.';
 const SENTENCE = '오늘은 날씨가 정말 좋아서 친구와 함께 한강 공원에 가서 자전거를 탔습니다. ';
 const LONG = SENTENCE.repeat(110); // about 12,000 UTF-8 bytes: three requests
 
-let emu: Emulators;
+const emu = useEmulators();
+const open = (opts: Parameters<typeof googleTts>[0] = {}) => emu.closeAfterAll(googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions, ...opts }));
 let tts: GoogleTts;
 let stt: GoogleStt;
-const opened: { close(): Promise<void> }[] = [];
-const open = (opts: Parameters<typeof googleTts>[0] = {}) => {
-  const p = googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions, ...opts });
-  opened.push(p);
-  return p;
-};
-
-beforeAll(async () => {
-  emu = await startEmulators();
+beforeAll(() => {
   tts = open();
-  stt = googleStt({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions });
-  opened.push(stt);
-});
-afterAll(async () => {
-  await Promise.all(opened.map((p) => p.close()));
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
+  stt = emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }));
 });
 
 describe('googleTts against the TextToSpeech gRPC emulator', () => {
@@ -164,12 +148,7 @@ describe('googleTts against the TextToSpeech gRPC emulator', () => {
   });
 
   it('cancels on caller abort', async () => {
-    emu.faults.add({ target: 'google-tts', fault: { kind: 'hang' } });
-    const a = testAttempt();
-    const p = rejection(() => tts.synthesize({ text: SHORT }, a.ctx));
-    await vi.waitFor(() => expect(emu.hits.count('google-tts')).toBe(1));
-    a.cancel();
-    expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    expect(await abortWhileHanging(emu, 'google-tts', (ctx) => tts.synthesize({ text: SHORT }, ctx))).toMatchObject({ code: 'cancelled', retryable: false });
     await vi.waitFor(() => expect(emu.hits.aborted('google-tts')).toBe(1));
   });
 

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
 import { speechDurationMs, synthesizeMp3, mp3Info } from '../emulators/audio.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { scanMp3 } from '@korean-together/core';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText } from '../shared/text-split.js';
@@ -12,17 +12,7 @@ const SHORT = '다음 역은 시청입니다.';
 const SENTENCE = '한국어를 배우는 것은 어렵지만 재미있습니다. ';
 const OPENAI_KEY = `sk-proj-${'Zx9'.repeat(12)}`;
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const speech = (opts: Partial<Parameters<typeof httpTts>[0]> = {}) => httpTts({ baseUrl: emu.httpTts.baseUrl, apiKey: 'emulator', ...opts });
 
@@ -103,18 +93,13 @@ describe('httpTts against the OpenAI-compatible speech emulator', () => {
   });
 
   it('cancels on caller abort', async () => {
-    emu.faults.add({ target: 'http-tts', fault: { kind: 'hang' } });
-    const a = testAttempt();
-    const p = rejection(() => speech().synthesize({ text: SHORT }, a.ctx));
-    await vi.waitFor(() => expect(emu.hits.count('http-tts')).toBeGreaterThanOrEqual(1));
-    a.loseHedge();
-    expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    expect(await abortWhileHanging(emu, 'http-tts', (ctx) => speech().synthesize({ text: SHORT }, ctx), 'loseHedge')).toMatchObject({ code: 'cancelled', retryable: false });
   });
 
   it('never puts the API key in an error', async () => {
     emu.faults.add({ target: 'http-tts', fault: { kind: 'status', status: 401, message: `Incorrect API key provided: ${OPENAI_KEY}` } });
     const e = await rejection(() => speech({ apiKey: OPENAI_KEY }).synthesize({ text: SHORT }, testAttempt().ctx));
-    expect(JSON.stringify({ e, m: e.message })).not.toContain(OPENAI_KEY);
+    expect(everythingShown(e)).not.toContain(OPENAI_KEY);
   });
 
   it('validates before sending and requires a baseUrl', async () => {

@@ -1,8 +1,9 @@
 import { checkEvalOutput, evalOutputJsonSchema, isAiError } from '@korean-together/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
+import { withEnv } from '../../test/support/env.js';
 import { strictSchemaProblem } from '../emulators/openai-chat-server.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { synthesizeWav } from '../emulators/audio.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { openaiEvaluator } from './openai-evaluator.js';
@@ -13,17 +14,7 @@ const REQ = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학�
 const OPENAI_KEY = `sk-proj-${'a1B2'.repeat(10)}`;
 const ODD_KEY = 'tenant-42:very-secret-value';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const evaluator = (opts: Parameters<typeof openaiEvaluator>[0] = {}) => openaiEvaluator({ baseUrl: emu.openai.baseUrl, apiKey: 'emulator', ...opts });
 
@@ -167,13 +158,8 @@ describe('openaiEvaluator against the Chat Completions emulator', () => {
   });
 
   it('cancels on caller abort and on a lost hedge, and sends nothing when already aborted', async () => {
-    emu.faults.add({ target: 'openai', fault: { kind: 'hang' } });
-    for (const [i, how] of (['cancel', 'loseHedge'] as const).entries()) {
-      const a = testAttempt();
-      const p = rejection(() => evaluator().evaluate(REQ, a.ctx));
-      await vi.waitFor(() => expect(emu.hits.count('openai')).toBe(i + 1));
-      a[how]();
-      expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    for (const how of ['cancel', 'loseHedge'] as const) {
+      expect(await abortWhileHanging(emu, 'openai', (ctx) => evaluator().evaluate(REQ, ctx), how)).toMatchObject({ code: 'cancelled', retryable: false });
     }
     await vi.waitFor(() => expect(emu.hits.aborted('openai')).toBe(2));
     const done = testAttempt();
@@ -193,7 +179,7 @@ describe('openaiEvaluator against the Chat Completions emulator', () => {
       emu.faults.add({ target: 'openai', fault: { kind: 'status', status: 401, message: `Incorrect API key provided: ${key}` }, times: 1 });
       const e = await rejection(() => evaluator({ apiKey: key }).evaluate(REQ, testAttempt().ctx));
       expect(e).toMatchObject({ code: 'unauthenticated' });
-      expect(JSON.stringify({ e, m: e.message, c: String((e as { cause?: unknown }).cause ?? '') })).not.toContain(key);
+      expect(everythingShown(e)).not.toContain(key);
     }
   });
 
@@ -221,20 +207,15 @@ describe('openaiEvaluator against the Chat Completions emulator', () => {
   });
 
   it('sends OPENAI_API_KEY from the environment only to api.openai.com, and no Authorization header without a key', async () => {
-    const saved = process.env.OPENAI_API_KEY;
     // A key the emulator would answer 401 to, were it sent.
-    process.env.OPENAI_API_KEY = 'not a valid bearer';
-    try {
+    await withEnv({ OPENAI_API_KEY: 'not a valid bearer' }, async () => {
       const p = openaiEvaluator({ baseUrl: `${emu.openai.baseUrl}/v1` });
       expect(checkEvalOutput((await p.evaluate(REQ, testAttempt().ctx)).output, 70).score).toBe(100);
       expect(openaiEvaluator().name).toBe('openai');
       // An Authorization header the host app sets itself is sent (the emulator refuses this malformed one).
       const gateway = openaiEvaluator({ baseUrl: emu.openai.baseUrl, headers: { Authorization: 'Basic not-a-bearer' } });
       expect(await rejection(() => gateway.evaluate(REQ, testAttempt().ctx))).toMatchObject({ code: 'unauthenticated', status: 401 });
-    } finally {
-      if (saved === undefined) delete process.env.OPENAI_API_KEY;
-      else process.env.OPENAI_API_KEY = saved;
-    }
+    });
   });
 });
 
@@ -260,13 +241,9 @@ describe('openaiEvaluator on Azure OpenAI (deployment URL, api-key, api-version)
   it('maps the content filter 400 to invalid_request, and a missing key at creation to invalid_config', async () => {
     emu.faults.add({ target: 'openai', model: 'tutor-grader', fault: { kind: 'content_filter' } });
     expect(await rejection(() => azure().evaluate(REQ, testAttempt().ctx))).toMatchObject({ code: 'invalid_request', status: 400, message: expect.stringContaining('content_filter') });
-    const saved = process.env.AZURE_OPENAI_API_KEY;
-    delete process.env.AZURE_OPENAI_API_KEY;
-    try {
+    withEnv({ AZURE_OPENAI_API_KEY: undefined }, () => {
       expect(() => azure({ apiKey: undefined })).toThrow(expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('AZURE_OPENAI_API_KEY') }));
-    } finally {
-      if (saved !== undefined) process.env.AZURE_OPENAI_API_KEY = saved;
-    }
+    });
   });
 
   it('authenticates with a Microsoft Entra token provider instead of a key', async () => {

@@ -1,7 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseWav } from '@korean-together/core';
+import { describe, expect, it, vi } from 'vitest';
+import { useEmulators } from '../../../../test-support/emulators.js';
+import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
+import { withEnv } from '../../test/support/env.js';
 import { synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulators/audio.js';
-import { startEmulators } from '../emulators/index.js';
-import type { Emulators } from '../emulators/types.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
 import { openAiErrorText } from './errors.js';
 import { whisperStt } from './whisper-stt.js';
@@ -10,17 +12,7 @@ const TEXT = '저는 서울에 살아요. 한국 음식을 좋아해요.';
 const OPENAI_KEY = `sk-proj-${'a1B2'.repeat(10)}`;
 const ODD_KEY = 'tenant-42:very-secret-value';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
+const emu = useEmulators();
 
 const whisper = (opts: Parameters<typeof whisperStt>[0] = {}) => whisperStt({ baseUrl: emu.whisper.baseUrl, apiKey: 'emulator', ...opts });
 const wavReq = () => ({ audio: synthesizeWav(TEXT), encoding: 'LINEAR16' as const });
@@ -132,12 +124,7 @@ describe('whisperStt against the OpenAI-compatible transcription emulator', () =
   });
 
   it('cancels on caller abort', async () => {
-    emu.faults.add({ target: 'whisper', fault: { kind: 'hang' } });
-    const a = testAttempt();
-    const p = rejection(() => whisper().transcribe(wavReq(), a.ctx));
-    await vi.waitFor(() => expect(emu.hits.count('whisper')).toBe(1));
-    a.cancel();
-    expect(await p).toMatchObject({ code: 'cancelled', retryable: false });
+    expect(await abortWhileHanging(emu, 'whisper', (ctx) => whisper().transcribe(wavReq(), ctx))).toMatchObject({ code: 'cancelled', retryable: false });
     await vi.waitFor(() => expect(emu.hits.aborted('whisper')).toBe(1));
   });
 
@@ -146,21 +133,16 @@ describe('whisperStt against the OpenAI-compatible transcription emulator', () =
       emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 401, message: `Incorrect API key provided: ${key}` }, times: 1 });
       const e = await rejection(() => whisper({ apiKey: key }).transcribe(wavReq(), testAttempt().ctx));
       expect(e).toMatchObject({ code: 'unauthenticated' });
-      expect(JSON.stringify({ e, m: e.message, c: String((e as { cause?: unknown }).cause ?? '') })).not.toContain(key);
+      expect(everythingShown(e)).not.toContain(key);
     }
   });
 
   it('sends OPENAI_API_KEY from the environment only to api.openai.com', async () => {
-    const saved = process.env.OPENAI_API_KEY;
     // A key the emulator would answer 401 to, were it sent.
-    process.env.OPENAI_API_KEY = 'not a valid bearer';
-    try {
+    await withEnv({ OPENAI_API_KEY: 'not a valid bearer' }, async () => {
       const res = await whisperStt({ baseUrl: emu.whisper.baseUrl }).transcribe(wavReq(), testAttempt().ctx);
       expect(res.transcript).toBe(TEXT);
-    } finally {
-      if (saved === undefined) delete process.env.OPENAI_API_KEY;
-      else process.env.OPENAI_API_KEY = saved;
-    }
+    });
   });
 
   it('validates before sending', async () => {
@@ -185,16 +167,8 @@ describe('whisperStt against the OpenAI-compatible transcription emulator', () =
   });
 });
 
+/** The WAV's exact duration in milliseconds, unrounded (parseWav's durationMs is rounded to whole ms). */
 function synthesizeWavDuration(wav: Uint8Array): number {
-  const dv = new DataView(wav.buffer, wav.byteOffset);
-  const rate = dv.getUint32(24, true);
-  // Find the data chunk after the text chunk.
-  let at = 12;
-  while (at + 8 <= wav.length) {
-    const id = String.fromCharCode(...wav.subarray(at, at + 4));
-    const size = dv.getUint32(at + 4, true);
-    if (id === 'data') return (size / 2 / rate) * 1000;
-    at += 8 + size + (size % 2);
-  }
-  throw new Error('no data chunk');
+  const info = parseWav(wav)!;
+  return (info.dataLength / info.blockAlign / info.sampleRate) * 1000;
 }
