@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pTimeout from 'p-timeout';
 import { AiError, createAiClient, type AiClient, type AiClientEvents, type AiPolicy, type ResultMeta } from '@korean-together/core';
 import type { DatabaseTimeouts } from './config.js';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
@@ -21,6 +23,7 @@ import {
   type TtsBody,
   type TurnBody,
 } from './schemas.js';
+import { IDLE_LINGER_MS, defaultShutdownTimeoutMs, shutdownBudget, shutdownBudgetProblem } from './shutdown-budget.js';
 import { callStats, dailyCosts, evaluationStats, latencyOverWindow, latencyPercentiles } from './stats.js';
 import { runTurn } from './turn.js';
 import { tutoringPolicy } from './tutoring-policy.js';
@@ -36,7 +39,9 @@ export interface TutoringServerOptions {
   shutdownDeadlineMs?: number;
   /**
    * shutdown() resolves (`forced: true`) at the latest this long after it starts, whatever the
-   * database, the usage sink or the providers are doing, in ms. Default shutdownDeadlineMs + 1500.
+   * database, the usage sink or the providers are doing, in ms. Default shutdownDeadlineMs + 1500,
+   * also the least allowed: what is left after the deadline and the idle linger is the AI client's
+   * and the usage sink's time to flush and spill (see shutdown-budget.ts).
    */
   shutdownTimeoutMs?: number;
   /** Pool timeouts when the server opens its own Postgres pool (`database.databaseUrl`). */
@@ -54,8 +59,10 @@ export interface TutoringServer {
    * connections get 503 `unavailable` with `Connection: close` (/health and /ready still answer,
    * /ready with 503), in-flight requests finish (their AI calls are aborted once the deadline
    * passes), idle keep-alive sockets are closed, then the client drains and flushes the usage
-   * sink and the database closes. `forced` tells whether the deadline had to cut calls short or
-   * the timeout cut the closing short.
+   * sink and the database closes. The client's close starts by the deadline + 0.5 s even when a
+   * request is still waiting on the database, so the sink always gets its share of the timeout
+   * (see shutdown-budget.ts). `forced` tells whether the deadline had to cut calls short or the
+   * timeout cut the closing short.
    */
   shutdown(): Promise<{ forced: boolean }>;
 }
@@ -64,13 +71,8 @@ export interface TutoringServer {
 const BODY_LIMIT_BYTES = 15 * 1024 * 1024;
 /** The request line and headers together, URL included: Node's default, set here so a runtime flag cannot change it. */
 export const MAX_HEADER_BYTES = 16 * 1024;
-/**
- * After the drain, idle keep-alive connections stay open until no request has arrived for this
- * long: a client in the middle of reusing one gets the 503 instead of a socket closed under its
- * request. Closing a connection always races a client that sends at that instant; a quiet
- * period makes that a client idle for half a second, not one under load.
- */
-const IDLE_LINGER_MS = 500;
+/** Arrays and objects nested deeper than this in a body are refused (the API's bodies are one flat object). */
+export const MAX_BODY_DEPTH = 32;
 /** Routes that still answer while the server drains: the probes. */
 const PROBES = new Set(['/health', '/ready']);
 
@@ -100,22 +102,37 @@ function answerClientError(err: NodeJS.ErrnoException, socket: net.Socket): void
   setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
-/** Refuses `__proto__` keys (and `constructor.prototype`) anywhere in a parsed body, naming where. */
-function forbiddenKey(value: unknown, path: string): string | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = forbiddenKey(value[i], `${path}[${i}]`);
-      if (found) return found;
+/**
+ * Refuses `__proto__` keys (and `constructor.prototype`) anywhere in a parsed body, naming where,
+ * and bodies nested deeper than MAX_BODY_DEPTH. Iterative: JSON.parse takes 200,000 nested '['
+ * (400 KB), which would overflow the stack of a recursive walk.
+ */
+function bodyProblem(body: unknown): string | undefined {
+  // Depth-first: an object's own keys are checked before its children, which are visited in
+  // document order (pushed last-first).
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: body, path: 'body', depth: 1 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value, path, depth } = item;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_BODY_DEPTH) return `body: nested too deeply (more than ${MAX_BODY_DEPTH} levels of arrays and objects)`;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) {
+        if (value[i] !== null && typeof value[i] === 'object') stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+      }
+      continue;
     }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    if (key === '__proto__') return `${path}.__proto__`;
-    if (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype')) return `${path}.constructor.prototype`;
-    const found = forbiddenKey(child, `${path}.${key}`);
-    if (found) return found;
+    const keys = Object.keys(value);
+    for (const key of keys) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === '__proto__') return `${path}.__proto__: key '__proto__' is not allowed`;
+      if (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype')) {
+        return `${path}.constructor.prototype: key 'prototype' is not allowed`;
+      }
+    }
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const child = (value as Record<string, unknown>)[keys[i]!];
+      if (child !== null && typeof child === 'object') stack.push({ value: child, path: `${path}.${keys[i]}`, depth: depth + 1 });
+    }
   }
   return undefined;
 }
@@ -133,8 +150,8 @@ function parseJsonBody(body: string): unknown {
     // The parser's message would quote the body (learner text): never echo it.
     throw new AiError('invalid_request', 'request body is not valid JSON', { retryable: false });
   }
-  const key = forbiddenKey(parsed, 'body');
-  if (key) throw new AiError('invalid_request', `${key}: key '${key.split('.').at(-1)}' is not allowed`, { retryable: false });
+  const problem = bodyProblem(parsed);
+  if (problem) throw new AiError('invalid_request', problem, { retryable: false });
   return parsed;
 }
 
@@ -190,6 +207,10 @@ const fromB64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
  * the usage sink, and every route. Does not listen; call `app.listen()`.
  */
 export async function createTutoringServer(options: TutoringServerOptions): Promise<TutoringServer> {
+  const deadlineMs = options.shutdownDeadlineMs ?? 8_000;
+  const timeoutMs = options.shutdownTimeoutMs ?? defaultShutdownTimeoutMs(deadlineMs);
+  const budgetProblem = shutdownBudgetProblem(deadlineMs, timeoutMs, { deadline: 'shutdownDeadlineMs', timeout: 'shutdownTimeoutMs' });
+  if (budgetProblem) throw new AiError('invalid_config', `createTutoringServer: ${budgetProblem}`, { retryable: false });
   const policy = typeof options.policy === 'object' ? options.policy : tutoringPolicy(options.policy);
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
@@ -203,13 +224,13 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
   });
   const log = app.log;
 
-  const deadlineMs = options.shutdownDeadlineMs ?? 8_000;
-  const timeoutMs = options.shutdownTimeoutMs ?? deadlineMs + 1_500;
+  // The AI client and the usage sink get what the shutdown timeout leaves after the deadline, so
+  // the sink has spilled what the database did not take before the timeout could cut it.
+  const budget = shutdownBudget(deadlineMs, timeoutMs);
   const db = await openDatabase({
     ...options.database,
     ...(options.databaseTimeouts && { timeouts: options.databaseTimeouts }),
-    // The sink spills what it has not written by then, so nothing is lost to the shutdown timeout.
-    sinkCloseTimeoutMs: Math.max(250, timeoutMs - deadlineMs - 500),
+    sinkTimeouts: { flushTimeoutMs: budget.sinkFlushTimeoutMs, closeTimeoutMs: budget.sinkCloseTimeoutMs },
     onSinkError: (e) => log.warn({ code: (e as { code?: string }).code }, `usage sink: ${e.message}`),
   });
   const providerSet = buildProviders(options.backend);
@@ -217,6 +238,7 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     policy,
     providers: providerSet.providers,
     sinks: [db.sink],
+    closeTimeoutMs: budget.clientCloseTimeoutMs,
     events: {
       ...options.events,
       onBreak: (e) => {
@@ -422,7 +444,8 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
 
   // What shutdown() is waiting for, named in the log when the timeout cuts it short.
   let closingStep = 'draining in-flight requests';
-  // Runs after every in-flight request has been answered.
+  // Runs once the open connections have closed. shutdown() has closed the client by then (a
+  // second close() returns the first); app.close() called on its own needs it here.
   app.addHook('onClose', async () => {
     closingStep = 'closing the AI client (flushing the usage sink)';
     await client.close();
@@ -445,39 +468,46 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
         // which would also close idle keep-alive sockets under a client about to reuse them (a
         // reset). Requests on them get the 503 above; idle ones are closed once the drain is over.
         if (app.server.listening) net.Server.prototype.close.call(app.server);
-        const abortTimer = setTimeout(() => {
-          forced = true;
-          log.warn(`shutdown: in-flight requests still running after ${deadlineMs} ms; aborting their AI calls`);
-          shutdownAbort.abort();
-        }, deadlineMs);
-        let giveUp: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          giveUp = setTimeout(() => resolve('timeout'), timeoutMs);
-        });
+        const startedAt = Date.now();
+        // The AI client's close starts by then at the latest, whatever requests are still doing:
+        // its time (and the sink's, within it) is what shutdownBudget() left it.
+        const closeClientAt = startedAt + budget.closeClientAfterMs;
+        const drained = openRequests > 0 ? new Promise<void>((resolve) => (onDrained = resolve)) : undefined;
         const closed = (async () => {
-          if (openRequests > 0) await new Promise<void>((resolve) => (onDrained = resolve));
-          clearTimeout(abortTimer);
+          if (drained) {
+            await pTimeout(drained, {
+              milliseconds: Math.max(1, deadlineMs),
+              fallback: () => {
+                forced = true;
+                log.warn(`shutdown: in-flight requests still running after ${deadlineMs} ms; aborting their AI calls`);
+                shutdownAbort.abort();
+              },
+            });
+            // Aborted calls answer at once; a request waiting on a database that stopped answering
+            // (up to DB_QUERY_TIMEOUT_MS) must not eat the usage sink's time.
+            await pTimeout(drained, {
+              milliseconds: Math.max(1, closeClientAt - Date.now()),
+              fallback: () => log.warn(`shutdown: ${openRequests} request(s) still running after ${budget.closeClientAfterMs} ms; closing the AI client and the usage sink anyway`),
+            });
+          }
           closingStep = 'waiting for idle keep-alive connections to go quiet';
-          for (let quiet = Date.now() - lastRequestAt; openConnections > 0 && quiet < IDLE_LINGER_MS; quiet = Date.now() - lastRequestAt) {
-            await new Promise((resolve) => setTimeout(resolve, IDLE_LINGER_MS - quiet));
+          for (let quiet = Date.now() - lastRequestAt; openConnections > 0 && quiet < IDLE_LINGER_MS && Date.now() < closeClientAt; quiet = Date.now() - lastRequestAt) {
+            await sleep(Math.min(IDLE_LINGER_MS - quiet, closeClientAt - Date.now()));
           }
           app.server.closeIdleConnections();
+          closingStep = 'closing the AI client (flushing the usage sink)';
+          await client.close();
           closingStep = 'waiting for open connections to close';
-          // The listener's close, the AI client (flushing the usage sink), providers, database.
+          // The listener's close, then the onClose hook: providers, database.
           await app.close();
           return 'closed' as const;
         })();
         // Once the timeout has won, a late failure of the closing must not surface as an unhandled rejection.
         closed.catch(() => {});
-        try {
-          if ((await Promise.race([closed, timedOut])) === 'timeout') {
-            forced = true;
-            log.error(`shutdown: still ${closingStep} after ${timeoutMs} ms; giving up`);
-            app.server.closeAllConnections();
-          }
-        } finally {
-          clearTimeout(abortTimer);
-          clearTimeout(giveUp);
+        if ((await pTimeout(closed, { milliseconds: timeoutMs, fallback: () => 'timeout' as const })) === 'timeout') {
+          forced = true;
+          log.error(`shutdown: still ${closingStep} after ${timeoutMs} ms; giving up`);
+          app.server.closeAllConnections();
         }
         return { forced };
       })();

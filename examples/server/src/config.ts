@@ -1,3 +1,5 @@
+import { defaultShutdownTimeoutMs, shutdownBudgetProblem } from './shutdown-budget.js';
+
 /**
  * The server's settings, read once from the environment at start-up. Every problem is reported
  * together, naming the variable, so a bad deployment fails before it listens.
@@ -26,7 +28,8 @@ export interface ServerConfig {
   /**
    * SHUTDOWN_TIMEOUT_MS: the process exits (code 1) at the latest this long after SIGTERM, whatever
    * state the database or the AI services are in. Default SHUTDOWN_DEADLINE_MS + 1500 (9500:
-   * inside start.sh's 10 s STOP_TIMEOUT_S). Must be above SHUTDOWN_DEADLINE_MS.
+   * inside start.sh's 10 s STOP_TIMEOUT_S). Must be at least SHUTDOWN_DEADLINE_MS + 1500: what is
+   * left after the deadline is the usage sink's time to flush and spill (see shutdown-budget.ts).
    */
   shutdownTimeoutMs: number;
   /** Postgres pool timeouts (DATABASE_URL only); see DatabaseTimeouts. */
@@ -97,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       httpTtsPort: int(env, 'HTTP_TTS_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.httpTts, problems, 1),
     },
     shutdownDeadlineMs,
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', shutdownDeadlineMs + 1_500, problems, 1, 610_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', defaultShutdownTimeoutMs(shutdownDeadlineMs), problems, 1, 610_000),
     db: {
       connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs, problems, 1, 600_000),
       statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs, problems, 1, 600_000),
@@ -105,7 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     logLevel: env.LOG_LEVEL || 'info',
   };
-  if (config.shutdownTimeoutMs <= config.shutdownDeadlineMs) problems.push('SHUTDOWN_TIMEOUT_MS: must be above SHUTDOWN_DEADLINE_MS');
+  // Checked only when both parsed: a fallback standing in for a bad value would only confuse the message.
+  const shutdownParsed = !problems.some((p) => p.startsWith('SHUTDOWN_'));
+  const budget = shutdownParsed && shutdownBudgetProblem(config.shutdownDeadlineMs, config.shutdownTimeoutMs, { deadline: 'SHUTDOWN_DEADLINE_MS', timeout: 'SHUTDOWN_TIMEOUT_MS' });
+  if (budget) problems.push(budget);
   if (problems.length) throw new ConfigError(`invalid server configuration: ${problems.join('; ')}`);
   return config;
 }

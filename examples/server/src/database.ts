@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import pTimeout from 'p-timeout';
 import { migrate } from '@korean-together/sql';
 import { createPgliteSink, createPostgresSink, type PostgresSink, type QueryableLike } from '@korean-together/usage-log';
 import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './config.js';
@@ -35,18 +36,19 @@ export interface OpenDatabaseOptions {
   spillDir?: string;
   /** Timeouts of the pool the server opens (`databaseUrl`); a given pool keeps its own. Default DEFAULT_DATABASE_TIMEOUTS. */
   timeouts?: Partial<DatabaseTimeouts>;
-  /** Postgres sink: how long its `close()` may take before unwritten rows go to the spill file, in ms. Default the sink's. */
-  sinkCloseTimeoutMs?: number;
+  /**
+   * The usage sink's deadlines, in ms (both sinks): `flushTimeoutMs` bounds its `flush()`,
+   * `closeTimeoutMs` its `close()`, by which rows the database did not take are in the spill
+   * file. Default the sink's own (10 s each).
+   */
+  sinkTimeouts?: { flushTimeoutMs: number; closeTimeoutMs: number };
   /** Told about problems the sink handles itself (database down, rows spilled). */
   onSinkError?: (e: Error) => void;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+/** Rejects (a TimeoutError, no `code`: /ready reports it as 'unreachable') when the ping gets no answer in time. */
+function pingWithin(ping: Promise<unknown>, ms: number): Promise<unknown> {
+  return pTimeout(ping, { milliseconds: ms, message: `database ping: no answer within ${ms} ms` });
 }
 
 /**
@@ -69,9 +71,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       async query<T>(sql: string, params?: unknown[]) {
         return databaseStep('reading', async () => (await db.query<T>(sql, params)).rows);
       },
-      sink: createPgliteSink({ db, schema, onError }),
+      sink: createPgliteSink({ db, schema, onError, ...options.sinkTimeouts }),
       async ping(timeoutMs = 2_000) {
-        await withTimeout(db.query('SELECT 1'), timeoutMs, 'database ping');
+        await pingWithin(db.query('SELECT 1'), timeoutMs);
       },
       async close() {
         if (!given) await db.close();
@@ -113,7 +115,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     schema,
     onError,
     ...(options.spillDir && { spillDir: options.spillDir }),
-    ...(options.sinkCloseTimeoutMs !== undefined && { closeTimeoutMs: options.sinkCloseTimeoutMs }),
+    ...options.sinkTimeouts,
   };
   const sink = options.databaseUrl
     ? createPostgresSink({ connectionString: options.databaseUrl, connectionTimeoutMillis: timeouts.connectTimeoutMs, ...sinkOptions })
@@ -127,7 +129,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
     sink,
     async ping(timeoutMs = 2_000) {
-      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'database ping');
+      await pingWithin(pool.query('SELECT 1'), timeoutMs);
     },
     async close() {
       pool.removeListener('error', onPoolError);

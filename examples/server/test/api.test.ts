@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { definePolicy } from '@korean-together/core';
 import { readEmbeddedText, synthesizeWav } from '@korean-together/providers/emulators';
+import { MAX_BODY_DEPTH } from '../src/app.js';
 import { tutoringPolicy } from '../src/tutoring-policy.js';
 import { startStack, TEST_API_KEY, type Stack } from './stack.js';
 
@@ -195,6 +196,23 @@ describe('tutoring API against the emulators and a real database', () => {
       expect(r.json.error.message).toMatch(new RegExp(`^${key.replaceAll('.', '\\.')}: key '(__proto__|prototype)' is not allowed$`));
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it(`a body nested deeper than ${MAX_BODY_DEPTH} levels is a 400 naming body, not a 500 from a stack overflow`, async () => {
+    // 200,000 nested arrays (400 KB) parse with JSON.parse, but overflow a recursive walk.
+    for (const raw of ['['.repeat(200_000) + ']'.repeat(200_000), `{"prompt": "x", "text": "네", "extra": ${'{"a": '.repeat(200_000)}1${'}'.repeat(200_000)}}`]) {
+      const r = await s.post('/v1/turns', raw);
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: { code: 'invalid_request', message: `body: nested too deeply (more than ${MAX_BODY_DEPTH} levels of arrays and objects)`, retryable: false } });
+    }
+    // At the cap the body reaches the schema, which names the field; one level more is refused.
+    const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    const atCap = await s.post('/v1/turns', `{"prompt": "x", "text": "네", "extra": ${nested(MAX_BODY_DEPTH - 1)}}`);
+    expect(atCap.status).toBe(400);
+    expect(atCap.json.error.message).toBe("body: unknown field 'extra'");
+    const over = await s.post('/v1/turns', `{"prompt": "x", "text": "네", "extra": ${nested(MAX_BODY_DEPTH)}}`);
+    expect(over.json.error.message).toMatch(/^body: nested too deeply/);
+    expect((await s.get('/health')).status).toBe(200);
   });
 
   it('a 60 KB URL is 431 in the JSON error shape, not the HTTP parser’s own body', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,17 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Usage rows in the spill files under `dir` (every writer's directory, open segments included). */
+function spilledRows(dir: string): { id: string; callId: string; sessionId: string | null; providerType: string; success: boolean }[] {
+  const rows = [];
+  for (const writer of readdirSync(dir).filter((d) => d.startsWith('w-'))) {
+    for (const seg of readdirSync(join(dir, writer)).filter((f) => /^seg-.*\.jsonl(\.open)?$/.test(f))) {
+      for (const line of readFileSync(join(dir, writer, seg), 'utf8').split('\n')) if (line.trim()) rows.push(JSON.parse(line));
+    }
+  }
+  return rows;
 }
 
 /** Every way the database's address could show: host, proxy port, the real port, the URL scheme. */
@@ -99,9 +110,8 @@ describe.runIf(process.env.DATABASE_URL)('database partitioned (the real entry p
     rmSync(spillDir, { recursive: true, force: true });
   });
 
-  it('a turn on an open pool connection answers 503 within the query timeout, and SIGTERM exits within the shutdown timeout', async () => {
-    const QUERY_TIMEOUT_MS = 1_500;
-    const SHUTDOWN_TIMEOUT_MS = 3_000;
+  /** The real entry point through the proxy, with the given timeouts; resolves once it listens. */
+  async function startMain(timeouts: Record<string, string>) {
     const port = await freePort();
     let out = '';
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
@@ -112,9 +122,8 @@ describe.runIf(process.env.DATABASE_URL)('database partitioned (the real entry p
         USAGE_SPILL_DIR: spillDir,
         DB_CONNECT_TIMEOUT_MS: '1000',
         DB_STATEMENT_TIMEOUT_MS: '1000',
-        DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
         SHUTDOWN_DEADLINE_MS: '1000',
-        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        ...timeouts,
         PORT: String(port),
         HOST: '127.0.0.1',
         AI_BACKEND: 'emulators',
@@ -128,15 +137,50 @@ describe.runIf(process.env.DATABASE_URL)('database partitioned (the real entry p
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await until(() => out.includes('Server listening') || child.exitCode !== null, 60_000, 'the server to listen');
     const base = `http://127.0.0.1:${port}`;
-    const turn = () =>
-      fetch(`${base}/v1/turns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TURN), signal: AbortSignal.timeout(20_000) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
+    /** Sends SIGTERM; resolves with the exit code, or 'alive' when the process outlives `withinMs`. */
+    const terminate = async (withinMs: number) => {
+      child.kill('SIGTERM');
+      return Promise.race([exit, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), withinMs))]);
+    };
+    return { base, post, terminate, output: () => out };
+  }
 
-    // Warm the pool: its connections are open when the partition starts.
-    expect((await turn()).status).toBe(200);
+  /**
+   * Warms the pools, so their connections are open when the partition starts: a turn, then a
+   * wait until the usage sink has committed its rows (it takes the database as up).
+   */
+  async function warmUp(m: Awaited<ReturnType<typeof startMain>>): Promise<void> {
+    expect((await m.post('/v1/turns', TURN)).status).toBe(200);
+    for (const end = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 50))) {
+      const sink = ((await (await fetch(`${m.base}/ready`)).json()) as { usageSink: { written: number; backlog: number } }).usageSink;
+      if (sink.written >= 2 && sink.backlog === 0) return;
+      if (Date.now() > end) throw new Error(`the usage sink did not commit the turn's rows: ${JSON.stringify(sink)}`);
+    }
+  }
+
+  /** A session's usage rows in the spill directory or in the database (after the partition ends), by id. */
+  async function usageRowsOf(sessionId: string): Promise<{ callId: string; providerType: string; success: boolean }[]> {
+    const rows = new Map<string, { callId: string; providerType: string; success: boolean }>();
+    for (const r of spilledRows(spillDir)) if (r.sessionId === sessionId) rows.set(r.id, { callId: r.callId, providerType: r.providerType, success: r.success });
+    const committed = await db.query<{ id: string; call_id: string; provider_type: string; success: boolean }>(
+      `SELECT id::text, call_id::text, provider_type, success FROM "${db.schema}".ai_usage_log WHERE session_id = $1`,
+      [sessionId],
+    );
+    for (const r of committed) rows.set(r.id, { callId: r.call_id, providerType: r.provider_type, success: r.success });
+    return [...rows.values()];
+  }
+
+  it('a turn on an open pool connection answers 503 within the query timeout, and SIGTERM exits within the shutdown timeout, its usage rows spilled', async () => {
+    const QUERY_TIMEOUT_MS = 1_500;
+    const SHUTDOWN_TIMEOUT_MS = 3_000;
+    const m = await startMain({ DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
+    await warmUp(m);
     await proxy.cut('partition');
 
     const t0 = Date.now();
-    const r = await turn();
+    const r = await m.post('/v1/turns', TURN);
     const waited = Date.now() - t0;
     expect(r.status).toBe(503);
     const body = await r.json();
@@ -145,12 +189,59 @@ describe.runIf(process.env.DATABASE_URL)('database partitioned (the real entry p
     // One query timeout (plus start-up slack on a loaded machine), not the client's patience.
     expect(waited).toBeLessThan(QUERY_TIMEOUT_MS + 3_000);
 
+    // Usage rows the sink cannot commit: an evaluation answered during the partition (its batch
+    // waits on an open connection that never answers), and one still running at SIGTERM that
+    // runs to the shutdown deadline and is aborted there.
+    const sessionId = crypto.randomUUID();
+    const evaluation = { prompt: TURN.prompt, learnerAnswer: TURN.text, sessionId };
+    const answered = await m.post('/v1/evaluate', evaluation);
+    expect(answered.status).toBe(200);
+    const answeredCallId = (await answered.json()).meta.callId as string;
+    emu.faults.add({ target: 'gemini', fault: { kind: 'hang' } });
+    const hitsBefore = emu.hits.count('gemini');
+    const running = m.post('/v1/evaluate', evaluation);
+    await until(() => emu.hits.count('gemini') > hitsBefore, 10_000, 'the evaluation to reach the emulator');
+
     const t1 = Date.now();
-    child.kill('SIGTERM');
-    const code = await Promise.race([exit, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 15_000))]);
-    expect(code, out.slice(-2000)).not.toBe('alive');
+    const code = await m.terminate(15_000);
+    expect(code, m.output().slice(-2000)).not.toBe('alive');
     expect(Date.now() - t1).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 2_000);
     expect([0, 1]).toContain(code);
+    expect((await running).status).toBe(503);
+    emu.faults.clear();
     await proxy.restore();
+
+    // None lost: every usage row of the session is in the spill directory or in the database.
+    const rows = await usageRowsOf(sessionId);
+    expect(rows.filter((r) => r.callId === answeredCallId && r.success), m.output().slice(-3000)).toHaveLength(1);
+    expect(rows.some((r) => r.callId !== answeredCallId && !r.success), m.output().slice(-3000)).toBe(true);
+  }, 90_000);
+
+  it('a turn still waiting on the partitioned database after the deadline does not keep the usage sink from spilling', async () => {
+    const SHUTDOWN_TIMEOUT_MS = 3_000;
+    // The turn's next write waits out this query timeout, far past the shutdown timeout.
+    const m = await startMain({ DB_QUERY_TIMEOUT_MS: '10000', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
+    await warmUp(m);
+    // The evaluation answers before the deadline; the turn then records it, on a database that
+    // stopped answering in the meantime.
+    emu.faults.add({ target: 'gemini', fault: { kind: 'delay', ms: 700 } });
+    const sessionId = crypto.randomUUID();
+    const hitsBefore = emu.hits.count('gemini');
+    const stuck = m.post('/v1/turns', { ...TURN, sessionId }).then((r) => r.status, () => 'dropped');
+    await until(() => emu.hits.count('gemini') > hitsBefore, 10_000, 'the evaluation to reach the emulator');
+    await proxy.cut('partition');
+
+    const t1 = Date.now();
+    const code = await m.terminate(15_000);
+    expect(code, m.output().slice(-2000)).not.toBe('alive');
+    expect(Date.now() - t1).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 2_000);
+    // The turn never finished: the timeout cut it.
+    expect(code).toBe(1);
+    expect(await stuck).toBe('dropped');
+    emu.faults.clear();
+    await proxy.restore();
+
+    const rows = await usageRowsOf(sessionId);
+    expect(rows.filter((r) => r.providerType === 'eval'), m.output().slice(-3000)).not.toHaveLength(0);
   }, 90_000);
 });
