@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { BufferedSink, type BufferedSinkOptions, type InsertTarget } from './buffered-sink.js';
+import { BufferedSink } from './buffered-sink.js';
+import type { InsertTarget } from './insert-target.js';
+import { SINK_DEFAULTS, type BufferedSinkOptions } from './sink-options.js';
 import { databaseIdentity } from './database-identity.js';
 import { insertParams, insertStatement } from './insert-statement.js';
 import type { PostgresSink } from './postgres-sink.js';
@@ -13,9 +15,9 @@ export interface PgliteDbLike {
 export interface PgliteSinkOptions extends BufferedSinkOptions {
   /** The PGlite database (the host opens and closes it). */
   db: PgliteDbLike;
-  /** Schema of the table. Default `public`. */
+  /** Schema of the table. Default {@link SINK_DEFAULTS.schema}. */
   schema?: string;
-  /** Table name. Default `ai_usage_log`. */
+  /** Table name. Default {@link SINK_DEFAULTS.table}. */
   table?: string;
 }
 
@@ -35,8 +37,8 @@ export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
     dbId = db.dataDir && !db.dataDir.startsWith('memory://') ? db.dataDir : `memory-${randomUUID()}`;
     ids.set(db, dbId);
   }
-  const schema = options.schema ?? 'public';
-  const table = options.table ?? 'ai_usage_log';
+  const schema = options.schema ?? SINK_DEFAULTS.schema;
+  const table = options.table ?? SINK_DEFAULTS.table;
   const text = insertStatement(schema, table);
   const target: InsertTarget = {
     id: `pglite:${dbId}:${schema}.${table}`,

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { AiError, safeProviderText, type UsageSink } from '@korean-together/core';
-import { BufferedSink, type BufferedSinkOptions, type InsertTarget, type UsageSinkStats } from './buffered-sink.js';
+import { BufferedSink } from './buffered-sink.js';
+import type { InsertTarget } from './insert-target.js';
+import { SINK_DEFAULTS, sinkSettings, type BufferedSinkOptions } from './sink-options.js';
+import type { UsageSinkStats } from './sink-stats.js';
 import { databaseIdentity } from './database-identity.js';
 import { insertParams, insertStatement } from './insert-statement.js';
 import { UsageLogError } from './usage-log-error.js';
@@ -21,15 +24,15 @@ export interface PostgresSinkOptions extends BufferedSinkOptions {
   pool?: PgPoolLike;
   /** postgres:// URL: the sink opens (and closes) its own small pool of `concurrency` connections. */
   connectionString?: string;
-  /** Schema of the table. Default `public`. */
+  /** Schema of the table. Default {@link SINK_DEFAULTS.schema}. */
   schema?: string;
-  /** Table name. Default `ai_usage_log`. */
+  /** Table name. Default {@link SINK_DEFAULTS.table}. */
   table?: string;
-  /** Own pool only: how long to wait for a connection before the database counts as unreachable, in milliseconds. Default 5,000. */
+  /** Own pool only: how long to wait for a connection before the database counts as unreachable, in milliseconds. Default {@link SINK_DEFAULTS.connectionTimeoutMillis}. */
   connectionTimeoutMillis?: number;
-  /** Own pool only: a batch insert running longer than this (ms) counts as failed and its rows are spilled. Default 15,000. */
+  /** Own pool only: a batch insert running longer than this (ms) counts as failed and its rows are spilled. Default {@link SINK_DEFAULTS.queryTimeoutMs}. */
   queryTimeoutMs?: number;
-  /** Own pool only: `application_name` of the connections (shows in pg_stat_activity). Default `korean-together-usage-log`. */
+  /** Own pool only: `application_name` of the connections (shows in pg_stat_activity). Default {@link SINK_DEFAULTS.applicationName}. */
   applicationName?: string;
 }
 
@@ -45,24 +48,25 @@ export type PostgresSink = UsageSink & {
  * replayed in order once it answers. Rows the database refuses are isolated and quarantined.
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
-  const schema = options.schema ?? 'public';
-  const table = options.table ?? 'ai_usage_log';
+  const schema = options.schema ?? SINK_DEFAULTS.schema;
+  const table = options.table ?? SINK_DEFAULTS.table;
   const text = insertStatement(schema, table);
   if (!options.pool && !options.connectionString) {
     throw new AiError('invalid_config', 'usage-log: createPostgresSink needs `pool` or `connectionString`', { retryable: false });
   }
-  const concurrency = options.concurrency ?? 2;
+  // Every option checked before a pool is opened.
+  const { concurrency } = sinkSettings(options);
   const ownsPool = !options.pool;
   const pool: PgPoolLike =
     options.pool ??
     (new pg.Pool({
       connectionString: options.connectionString,
       max: concurrency,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
-      query_timeout: options.queryTimeoutMs ?? 15_000,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? SINK_DEFAULTS.connectionTimeoutMillis,
+      query_timeout: options.queryTimeoutMs ?? SINK_DEFAULTS.queryTimeoutMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      application_name: options.applicationName ?? 'korean-together-usage-log',
+      application_name: options.applicationName ?? SINK_DEFAULTS.applicationName,
     }) as unknown as PgPoolLike);
   // Without a listener, an idle connection killed by the server crashes the host process.
   const onPoolError = (err: Error) => {

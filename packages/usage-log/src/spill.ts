@@ -3,6 +3,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writ
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '@korean-together/core';
+import { repeatInBackground } from './timers.js';
 import { normalizeUsage, type UsageRow } from './usage-row.js';
 
 /** A spill segment waiting to be replayed into the database. */
@@ -42,6 +44,8 @@ export interface SpillStoreOptions {
   staleAfterMs: number;
   /** How often the owner file is touched (ms). */
   heartbeatMs: number;
+  /** Timers of the heartbeat (background ones). Default core's systemClock. */
+  clock?: Clock;
 }
 
 /** Segment file names: the one being appended to ends in `.open` and is not adopted while its writer lives. */
@@ -97,7 +101,7 @@ export class SpillStore {
   private readonly closedOwn: Segment[] = [];
   private readonly foreign: Segment[] = [];
   private readonly foreignKnown = new Set<string>();
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: { stop(): void } | undefined;
   private closed = false;
   /** Set once the database answered (or would not say what it is): until then no directory is adopted by `databaseId`. */
   private identity: { databaseId: string | undefined } | undefined;
@@ -462,7 +466,7 @@ export class SpillStore {
     await this.chain;
     await (this.chain = this.closeActive().catch(() => {}));
     await this.qchain;
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
     liveInstances.delete(this.instanceId);
     if (this.dirReady) {
       const left = (await readdir(this.ownDir).catch(() => [] as string[])).filter((f) => f.startsWith('seg-'));
@@ -481,11 +485,10 @@ export class SpillStore {
     await writeOwner(this.ownDir, this.owner());
     await fsyncDir(this.opts.dir);
     this.dirReady = true;
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = repeatInBackground(this.opts.clock ?? systemClock, this.opts.heartbeatMs, () => {
       const t = new Date();
       utimes(join(this.ownDir, 'owner.json'), t, t).catch(() => {});
-    }, this.opts.heartbeatMs);
-    this.heartbeat.unref();
+    });
   }
 
   private async openSegment(): Promise<void> {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { AiError } from '@korean-together/core';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { makeRecord, recordId, streamId } from '../../../test-support/usage.js';
-import { BufferedSink, type InsertTarget } from '../src/buffered-sink.js';
+import { BufferedSink } from '../src/buffered-sink.js';
+import type { InsertTarget } from '../src/insert-target.js';
 import { normalizeUsage } from '../src/usage-row.js';
 import { quarantined, sinkFor, spillSegments, tableStats, tempDir } from './sink-helpers.js';
 

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestDatabase } from '../../../test-support/db.js';
-import type { BufferedSinkOptions } from '../src/buffered-sink.js';
+import type { BufferedSinkOptions } from '../src/sink-options.js';
 import { createPgliteSink } from '../src/pglite-sink.js';
 import { createPostgresSink, type PostgresSink } from '../src/postgres-sink.js';
 

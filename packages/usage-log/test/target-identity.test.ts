@@ -20,8 +20,24 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, limit
   }
 }
 
-type Internals = { target: { id: string }; identity: string | undefined; identityResolved: boolean; adopt(): void; adopting: Promise<void> | undefined };
-const internals = (sink: unknown) => sink as Internals;
+type Adopter = { identity: string | undefined; identityResolved: boolean; adopt(): void; adopting: Promise<void> | undefined };
+/** The sink's target and the part of it that learns the database's identity and scans for dead writers. */
+const internals = (sink: unknown) => {
+  const s = sink as { target: { id: string }; adopter: Adopter };
+  return {
+    target: s.target,
+    get identity() {
+      return s.adopter.identity;
+    },
+    get identityResolved() {
+      return s.adopter.identityResolved;
+    },
+    get adopting() {
+      return s.adopter.adopting;
+    },
+    adopt: () => s.adopter.adopt(),
+  };
+};
 
 /** A dead writer's directory (its pid is gone) holding one segment of `rows`, with the owner file given. */
 async function deadWriter(spillDir: string, name: string, owner: Record<string, unknown>, rows: unknown[]): Promise<void> {
