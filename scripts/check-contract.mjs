@@ -9,7 +9,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const contract = {
-  core: { '.': ['definePolicy', 'defaultPolicy', 'loadPolicy', 'createAiClient', 'AiError', 'isAiError'], './redis': ['createRedisBudgetStore', 'createRedisRateLimits'] },
+  core: {
+    '.': ['definePolicy', 'defaultPolicy', 'loadPolicy', 'createAiClient', 'AiError', 'isAiError'],
+    './provider-kit': ['httpError', 'classifyProviderError', 'safeProviderText', 'validateSttRequest', 'validateTtsRequest', 'validateEvalRequest', 'audioDurationMs', 'evalSystemInstruction'],
+    './testing': ['fakeEval', 'fakeStt', 'fakeTts', 'ArraySink', 'FakeClock'],
+    './redis': ['createRedisBudgetStore', 'createRedisRateLimits'],
+  },
   providers: { '.': ['geminiEvaluator', 'googleStt', 'googleTts', 'whisperStt', 'httpTts'], './emulators': ['startEmulators'] },
   'usage-log': { '.': ['createPostgresSink', 'createPgliteSink', 'createJsonlSink', 'createMemorySink', 'writeSessionEvent', 'createPostgresBudgetStore'] },
   sql: { '.': ['migrate', 'migrations'] },

@@ -1,15 +1,16 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'redis/index': 'src/redis/index.ts' },
+  entry: { index: 'src/index.ts', 'provider-kit': 'src/provider-kit.ts', 'testing/index': 'src/testing/index.ts', 'redis/index': 'src/redis/index.ts' },
   external: ['ioredis'],
   format: ['esm', 'cjs'],
   // p-retry and p-timeout ship ESM only; bundled, the CJS build loads on every Node 20.
   noExternal: ['p-retry', 'p-timeout'],
   dts: true,
   clean: true,
-  // Shared chunks for both formats: the ./redis entry then uses the main entry's classes
-  // (RateLimiter, AiError) instead of bundling copies that `instanceof` would tell apart.
+  // Shared chunks for both formats: the ./redis, ./provider-kit and ./testing entries then use
+  // the main entry's classes (AiError, LocalLimiter) instead of bundling copies that
+  // `instanceof` would tell apart.
   splitting: true,
   sourcemap: true,
   target: 'node20',

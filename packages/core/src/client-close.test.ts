@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { BackgroundErrorEvent } from './call.js';
+import type { BackgroundErrorEvent } from './events.js';
 import { createAiClient } from './client.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { isAiError } from './errors/ai-error.js';

@@ -1,12 +1,18 @@
 // client.close() under one deadline: whatever a sink, a store, a limiter or a provider does,
 // close() resolves by `closeTimeoutMs`, and what did not finish by then is reported, not awaited.
 import pTimeout, { TimeoutError } from 'p-timeout';
-import type { BackgroundErrorEvent, ClosePending } from './call.js';
+import type { BackgroundErrorEvent, ClosePending } from './events.js';
 import { AiError } from './errors/ai-error.js';
 import type { Clock } from './policy/clock.js';
 import type { Limiter } from './policy/rate-limit.js';
 import type { Provider } from './spec/types.js';
 import type { UsageFanOut } from './usage/fan-out.js';
+
+/** Something close() waits for: its size now, and a promise of it becoming empty (never rejects). */
+export interface Pending {
+  readonly size: number;
+  idle(): Promise<void>;
+}
 
 /** Default of `createAiClient({ closeTimeoutMs })`, ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 15_000;
@@ -14,10 +20,10 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 15_000;
 export interface ClosePlan {
   clock: Clock;
   timeoutMs: number;
-  /** Calls in flight; each settles (never rejects into close). */
-  inflight: ReadonlySet<Promise<unknown>>;
-  /** Work that outlives calls (budget settlements); never rejects. */
-  background: ReadonlySet<Promise<unknown>>;
+  /** Calls in flight: how many, and when none is left. */
+  inflight: Pending;
+  /** Work that outlives calls (budget settlements), likewise. */
+  background: Pending;
   /** Aborts every call still in flight with cause 'closing'. */
   cancelCalls(): void;
   limiters: ReadonlyMap<string, Limiter>;
@@ -80,7 +86,7 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
   const endAt = startedAt + timeoutMs;
   const drainAt = startedAt + Math.floor(timeoutMs / 3);
 
-  if (plan.inflight.size > 0 && !(await settledBy(clock, Promise.allSettled([...plan.inflight]), drainAt))) {
+  if (plan.inflight.size > 0 && !(await settledBy(clock, plan.inflight.idle(), drainAt))) {
     const count = plan.inflight.size;
     plan.report({
       where: 'close',
@@ -88,7 +94,7 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
       pending: [{ stage: 'calls', count }],
     });
     plan.cancelCalls();
-    await settledBy(clock, Promise.allSettled([...plan.inflight]), endAt);
+    await settledBy(clock, plan.inflight.idle(), endAt);
   }
 
   const tasks: { pending: ClosePending; done: boolean; work: Promise<void> }[] = [];
@@ -110,7 +116,7 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
     return t.work;
   };
 
-  if (plan.background.size > 0) task({ stage: 'budget_settle', count: plan.background.size }, () => Promise.allSettled([...plan.background]));
+  if (plan.background.size > 0) task({ stage: 'budget_settle', count: plan.background.size }, () => plan.background.idle());
   for (const [key, limiter] of plan.limiters) if (limiter.close) task({ stage: 'limiter_close', key }, () => limiter.close!());
   const sinksFrom = clock.now();
   const flushBy = sinksFrom + Math.floor((endAt - sinksFrom) / 2);

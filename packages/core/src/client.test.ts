@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAiClient } from './client.js';
 import { AiError, isAiError } from './errors/ai-error.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
-import { worstCaseUnits } from './budget/worst-case.js';
+import { worstCaseUnits } from './capabilities/index.js';
 import { definePolicy } from './policy/ai-policy.js';
 import { Pricer } from './pricing/cost.js';
 import { defaultPriceTable } from './pricing/price-table.js';

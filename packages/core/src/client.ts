@@ -1,18 +1,23 @@
 import { BudgetGuard } from './budget/budget-guard.js';
 import type { BudgetStore } from './budget/budget-store.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
-import { runCall, type AiClientEvents, type BackgroundErrorEvent, type CallContext } from './call.js';
+import { runCall } from './call.js';
+import { CAPABILITY_DESCRIPTORS } from './capabilities/index.js';
 import { closeWithin, DEFAULT_CLOSE_TIMEOUT_MS } from './client-close.js';
+import type { CallState } from './engine/call-state.js';
+import type { CallContext, CapabilityPlan, ChainLink } from './engine/runtime.js';
+import { BackgroundWork, Tracker } from './engine/tracker.js';
 import { AiError } from './errors/ai-error.js';
+import { emit, type AiClientEvents, type BackgroundErrorEvent } from './events.js';
 import { definePolicy, type AiPolicy } from './policy/ai-policy.js';
 import { CircuitBreaker, type BreakerState } from './policy/circuit-breaker.js';
-import { AbortReason } from './policy/deadline.js';
 import { systemClock, type Clock, type RandomSource } from './policy/clock.js';
 import { LocalLimiter } from './policy/local-limiter.js';
 import { RateLimiter, type Limiter, type LimiterBackendOptions, type SharedRateLimits } from './policy/rate-limit.js';
 import { Pricer } from './pricing/cost.js';
 import { defaultPriceTable, mergePriceTables, priceTableSchema, type PriceTable } from './pricing/price-table.js';
-import { MAX_TIMER_MS, validateCallOptions, validateEvalRequest, validateSttRequest, validateTtsRequest } from './requests/validate.js';
+import { callOptionsError } from './requests/call-options.js';
+import { MAX_TIMER_MS } from './requests/limits.js';
 import {
   CAPABILITIES,
   type CallOptions,
@@ -20,10 +25,8 @@ import {
   type EvalRequest,
   type EvalResult,
   type Provider,
-  type SttProviderResult,
   type SttRequest,
   type SttResult,
-  type TtsProviderResult,
   type TtsRequest,
   type TtsResult,
 } from './spec/types.js';
@@ -117,17 +120,8 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
   if (!Number.isInteger(closeTimeoutMs) || closeTimeoutMs <= 0 || closeTimeoutMs > MAX_TIMER_MS) {
     throw new AiError('invalid_config', `createAiClient: closeTimeoutMs: must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}`, { retryable: false });
   }
-  // A handler that throws must never break a call or close().
-  const reportBackground = (e: BackgroundErrorEvent): void => {
-    try {
-      events.onBackgroundError?.(e);
-    } catch {
-      // ignore
-    }
-  };
-  const closingController = new AbortController();
-  const table = resolvePricing(options.pricing);
-  const pricer = new Pricer(table);
+  const reportBackground = (e: BackgroundErrorEvent): void => emit(events, 'onBackgroundError', e);
+  const pricer = new Pricer(resolvePricing(options.pricing));
 
   const providers = new Map<string, Provider>();
   for (const [key, p] of Object.entries(options.providers)) {
@@ -137,12 +131,12 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     providers.set(key, p);
   }
 
-  const chains = {} as Record<Capability, string[]>;
   const breakers = new Map<string, CircuitBreaker>();
   const limiters = new Map<string, Limiter>();
+  const plans = {} as Record<Capability, CapabilityPlan>;
   for (const capability of CAPABILITIES) {
     const cap = policy.capabilities[capability];
-    const chain = cap.chain.length ? [...cap.chain] : [...providers].filter(([, p]) => p.capability === capability).map(([k]) => k);
+    const keys = cap.chain.length ? [...cap.chain] : [...providers].filter(([, p]) => p.capability === capability).map(([k]) => k);
     cap.chain.forEach((key, i) => {
       const p = providers.get(key);
       if (!p) throw new AiError('invalid_config', `capabilities.${capability}.chain.${i}: no provider named '${key}' (known: ${[...providers.keys()].join(', ') || 'none'})`, { retryable: false });
@@ -150,105 +144,92 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
         throw new AiError('invalid_config', `capabilities.${capability}.chain.${i}: provider '${key}' is a ${p.capability} provider, not ${capability}`, { retryable: false });
       }
     });
-    for (const key of chain) {
-      const p = providers.get(key)!;
-      pricer.assertPriced(capability, p.modelId, key);
+    const chain: ChainLink[] = keys.map((key, index) => {
+      const provider = providers.get(key)!;
+      pricer.assertPriced(capability, provider.modelId, key);
       const id = `${capability}:${key}`;
-      breakers.set(id, new CircuitBreaker(id, cap.circuitBreaker, clock, events));
-      if (cap.rateLimit?.shared) {
-        if (!options.sharedRateLimits) {
-          throw new AiError('invalid_config', `capabilities.${capability}.rateLimit.shared: needs createAiClient({ sharedRateLimits: createRedisRateLimits() }) from @korean-together/core/redis`, { retryable: false });
-        }
-        limiters.set(id, options.sharedRateLimits.limiterFor({ capability, providerKey: key, policy: cap.rateLimit, attemptTimeoutMs: cap.attemptTimeoutMs, clock }));
-      } else if (cap.rateLimit && (cap.rateLimit.maxConcurrent !== undefined || cap.rateLimit.perSecond !== undefined)) {
-        const backend = options.limiterBackend?.(capability, key);
-        limiters.set(id, backend ? new RateLimiter(id, cap.rateLimit, clock, backend) : new LocalLimiter(cap.rateLimit, clock));
+      let breaker = breakers.get(id);
+      if (!breaker) {
+        breaker = new CircuitBreaker(id, cap.circuitBreaker, clock, events);
+        breakers.set(id, breaker);
+        const limiter = limiterFor(capability, key, id);
+        if (limiter) limiters.set(id, limiter);
       }
+      return {
+        index,
+        key,
+        provider,
+        breaker,
+        limiter: limiters.get(id),
+        price: pricer.planFor(capability, provider.modelId),
+        modelPerRequest: provider.capability === 'tts' && typeof provider.modelIdFor === 'function',
+      };
+    });
+    const descriptor = CAPABILITY_DESCRIPTORS[capability];
+    plans[capability] = {
+      capability,
+      descriptor,
+      policy: cap,
+      chain,
+      env: { policy, pricer, chain: chain.map(({ key, provider }) => ({ key, provider })) },
+      attemptFields: descriptor.attemptFields?.(policy),
+      maxSlotWaitMs: cap.rateLimit?.maxWaitMs,
+    };
+  }
+
+  function limiterFor(capability: Capability, key: string, id: string): Limiter | undefined {
+    const cap = policy.capabilities[capability];
+    if (cap.rateLimit?.shared) {
+      if (!options.sharedRateLimits) {
+        throw new AiError('invalid_config', `capabilities.${capability}.rateLimit.shared: needs createAiClient({ sharedRateLimits: createRedisRateLimits() }) from @korean-together/core/redis`, { retryable: false });
+      }
+      return options.sharedRateLimits.limiterFor({ capability, providerKey: key, policy: cap.rateLimit, attemptTimeoutMs: cap.attemptTimeoutMs, clock });
     }
-    chains[capability] = chain;
+    if (cap.rateLimit && (cap.rateLimit.maxConcurrent !== undefined || cap.rateLimit.perSecond !== undefined)) {
+      const backend = options.limiterBackend?.(capability, key);
+      return backend ? new RateLimiter(id, cap.rateLimit, clock, backend) : new LocalLimiter(cap.rateLimit, clock);
+    }
+    return undefined;
   }
 
   const sinks = options.sinks ?? [];
   const ctx: CallContext = {
     policy,
-    providers,
-    chains,
-    breakers,
-    limiters,
+    plans,
     pricer,
     budget: new BudgetGuard(policy.budget, options.budgetStore ?? new MemoryBudgetStore({ now: () => clock.now() })),
     usage: new UsageFanOut(sinks, (error) => reportBackground({ where: 'sink', error })),
     clock,
     random,
     events,
-    background: (work) => {
-      background.add(work);
-      const done = () => background.delete(work);
-      work.then(done, done);
-    },
-    closing: closingController.signal,
+    calls: new Tracker<CallState>(),
+    background: new BackgroundWork(),
   };
-
-  const inflight = new Set<Promise<unknown>>();
-  const background = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
-  function track<T>(capability: Capability, opts: CallOptions, run: () => Promise<T>): Promise<T> {
+  /** The one facade every capability's method is: checks that hold for any call, then the call path. */
+  function call(capability: Capability, req: unknown, opts: CallOptions | undefined): Promise<unknown> {
     if (closing) return Promise.reject(new AiError('cancelled', `${capability}: the client is closed`, { retryable: false }));
-    if (ctx.chains[capability].length === 0) {
+    const plan = plans[capability];
+    if (plan.chain.length === 0) {
       return Promise.reject(new AiError('invalid_config', `capabilities.${capability}.chain: no ${capability} provider configured`, { retryable: false }));
     }
-    let p: Promise<T>;
-    try {
-      validateCallOptions(capability, opts);
-      p = run();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    inflight.add(p);
-    const done = () => inflight.delete(p);
-    p.then(done, done);
-    return p;
+    const bad = callOptionsError(plan.descriptor.operation, opts);
+    if (bad) return Promise.reject(bad);
+    return runCall(ctx, plan, req, opts ?? {});
   }
 
   return {
     policy,
-    stt: {
-      transcribe(req, opts = {}) {
-        return track('stt', opts, async () => {
-          validateSttRequest(req);
-          const { raw, meta } = await runCall(ctx, 'stt', req, opts);
-          const r = raw as SttProviderResult;
-          return { transcript: r.transcript, ...(r.confidence !== undefined && { confidence: r.confidence }), audioDurationMs: r.audioDurationMs, meta };
-        });
-      },
-    },
-    tts: {
-      synthesize(req, opts = {}) {
-        return track('tts', opts, async () => {
-          validateTtsRequest(req, policy.capabilities.tts.maxTextBytes);
-          const { raw, meta } = await runCall(ctx, 'tts', req, opts);
-          const r = raw as TtsProviderResult;
-          return { audio: r.audio, encoding: r.encoding, characters: r.characters, ...(r.audioDurationMs !== undefined && { audioDurationMs: r.audioDurationMs }), meta };
-        });
-      },
-    },
-    eval: {
-      evaluate(req, opts = {}) {
-        return track('eval', opts, async () => {
-          validateEvalRequest(req);
-          const { evalOutput, meta } = await runCall(ctx, 'eval', req, opts);
-          const o = evalOutput!;
-          return { score: o.score, passFail: o.passFail, primaryErrorType: o.primaryErrorType, errors: o.errors, suggestions: o.suggestions, rationale: o.rationale, meta };
-        });
-      },
-    },
+    stt: { transcribe: (req, opts) => call('stt', req, opts) as Promise<SttResult> },
+    tts: { synthesize: (req, opts) => call('tts', req, opts) as Promise<TtsResult> },
+    eval: { evaluate: (req, opts) => call('eval', req, opts) as Promise<EvalResult> },
     breakerStates() {
       const out: Record<string, BreakerState> = {};
       for (const [id, b] of breakers) out[id] = b.state;
       return out;
     },
-    inFlight: () => inflight.size,
+    inFlight: () => ctx.calls.size,
     close() {
       closing ??= (async () => {
         // Each provider object once, under the first key that names it.
@@ -258,9 +239,11 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
           await closeWithin({
             clock,
             timeoutMs: closeTimeoutMs,
-            inflight,
-            background,
-            cancelCalls: () => closingController.abort(new AbortReason('closing', 'the client is closing')),
+            inflight: ctx.calls,
+            background: ctx.background,
+            cancelCalls: () => {
+              for (const c of [...ctx.calls.values()]) c.abort('closing', 'the client is closing');
+            },
             limiters,
             usage: ctx.usage,
             closeSinks: options.closeSinks !== false,

@@ -1,23 +1,33 @@
-// Every public export of @korean-together/core, by name.
+// @korean-together/core: the client, the policy, errors, the provider spec types, pricing and
+// the budget stores. What provider adapters need lives in '@korean-together/core/provider-kit',
+// test doubles in '@korean-together/core/testing', the Redis stores in '@korean-together/core/redis'.
+
+// The client
+export { createAiClient } from './client.js';
+export type { AiClient, CreateAiClientOptions } from './client.js';
+export type { AiClientEvents, BackgroundErrorEvent, ClosePending } from './events.js';
+export type { BreakerState } from './policy/circuit-breaker.js';
+export type { Limiter, LimiterBackendOptions, Release, SharedLimiterSpec, SharedRateLimits } from './policy/rate-limit.js';
+
+// The policy
+export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema, isDefinedPolicy } from './policy/ai-policy.js';
+export type {
+  AiPolicy,
+  AiPolicyInput,
+  CapabilityPolicy,
+  EvalCapabilityPolicy,
+  RetryPolicy,
+  CircuitBreakerPolicy,
+  RateLimitPolicy,
+  SharedRateLimitPolicy,
+  TtsCapabilityPolicy,
+} from './policy/ai-policy.js';
+
+// Errors
 export { AiError, isAiError, AI_ERROR_CODES } from './errors/ai-error.js';
 export type { AiErrorCode, AiErrorOptions, BilledUsage } from './errors/ai-error.js';
-export {
-  safeProviderText,
-  codeForHttpStatus,
-  codeForGrpcStatus,
-  GrpcStatus,
-  parseRetryAfter,
-  parseRetryDelay,
-  retryAfterFromHeaders,
-  classifyProviderError,
-  googleErrorDetails,
-  openAiErrorDetails,
-  GOOGLE_ERROR_DOMAIN,
-  OPENAI_ERROR_DOMAIN,
-  httpError,
-  MAX_PROVIDER_TEXT,
-} from './errors/map.js';
-export type { ErrorDetails } from './errors/map.js';
+
+// The provider spec: requests, results, providers
 export { CAPABILITIES, AUDIO_ENCODINGS, TTS_AUDIO_ENCODINGS, ERROR_TYPES } from './spec/types.js';
 export type {
   Capability,
@@ -47,60 +57,56 @@ export type {
 } from './spec/types.js';
 export { evalOutputSchema, evalOutputJsonSchema, checkEvalOutput } from './eval/eval-result.js';
 export type { EvalOutput } from './eval/eval-result.js';
-export { evalSystemInstruction, evalUserPrompt, FORMALITY_LABELS } from './eval/prompt.js';
+
+// Pricing
 export { defaultPriceTable, mergePriceTables, findPriceRows, priceTableSchema } from './pricing/price-table.js';
 export type { PriceRow, PriceTable, PriceUnit } from './pricing/price-table.js';
 export { costMicroUsd, billedUnits, microToUsd, usdToMicro, Pricer } from './pricing/cost.js';
 export type { UsageUnits } from './pricing/cost.js';
-export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema, isDefinedPolicy } from './policy/ai-policy.js';
-export type {
-  AiPolicy,
-  AiPolicyInput,
-  CapabilityPolicy,
-  EvalCapabilityPolicy,
-  RetryPolicy,
-  CircuitBreakerPolicy,
-  RateLimitPolicy,
-  SharedRateLimitPolicy,
-  TtsCapabilityPolicy,
-} from './policy/ai-policy.js';
+
+// Budgets and usage
 export { MemoryBudgetStore, createMemoryBudgetStore } from './budget/memory-budget-store.js';
 export type { BudgetStore, BudgetLimit, ReserveRequest, ReserveResult } from './budget/budget-store.js';
 export type { UsageRecord, UsageSink } from './usage/usage-record.js';
-export { createAiClient } from './client.js';
-export type { AiClient, CreateAiClientOptions } from './client.js';
-export type { AiClientEvents, BackgroundErrorEvent, ClosePending } from './call.js';
+
+// Time: the clock the client and the stores run on (usage-log's sinks use these too)
 export { systemClock, sleep, backgroundTimeout } from './policy/clock.js';
 export type { Clock, RandomSource, SleepOptions } from './policy/clock.js';
-export { Deadline, ChildAbort, AbortReason, abortCauseOf } from './policy/deadline.js';
-export type { AbortCause } from './policy/deadline.js';
 export { backoffDelayMs } from './policy/backoff.js';
 export type { BackoffOptions } from './policy/backoff.js';
-export { decideRetry } from './policy/retry.js';
-export type { RetryDecision } from './policy/retry.js';
-export { CircuitBreaker, countsAsBreakerFailure } from './policy/circuit-breaker.js';
-export type { BreakerState, BreakerPermit, BreakerEvents } from './policy/circuit-breaker.js';
-export { RateLimiter } from './policy/rate-limit.js';
-export type { Release, LimiterBackendOptions, Limiter, SharedRateLimits, SharedLimiterSpec } from './policy/rate-limit.js';
-export { walkChain } from './policy/fallback.js';
-export type { Step, StepOutcome, WalkOptions, WalkResult } from './policy/fallback.js';
-export { BudgetGuard } from './budget/budget-guard.js';
-export { worstCaseUnits } from './budget/worst-case.js';
+
+// Moves to provider-kit: kept here until the adapters import '@korean-together/core/provider-kit'.
 export {
-  validateSttRequest,
-  validateTtsRequest,
-  validateEvalRequest,
-  MAX_SYNC_AUDIO_BYTES,
-  MAX_SYNC_AUDIO_MS,
-  MAX_EVAL_TEXT_CHARS,
-} from './requests/validate.js';
+  safeProviderText,
+  codeForHttpStatus,
+  codeForGrpcStatus,
+  GrpcStatus,
+  parseRetryAfter,
+  parseRetryDelay,
+  retryAfterFromHeaders,
+  classifyProviderError,
+  googleErrorDetails,
+  openAiErrorDetails,
+  GOOGLE_ERROR_DOMAIN,
+  OPENAI_ERROR_DOMAIN,
+  httpError,
+  MAX_PROVIDER_TEXT,
+} from './errors/map.js';
+export type { ErrorDetails } from './errors/map.js';
+export { evalSystemInstruction, evalUserPrompt, FORMALITY_LABELS } from './eval/prompt.js';
+export { validateSttRequest } from './requests/stt-request.js';
+export { validateTtsRequest } from './requests/tts-request.js';
+export { validateEvalRequest } from './requests/eval-request.js';
+export { MAX_SYNC_AUDIO_BYTES, MAX_SYNC_AUDIO_MS, MAX_EVAL_TEXT_CHARS } from './requests/limits.js';
 export { audioDurationMs, flacDurationMs, oggOpusDurationMs } from './audio/audio-info.js';
 export { audioContainerProblem } from './audio/container-check.js';
-export { mp3Problem } from './audio/mp3.js';
+export { mp3Problem, scanMp3, joinMp3, parseMp3FrameHeader, id3v2Length } from './audio/mp3.js';
+export type { Mp3Scan, Mp3FrameHeader } from './audio/mp3.js';
 export { flacProblem } from './audio/flac.js';
 export { oggOpusProblem } from './audio/ogg.js';
 export { webmOpusProblem } from './audio/webm.js';
-export { scanMp3, joinMp3, parseMp3FrameHeader, id3v2Length } from './audio/mp3.js';
-export type { Mp3Scan, Mp3FrameHeader } from './audio/mp3.js';
 export { parseWav, joinWav, buildWav, pcm16Fmt, isWav, wavData } from './audio/wav.js';
 export type { WavInfo } from './audio/wav.js';
+
+// Moves to testing: kept here until packages/providers/test imports '@korean-together/core/testing'.
+export { worstCaseUnits } from './capabilities/index.js';

@@ -24,20 +24,27 @@ export class BudgetGuard {
   ) {
     this.perSessionMicro = budget.perSessionUsd === undefined ? undefined : usdToMicro(budget.perSessionUsd);
     this.perDayMicro = budget.perDayUsd === undefined ? undefined : usdToMicro(budget.perDayUsd);
+    this.enabled = this.perSessionMicro !== undefined || this.perDayMicro !== undefined;
   }
 
-  get enabled(): boolean {
-    return this.perSessionMicro !== undefined || this.perDayMicro !== undefined;
-  }
+  /** A cap is set: calls reserve, top up and settle. */
+  readonly enabled: boolean;
+  /** Today's key ('day:2026-11-26') and the UTC day it is for, kept between calls. */
+  private dayKey = '';
+  private dayNumber = -1;
 
   /** The caps a call counts against: the session's (when it has a sessionId) and today's (UTC). */
   limitsFor(sessionId: string | undefined, nowMs: number): BudgetLimit[] {
     const limits: BudgetLimit[] = [];
     if (this.perSessionMicro !== undefined && sessionId) limits.push({ key: `session:${sessionId}`, capMicro: this.perSessionMicro, ttlMs: SESSION_TTL_MS });
     if (this.perDayMicro !== undefined) {
-      const day = new Date(nowMs).toISOString().slice(0, 10);
-      const endOfDay = Math.floor(nowMs / DAY_MS) * DAY_MS + DAY_MS;
-      limits.push({ key: `day:${day}`, capMicro: this.perDayMicro, ttlMs: endOfDay - nowMs + DAY_MS });
+      const dayNumber = Math.floor(nowMs / DAY_MS);
+      if (dayNumber !== this.dayNumber) {
+        this.dayNumber = dayNumber;
+        this.dayKey = `day:${new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)}`;
+      }
+      const endOfDay = dayNumber * DAY_MS + DAY_MS;
+      limits.push({ key: this.dayKey, capMicro: this.perDayMicro, ttlMs: endOfDay - nowMs + DAY_MS });
     }
     return limits;
   }

@@ -1,5 +1,6 @@
 import type { AiErrorCode } from '../errors/ai-error.js';
 import type { CircuitBreakerPolicy } from './ai-policy.js';
+import { emit } from '../events.js';
 import type { Clock } from './clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -14,6 +15,7 @@ export function countsAsBreakerFailure(code: AiErrorCode): boolean {
   return HEALTH_CODES.has(code);
 }
 
+/** The breaker's events (a part of AiClientEvents); fired through the guarded `emit`, so a throwing handler never changes a call. */
 export interface BreakerEvents {
   onBreak?(e: { key: string; failures: number; cooldownMs: number }): void;
   onHalfOpen?(e: { key: string }): void;
@@ -56,7 +58,7 @@ export class CircuitBreaker {
     if (state === 'open' || this.probeInFlight) return 'rejected';
     if (this.current === 'open') {
       this.current = 'half_open';
-      this.events.onHalfOpen?.({ key: this.key });
+      emit(this.events, 'onHalfOpen', { key: this.key });
     }
     this.probeInFlight = true;
     return 'probe';
@@ -70,7 +72,7 @@ export class CircuitBreaker {
       this.probeInFlight = false;
       if (this.current !== 'closed') {
         this.current = 'closed';
-        this.events.onReset?.({ key: this.key });
+        emit(this.events, 'onReset', { key: this.key });
       }
     }
   }
@@ -93,6 +95,6 @@ export class CircuitBreaker {
   private open(): void {
     this.current = 'open';
     this.openedAt = this.clock.now();
-    this.events.onBreak?.({ key: this.key, failures: this.consecutiveFailures, cooldownMs: this.policy.cooldownMs });
+    emit(this.events, 'onBreak', { key: this.key, failures: this.consecutiveFailures, cooldownMs: this.policy.cooldownMs });
   }
 }

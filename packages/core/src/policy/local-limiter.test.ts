@@ -8,6 +8,20 @@ afterEach(() => vi.useRealTimers());
 const never = () => new AbortController().signal;
 
 describe('LocalLimiter', () => {
+  it('gives a free slot at once through tryAcquire, and none past the limit or ahead of a waiter', async () => {
+    const l = new LocalLimiter({ maxConcurrent: 1 }, systemClock);
+    const r1 = l.tryAcquire();
+    expect(r1).toBeTypeOf('function');
+    expect(l.tryAcquire()).toBeUndefined();
+    const waiting = l.acquire(never(), 1_000, 'p');
+    r1!();
+    // The slot went to the queued waiter, not to a newcomer.
+    expect(l.tryAcquire()).toBeUndefined();
+    (await waiting)();
+    expect(l.counts()).toEqual({ running: 0, queued: 0 });
+    expect(l.tryAcquire()).toBeTypeOf('function');
+  });
+
   it('holds at most maxConcurrent slots and serves waiters first come first served', async () => {
     const l = new LocalLimiter({ maxConcurrent: 2 }, systemClock);
     const order: number[] = [];

@@ -46,6 +46,11 @@ export class LocalLimiter {
     return { running: this.running, queued };
   }
 
+  /** A slot at once when one is free and nobody is queued; undefined otherwise. */
+  tryAcquire(): SlotRelease | undefined {
+    return this.head === this.queue.length && this.canStart() ? this.start() : undefined;
+  }
+
   /**
    * Waits for a slot at most `maxWaitMs`: rejects with `rate_limited` (not retryable on this
    * provider, so the chain moves on) when none frees in time, or with the signal's reason on abort.

@@ -17,6 +17,11 @@ export interface Limiter {
    * provider, so the chain moves on) when none frees in time, or with the signal's reason on abort.
    */
   acquire(signal: AbortSignal, maxWaitMs: number, provider: string): Promise<Release>;
+  /**
+   * A slot at once when one is free and nobody waits, else undefined (then `acquire` waits).
+   * Optional: it lets a free slot cost no promise and no AbortSignal.
+   */
+  tryAcquire?(): Release | undefined;
   /** Attempts holding a slot, and attempts waiting for one (this process). */
   counts(): { queued: number; running: number };
   /** Stops the limiter and frees what it holds (timers, connections). */

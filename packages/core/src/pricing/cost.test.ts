@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { billedUnits, costMicroUsd, microToUsd, Pricer } from './cost.js';
+import { billedUnits, costMicroUsd, microToUsd, PricePlan, Pricer } from './cost.js';
 import { defaultPriceTable, findPriceRows, mergePriceTables, priceTableSchema, type PriceRow } from './price-table.js';
 
 const pricer = new Pricer(defaultPriceTable);
@@ -113,6 +113,29 @@ describe('cost arithmetic', () => {
         },
       ),
     );
+  });
+
+  it('costs in plain integers exactly what bigint gives, falling back to bigint past 2^53', () => {
+    const units = ['token_in', 'audio_token_in', 'cached_token_in', 'token_out', 'audio_second', 'character', 'request'] as const;
+    const priceRow = fc.record({
+      unit: fc.constantFrom(...units),
+      usd: fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 999_999_999 })).map(([w, f]) => `${w}.${String(f).padStart(9, '0')}`),
+      per: fc.constantFrom(1, 7, 60, 1_000, 1_000_000),
+      incrementUnits: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+      minimumUnits: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
+    });
+    const count = fc.oneof(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.constant(undefined));
+    fc.assert(
+      fc.property(fc.array(priceRow, { minLength: 1, maxLength: 4 }), fc.record({ tokensIn: count, audioTokensIn: count, cachedTokensIn: count, tokensOut: count, audioDurationMs: count, characters: count, requests: count }), (rs, usage) => {
+        const plan = new PricePlan(rs.map((r) => row(r.usd, r.per, r)));
+        expect(plan.costMicro(usage)).toBe(plan.costMicroBig(usage));
+      }),
+      { numRuns: 2_000 },
+    );
+    // Past 2^53 nano-dollars the integer path hands over to bigint and stays exact.
+    const huge = new PricePlan([row('160', 1_000_000)]);
+    expect(huge.costMicro({ tokensIn: 2 ** 50 })).toBe(huge.costMicroBig({ tokensIn: 2 ** 50 }));
+    expect(huge.costMicro({ tokensIn: 2 ** 50 })).toBe(Number((2n ** 50n * 160n * 1_000_000_000n) / 1_000_000n / 1_000n));
   });
 
   it('applies increments and minimums to billed units', () => {

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { AiError } from '../errors/ai-error.js';
+import { emit } from '../events.js';
+import { microToUsd, type UsageUnits } from '../pricing/cost.js';
+import type { AttemptInfo } from '../spec/types.js';
+import type { UsageRecord } from '../usage/usage-record.js';
+import type { CallState } from './call-state.js';
+
+/**
+ * Records one attempt (or breaker skip): into the call's attempts, as one usage row to every
+ * sink (its own id, its exact cost), and as an `onAttempt` event. Fields appear in the order
+ * of the ai_usage_log columns; absent ones are left out, not set to undefined.
+ */
+export function recordAttempt(call: CallState, info: AttemptInfo, providerName: string, units: UsageUnits, error: AiError | undefined, costMicro: number): void {
+  call.attempts.push(info);
+  const { ctx, opts } = call;
+  const row = { id: randomUUID(), callId: call.callId, attempt: info.attempt } as UsageRecord;
+  if (opts.sessionId !== undefined) row.sessionId = opts.sessionId;
+  if (opts.eventId !== undefined) row.eventId = opts.eventId;
+  row.providerType = call.plan.capability;
+  row.providerName = providerName;
+  row.modelId = info.modelId;
+  if (units.tokensIn !== undefined) row.tokensIn = units.tokensIn;
+  if (units.tokensOut !== undefined) row.tokensOut = units.tokensOut;
+  if (units.audioDurationMs !== undefined) row.audioDurationMs = units.audioDurationMs;
+  if (units.characters !== undefined) row.characters = units.characters;
+  row.latencyMs = info.latencyMs;
+  row.success = info.outcome === 'success';
+  if (error) {
+    row.errorCode = error.code;
+    row.errorMessage = error.message;
+  }
+  row.estimatedCostUsd = microToUsd(costMicro);
+  row.priceVersion = ctx.pricer.table.version;
+  row.createdAt = new Date(info.startedAt + info.latencyMs);
+  ctx.usage.write(row);
+  if (ctx.events.onAttempt) emit(ctx.events, 'onAttempt', { ...info, capability: call.plan.capability, callId: call.callId });
+}
