@@ -1,6 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AiError, safeProviderText, type UsageRecord, type UsageSink } from '@korean-together/core';
+import { writeAll } from './durable-file.js';
 import { normalizeUsage, type UsageRow } from './usage-row.js';
 
 export interface JsonlSinkOptions {
@@ -145,14 +146,4 @@ export function createJsonlSink(options: JsonlSinkOptions): JsonlSink {
     },
     stats: () => ({ ...s, pending: buffer.length + unsynced }),
   };
-}
-
-/** Writes every byte of `buf` (one write can be short, on a full disk say). */
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    if (bytesWritten <= 0) throw Object.assign(new Error(`write made no progress at byte ${off}`), { code: 'EIO' });
-    off += bytesWritten;
-  }
 }

@@ -1,6 +1,7 @@
 import { backoffDelayMs, type BackoffOptions, type Clock, type RandomSource } from '@korean-together/core';
 import { SINK_LIMITS } from './sink-options.js';
 import { sinkReport, type SinkReporter } from './sink-reports.js';
+import { segmentName } from './spill-layout.js';
 import type { Segment, SpillStore } from './spill.js';
 import type { UsageRow } from './usage-row.js';
 
@@ -77,7 +78,7 @@ export class Replayer {
       if (this.o.stopped()) return;
       if (!(await this.o.commit(data.rows.slice(i, i + this.o.batchSize)))) return;
     }
-    const name = segmentName(seg);
+    const name = segmentName(seg.path);
     for (const bad of data.corrupt) {
       this.o.onCorrupt();
       await this.o.spill.quarantine({ reason: 'corrupt_spill_line', segment: name, line: bad.line, raw: bad.raw.slice(0, 2000) }).catch(() => {});
@@ -92,16 +93,11 @@ export class Replayer {
     if (n < SINK_LIMITS.segmentReplayAttempts) {
       this.failures.set(seg.path, n);
       this.o.spill.defer(seg);
-      this.o.reporter.report(sinkReport.segmentReplayFailed(segmentName(seg), n, err));
+      this.o.reporter.report(sinkReport.segmentReplayFailed(segmentName(seg.path), n, err));
       return;
     }
     this.failures.delete(seg.path);
     const dest = await this.o.spill.setAside(seg);
-    this.o.reporter.report(sinkReport.segmentSetAside(segmentName(seg), n, dest, err));
+    this.o.reporter.report(sinkReport.segmentSetAside(segmentName(seg.path), n, dest, err));
   }
-}
-
-/** `w-.../seg-...`: a segment named relative to the spill directory. */
-export function segmentName(seg: Segment): string {
-  return seg.path.split(/[\\/]/).slice(-2).join('/');
 }

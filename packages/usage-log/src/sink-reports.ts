@@ -1,5 +1,5 @@
 import { safeProviderText, type Clock } from '@korean-together/core';
-import type { ForeignSpill } from './spill.js';
+import type { ForeignSpill } from './spill-ownership.js';
 import { SINK_LIMITS } from './sink-options.js';
 import { UsageLogError } from './usage-log-error.js';
 import type { UsageRow } from './usage-row.js';
