@@ -113,12 +113,22 @@ export class BatchRouter {
         // The same sequence range, now owed by the spill.
         job.rows = remaining;
         this.runSpill(job);
+        this.next();
       } else {
-        this.queue.release(job);
+        this.finish(job);
       }
-      this.queue.settle();
-      this.schedulePump();
     });
+  }
+
+  /** The job is durable (or close() took it over): flush() waiters it held back may go, and what is due goes out. */
+  private finish(job: Job): void {
+    this.queue.release(job);
+    this.next();
+  }
+
+  private next(): void {
+    this.queue.settle();
+    this.schedulePump();
   }
 
   /**
@@ -164,14 +174,10 @@ export class BatchRouter {
     const tracked = run.finally(() => {
       this.spillRuns.delete(tracked);
       done?.();
-      if (backToDb) {
-        job.kind = 'db';
-        this.startDb(job);
-      } else {
-        this.queue.release(job);
-      }
-      this.queue.settle();
-      this.schedulePump();
+      if (!backToDb) return this.finish(job);
+      job.kind = 'db';
+      this.startDb(job);
+      this.next();
     });
     this.spillRuns.add(tracked);
   }

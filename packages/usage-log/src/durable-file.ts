@@ -56,13 +56,7 @@ export function fsyncDirSync(dir: string): void {
 /** Writes `path` whole or not at all: a temporary file beside it, fsync'd, renamed over it, the directory fsync'd. */
 export async function writeFileWhole(path: string, data: string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(3).toString('hex')}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await writeAll(fh, Buffer.from(data));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSynced(tmp, 'w', data, 'sync');
   await rename(tmp, path);
   await fsyncDir(dirname(path));
 }
@@ -84,10 +78,15 @@ export function writeFileWholeSync(path: string, data: string): void {
 /** Appends `text` to `path` (created with its directory) and fdatasyncs it before resolving. */
 export async function appendDurably(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const fh = await open(path, 'a');
+  await writeSynced(path, 'a', text, 'datasync');
+}
+
+/** Opens `path` with `flags`, writes all of `data`, syncs it (`datasync`: the data, not every timestamp), closes it. */
+async function writeSynced(path: string, flags: 'w' | 'a', data: string, how: 'sync' | 'datasync'): Promise<void> {
+  const fh = await open(path, flags);
   try {
-    await writeAll(fh, Buffer.from(text));
-    await fh.datasync();
+    await writeAll(fh, Buffer.from(data));
+    await fh[how]();
   } finally {
     await fh.close();
   }
