@@ -1,5 +1,5 @@
 import type { Clock } from '../policy/clock.js';
-import { AbortReason } from '../policy/deadline.js';
+import { AbortReason } from '../policy/abort-reason.js';
 
 const ignore = (): void => {};
 

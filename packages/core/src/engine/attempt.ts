@@ -1,5 +1,5 @@
 import { isAiError, type AiError } from '../errors/ai-error.js';
-import { AbortReason, type AbortCause } from '../policy/deadline.js';
+import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import type { Release } from '../policy/rate-limit.js';
 import { microToUsd, type UsageUnits } from '../pricing/cost.js';
 import type { AttemptContext, AttemptInfo } from '../spec/types.js';

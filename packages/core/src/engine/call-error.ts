@@ -1,6 +1,6 @@
 // The AiErrors a call ends with, and those its own aborts give an attempt.
 import { AiError, isAiError } from '../errors/ai-error.js';
-import type { AbortCause } from '../policy/deadline.js';
+import type { AbortCause } from '../policy/abort-reason.js';
 import type { AttemptInfo, Capability } from '../spec/types.js';
 
 /** The error an attempt ends with when the engine aborted it. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BudgetLimit } from '../budget/budget-store.js';
 import type { AiError } from '../errors/ai-error.js';
-import { AbortReason, type AbortCause } from '../policy/deadline.js';
+import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import { onAbort } from '../policy/shared-abort.js';
 import type { AttemptInfo, CallOptions } from '../spec/types.js';
 import { Lane } from './lane.js';
@@ -9,6 +9,10 @@ import type { CallContext, CapabilityPlan } from './runtime.js';
 
 /** A reservation outlives its call by this much, so a slow settle still finds it. */
 const RESERVATION_GRACE_MS = 60_000;
+/** Shared by every call without a budget: nothing to reserve, nothing allocated. */
+const NO_LIMITS: BudgetLimit[] = [];
+const NO_WORST: number[] = [];
+const NO_TOP_UPS: string[] = [];
 
 /**
  * Everything one call knows while it runs, in one place: what was asked, the deadline, the
@@ -39,13 +43,13 @@ export class CallState {
   readonly limits: BudgetLimit[];
   readonly reservationTtlMs: number;
   /** Worst case of one attempt per chain step, micro-dollars (budgeted calls only). */
-  worstMicro: number[] = [];
+  worstMicro: number[] = NO_WORST;
   /** Attempts the reservations so far cover. */
   reservedAttempts = Infinity;
   /** The main reservation (id: callId) is held and must be settled. */
   reserved = false;
   /** Top-up reservation ids, released at settle. */
-  readonly topUps: string[] = [];
+  topUps: string[] = NO_TOP_UPS;
   /** Numbers top-ups synchronously, so two hedged lanes never share an id. */
   topUpSeq = 0;
   /** Why the budget refused an attempt mid-call (it ends the call with this code). */
@@ -67,7 +71,7 @@ export class CallState {
     this.deadlineAt = this.startedAt + this.deadlineMs;
     this.reservationTtlMs = this.deadlineMs + RESERVATION_GRACE_MS;
     this.lane = new Lane(ctx.clock);
-    this.limits = ctx.budget.enabled ? ctx.budget.limitsFor(opts.sessionId, this.startedAt) : [];
+    this.limits = ctx.budget.enabled ? ctx.budget.limitsFor(opts.sessionId, this.startedAt) : NO_LIMITS;
     ctx.calls.add(this);
     // Many calls may share the caller's signal: one listener per signal (shared-abort.ts).
     if (opts.signal) this.detachCaller = onAbort(opts.signal, () => this.abort('caller', 'the caller aborted the call'));

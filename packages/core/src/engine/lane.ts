@@ -1,5 +1,5 @@
 import type { Clock } from '../policy/clock.js';
-import { AbortReason, type AbortCause } from '../policy/deadline.js';
+import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import { AbortScope } from './abort-scope.js';
 
 /** Why an aborted lane stops the whole walk (not a lost hedge). */

@@ -37,16 +37,25 @@ export async function reserveWithin(call: CallState, lane: Lane, id: string, amo
 export async function reserveCall(call: CallState): Promise<void> {
   const { plan, ctx } = call;
   const units = plan.descriptor.worstCase(call.req, call.facts, ctx.policy);
-  const byKey = new Map<string, number>();
-  call.worstMicro = plan.chain.map((link) => {
+  const { chain } = plan;
+  const worst = new Array<number>(chain.length);
+  // The two largest worst cases of distinct chain keys (a key listed twice is one provider).
+  let first = 0;
+  let second = 0;
+  for (let i = 0; i < chain.length; i++) {
+    const link = chain[i]!;
     const modelId = link.modelPerRequest ? plan.descriptor.modelIdFor(link.provider, call.req) : link.provider.modelId;
     const micro = (modelId === link.provider.modelId ? link.price : ctx.pricer.planFor(plan.capability, modelId)).costMicro(units);
-    byKey.set(link.key, micro);
-    return micro;
-  });
-  const sorted = [...byKey.values()].sort((a, b) => b - a);
+    worst[i] = micro;
+    if (chain.findIndex((l) => l.key === link.key) !== i) continue;
+    if (micro > first) {
+      second = first;
+      first = micro;
+    } else if (micro > second) second = micro;
+  }
+  call.worstMicro = worst;
   const hedging = plan.policy.hedgeAfterMs !== undefined;
-  const initial = (sorted[0] ?? 0) + (hedging ? (sorted[1] ?? 0) : 0);
+  const initial = first + (hedging ? second : 0);
   try {
     await reserveWithin(call, call.lane, call.callId, initial);
   } catch (e) {
@@ -72,7 +81,8 @@ export async function topUp(call: CallState, lane: Lane, index: number): Promise
     if (isAiError(e)) throw e;
     return false;
   }
-  call.topUps.push(id);
+  if (call.topUps.length === 0) call.topUps = [id];
+  else call.topUps.push(id);
   return true;
 }
 

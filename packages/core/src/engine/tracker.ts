@@ -32,11 +32,33 @@ export class Tracker<T> {
   }
 }
 
-/** Tracks promises nobody awaits (budget settlements): each leaves the set when it settles. */
-export class BackgroundWork extends Tracker<Promise<unknown>> {
+/**
+ * Counts work nobody awaits (budget settlements): each piece leaves when it settles. A count,
+ * not a set: close() only needs how many are left and when none is.
+ */
+export class BackgroundWork {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+  private readonly done = (): void => {
+    if (--this.count > 0 || this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  };
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Tracks `work` until it settles (it must never reject: a rejection is still only counted). */
   run(work: Promise<unknown>): void {
-    this.add(work);
-    const done = (): void => this.delete(work);
-    work.then(done, done);
+    this.count++;
+    work.then(this.done, this.done);
+  }
+
+  /** Resolves once nothing is left (at once when nothing is). */
+  idle(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 }

@@ -1,5 +1,32 @@
 import type { Clock } from './clock.js';
-import { ChildAbort } from './deadline.js';
+import { AbortReason, type AbortCause } from './abort-reason.js';
+
+/**
+ * An AbortController that follows `parent` (aborts with the parent's reason) and can be
+ * aborted on its own: one hedged lane. `dispose()` unlinks it so finished lanes leave no listeners.
+ */
+class ChildAbort {
+  readonly controller = new AbortController();
+  private readonly onParent: () => void;
+
+  constructor(private readonly parent: AbortSignal) {
+    this.onParent = () => this.controller.abort(parent.reason);
+    if (parent.aborted) this.onParent();
+    else parent.addEventListener('abort', this.onParent, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(cause: AbortCause, message: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new AbortReason(cause, message));
+  }
+
+  dispose(): void {
+    this.parent.removeEventListener('abort', this.onParent);
+  }
+}
 
 /** What one chain step (a provider with its retries) ends with. Steps never throw. */
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; /** stop the walk (caller abort, deadline, budget) */ fatal?: boolean };
