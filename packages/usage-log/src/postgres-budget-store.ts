@@ -1,3 +1,6 @@
+// Longer than 300 lines for one reason: each operation's SQL (lock order, caps, expiry) stands beside
+// the one bounded-transaction helper that runs it, so the rules that keep them safe together read
+// in one place; only the option checks at the bottom are not about that.
 import { AiError, type BudgetStore, type ReserveRequest, type ReserveResult } from '@korean-together/core';
 import { quoteIdentifier } from './identifier.js';
 
