@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { makeRecord, streamId } from '../../../test-support/usage.js';
 import { manualClock } from '../test/manual-clock.js';
-import { sinkFor, tableStats, tempDir } from '../test/sink-helpers.js';
+import { sinkFor, tableStats, tempDir, until } from '../test/sink-helpers.js';
 import { BufferedSink } from './buffered-sink.js';
 import type { InsertTarget } from './insert-target.js';
 
@@ -12,14 +12,6 @@ const blackholed: InsertTarget = { id: 'blackholed', insert: () => new Promise<n
 const turns = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
-
-async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 // The sink reads time and sets timers only through its clock (core's Clock): a test moves time.
 describe('BufferedSink on an injected clock', () => {

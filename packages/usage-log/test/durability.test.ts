@@ -1,8 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AiError } from '@korean-together/core';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
@@ -10,35 +8,7 @@ import { makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { BufferedSink } from '../src/buffered-sink.js';
 import type { InsertTarget } from '../src/insert-target.js';
 import { normalizeUsage } from '../src/usage-row.js';
-import { quarantined, sinkFor, spillSegments, tableStats, tempDir } from './sink-helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Ids of every valid row in every spill segment under `spillDir`, and how many lines did not parse. */
-async function onDisk(spillDir: string): Promise<{ ids: Set<string>; torn: number }> {
-  const ids = new Set<string>();
-  let torn = 0;
-  for (const f of await spillSegments(spillDir)) {
-    for (const line of (await readFile(f, 'utf8')).split('\n')) {
-      if (!line) continue;
-      try {
-        ids.add((JSON.parse(line) as { id: string }).id);
-      } catch {
-        torn++;
-      }
-    }
-  }
-  return { ids, torn };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { onDisk, quarantined, sinkFor, sleep, spillSegments, tableStats, tempDir, until } from './sink-helpers.js';
 
 type Internals = { target: { id: string }; spill: { adoptStale(): Promise<number>; ownDir: string } };
 const internals = (sink: unknown) => sink as Internals;
@@ -269,57 +239,5 @@ describe('database sink: no row lost or doubled at the edges', () => {
     expect((await tableStats(db, pending)).n).toBe(st.pending);
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: st.pending, dropped: st.dropped, spilled: 0 });
-  });
-});
-
-describe('spill and JSONL appends on a full disk (file size limit)', () => {
-  it('a short write is cut back: every line on disk parses and the counts say exactly what is there', async () => {
-    const dir = await tempDir('fsize');
-    const fixture = fileURLToPath(new URL('./fixtures/full-disk-child.ts', import.meta.url));
-    // RLIMIT_FSIZE makes a write that crosses the limit short, and the next one fail (EFBIG).
-    const r = spawnSync('sh', ['-c', `ulimit -f 64 && exec "${process.execPath}" --import tsx "${fixture}" "${dir}"`], { cwd: root, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { spillOk: string[]; spillTried: number; jsonl: { written: number; pending: number; dropped: number } };
-    expect(out.spillTried).toBeGreaterThan(out.spillOk.length);
-    const spill = await onDisk(join(dir, 'spill'));
-    expect(spill.torn).toBe(0);
-    expect([...spill.ids].sort()).toEqual([...out.spillOk].sort());
-    const lines = (await readFile(join(dir, 'usage.jsonl'), 'utf8')).split('\n').filter(Boolean);
-    for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
-    expect(lines.length).toBe(out.jsonl.written);
-    expect(out.jsonl.dropped).toBeGreaterThan(0);
-    expect(out.jsonl.pending).toBe(0);
-    await rm(dir, { recursive: true, force: true });
-  });
-});
-
-describe.runIf(process.platform === 'linux')('createJsonlSink when fdatasync fails', () => {
-  it('does not append the same records again when only the sync failed', async () => {
-    const { createJsonlSink } = await import('../src/jsonl-sink.js');
-    const dir = await tempDir('fifo');
-    const path = join(dir, 'pipe');
-    // A FIFO takes writes but refuses fdatasync (EINVAL): the write happened, the sync did not.
-    execFileSync('mkfifo', [path]);
-    const { createReadStream } = await import('node:fs');
-    const reader = createReadStream(path, { encoding: 'utf8' });
-    let received = '';
-    reader.on('data', (d) => (received += String(d)));
-    const errors: AiError[] = [];
-    const sink = createJsonlSink({ path, onError: (e) => errors.push(e) });
-    const s = streamId();
-    for (let i = 0; i < 3; i++) sink.write(makeRecord(s, i));
-    await sink.flush();
-    await sink.flush();
-    await sink.flush();
-    sink.write(makeRecord(s, 3));
-    await sink.flush();
-    await until(() => received.split('\n').filter(Boolean).length >= 3, 'the reader to get the rows');
-    await sleep(50);
-    const ids = received.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.slice(0, 3)).toEqual([0, 1, 2].map((i) => recordId(s, i)));
-    expect(errors.some((e) => /fdatasync/.test(e.message))).toBe(true);
-    await sink.close();
-    reader.destroy();
   });
 });

@@ -7,9 +7,7 @@ import { useMigratedDatabase } from '../../../test-support/migrated-database.js'
 import { TcpProxy } from '../../../test-support/tcp-proxy.js';
 import { costSumText, makeRecord, streamId } from '../../../test-support/usage.js';
 import { createPostgresSink } from '../src/postgres-sink.js';
-import { spillSegments, tableStats, tempDir } from './sink-helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, spillSegments, tableStats, tempDir } from './sink-helpers.js';
 
 /** Writes `perTick` records every `tickMs` until `stop()`; returns how many were emitted. */
 function steadyStream(write: (seq: number) => void, perTick: number, tickMs: number) {

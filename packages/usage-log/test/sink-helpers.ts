@@ -45,3 +45,31 @@ export async function tableStats(db: TestDatabase, table = 'ai_usage_log'): Prom
   );
   return r!;
 }
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 10 ms until it holds; fails the test naming `what` after `limitMs`. */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Ids of every valid row in every spill segment under `spillDir`, and how many lines did not parse. */
+export async function onDisk(spillDir: string): Promise<{ ids: Set<string>; torn: number }> {
+  const ids = new Set<string>();
+  let torn = 0;
+  for (const f of await spillSegments(spillDir)) {
+    for (const line of (await readFile(f, 'utf8')).split('\n')) {
+      if (!line) continue;
+      try {
+        ids.add((JSON.parse(line) as { id: string }).id);
+      } catch {
+        torn++;
+      }
+    }
+  }
+  return { ids, torn };
+}

@@ -8,17 +8,7 @@ import { costSumText, makeRecord, streamId } from '../../../test-support/usage.j
 import { createPostgresSink } from '../src/postgres-sink.js';
 import type { UsageLogError } from '../src/usage-log-error.js';
 import { normalizeUsage } from '../src/usage-row.js';
-import { sinkFor, spillSegments, tableStats, tempDir } from './sink-helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { sinkFor, spillSegments, tableStats, tempDir, until } from './sink-helpers.js';
 
 type Adopter = { identity: string | undefined; identityResolved: boolean; adopt(): void; adopting: Promise<void> | undefined };
 /** The sink's target and the part of it that learns the database's identity and scans for dead writers. */
