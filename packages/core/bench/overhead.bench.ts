@@ -243,32 +243,35 @@ writeBenchSection(
 ${machineLine()}; 1-minute load average ${fmt(load1, 2)} when the run started (the machine is shared).
 Command: \`pnpm --filter @korean-together/core exec tsx bench/overhead.bench.ts\` (part of \`pnpm bench\`).
 
-Around a provider that answers at once, ${ROUNDS} alternating rounds in one process (the order of the
-variants rotated each round), ${CALLS} awaited calls per variant per round after ${WARMUP} warm-up calls.
+Around a provider that answers at once: ${ROUNDS} alternating rounds in one process (the order of the
+variants rotated each round), ${CALLS} awaited calls per variant per round, after ${WARMUP} warm-up calls each.
 The full stack validates the request and the call options, walks the chain, arms the attempt
 timeout inside the call's deadline, checks the breaker, checks the eval output, prices the
 attempt exactly and writes one usage row (with its own UUID) to a sink. The floor is what any
 guarded call must do at least: an AbortController with its signal, a timer and two UUIDs around
 the same provider. The client makes an attempt's AbortSignal only when the provider reads
-\`ctx.signal\` (making one costs about 1.6 us on Node 20): the provider here does not, the
-"reads ctx.signal" row's does, as every network adapter does. Overheads are against the bare call of the same round; a ratio is the
-overhead over cockatiel's (retry + breaker + timeout) in the same round, median over the rounds.
-p50 leaves garbage collection out, the mean (a round's time over its calls) keeps it in.
+\`ctx.signal\` (making one costs about 1.6 us on Node 20): the instant provider does not; in the
+"reads ctx.signal" rows it does, as every network adapter does.
+
+Overheads are against the bare call of the same round. A ratio is the overhead over cockatiel's
+(retry + breaker + timeout) in the same round, median over the rounds. p50 leaves garbage
+collection out; the mean (a round's time over its calls) keeps it in.
 
 ${markdownTable(seqColumns, seqTable)}
 
-Ratios to cockatiel: ${goals.join('; ')}.
+Ratios to cockatiel:
 
-At ${IN_FLIGHT} calls in flight: ${IN_FLIGHT} workers each make ${LOAD_CALLS} calls back to back (after one warm-up call)
-to a provider that takes ${PROVIDER_MS} ms; a call's overhead is its latency minus the time measured inside the
-provider, so it includes waiting behind the other calls' work on the event loop. ${LOAD_ROUNDS} alternating rounds,
-medians over the rounds. The rate limit (maxConcurrent 1000, perSecond 2,000,000) is configured but never
-full, even when the 1,000 providers' timers fire in the same millisecond and their calls start again together:
-this is its bookkeeping cost. (At perSecond 100,000, 100 starts per millisecond, such a burst waits for the limit.)
-Cockatiel adds an abort listener per call to one shared signal (Node warns past 10 of them); the client adds
-none to a shared signal.
-A caller's own signal shared by many calls gets one listener in all (see the README). The last row is why local limits do not run on bottleneck: its local datastore
-yields to the event loop several times per job.
+${goals.map((g) => `- ${g}`).join('\n')}
+
+At ${IN_FLIGHT} calls in flight: ${IN_FLIGHT} workers each make ${LOAD_CALLS} calls back to back (after one warm-up
+call) to a provider that takes ${PROVIDER_MS} ms; a call's overhead is its latency minus the time measured inside
+the provider, so it includes waiting behind the other calls' work on the event loop. ${LOAD_ROUNDS} alternating
+rounds, medians over the rounds. The rate limit (maxConcurrent 1000, perSecond 2,000,000) is configured but
+never full, even when the ${IN_FLIGHT} providers' timers fire in the same millisecond and their calls start again
+together: this is its bookkeeping cost (at perSecond 100,000, 100 starts a millisecond, such a burst waits for
+the limit). Cockatiel adds an abort listener per call to one shared signal (Node warns past 10 of them); the
+client adds none. The last row is why local limits do not run on bottleneck: its local datastore yields to
+the event loop several times per job.
 
 ${markdownTable(loadColumns, loadTable)}
 `,

@@ -2,7 +2,8 @@ import { isAiError, type AiError } from '../errors/ai-error.js';
 import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import type { Release } from '../policy/rate-limit.js';
 import { microToUsd, type UsageUnits } from '../pricing/cost.js';
-import type { AttemptContext, AttemptInfo } from '../spec/types.js';
+import type { AttemptInfo } from '../spec/types.js';
+import { attemptContext } from './attempt-context.js';
 import { errorForAbort, unexpectedProviderError } from './call-error.js';
 import type { CallState } from './call-state.js';
 import type { Lane } from './lane.js';
@@ -43,15 +44,7 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
     if (limiter) release = limiter.tryAcquire?.() ?? (await limiter.acquire(scope.signal, Math.min(plan.maxSlotWaitMs ?? timeoutMs, timeoutMs), key));
     waitingForSlot = false;
     // The signal is made only if the provider reads it.
-    const actx: AttemptContext = {
-      get signal() {
-        return scope.signal;
-      },
-      attempt: n,
-      deadlineAt: call.deadlineAt,
-      attemptDeadlineAt: t0 + timeoutMs,
-    };
-    if (plan.attemptFields) Object.assign(actx, plan.attemptFields);
+    const actx = attemptContext(scope, n, call.deadlineAt, t0 + timeoutMs, plan.attemptFields);
     raw = await scope.race(plan.descriptor.invoke(provider, call.req, actx));
     outcome = { ok: true, raw, checked: plan.descriptor.check(raw, ctx.policy, key) };
   } catch (e) {
