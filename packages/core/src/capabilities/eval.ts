@@ -2,7 +2,7 @@ import { checkEvalOutput, type EvalOutput } from '../eval/eval-result.js';
 import { evalSystemInstruction, evalUserPrompt } from '../eval/prompt.js';
 import type { UsageUnits } from '../pricing/cost.js';
 import { validateEvalRequest } from '../requests/eval-request.js';
-import type { EvalErrorItem, EvalProvider, EvalProviderResult, EvalRequest, EvalResult, ResultMeta } from '../spec/types.js';
+import { OPERATIONS, type EvalErrorItem, type EvalProvider, type EvalProviderResult, type EvalRequest, type EvalResult, type ResultMeta } from '../spec/types.js';
 import { attachmentDurationMs, worstAudioMs } from './audio-bounds.js';
 import type { CapabilityDescriptor } from './descriptor.js';
 
@@ -41,7 +41,7 @@ export function evalWorstCase(req: EvalRequest, passMark: number, maxOutputToken
 /** LLM evaluation of a learner answer: `client.eval.evaluate`. */
 export const evalCapability: CapabilityDescriptor<EvalRequest, undefined, EvalProviderResult, Checked, EvalResult> = {
   capability: 'eval',
-  operation: 'eval.evaluate',
+  operation: OPERATIONS.eval,
   validate(req) {
     validateEvalRequest(req);
     return undefined;

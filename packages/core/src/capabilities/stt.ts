@@ -1,6 +1,6 @@
 import type { UsageUnits } from '../pricing/cost.js';
 import { validateSttRequest, type SttAudioFacts } from '../requests/stt-request.js';
-import type { ResultMeta, SttProvider, SttProviderResult, SttRequest, SttResult } from '../spec/types.js';
+import { OPERATIONS, type ResultMeta, type SttProvider, type SttProviderResult, type SttRequest, type SttResult } from '../spec/types.js';
 import { worstAudioMs } from './audio-bounds.js';
 import type { CapabilityDescriptor } from './descriptor.js';
 
@@ -28,7 +28,7 @@ export function sttWorstCase(req: SttRequest, knownMs: number | undefined): Usag
 /** Speech to text: `client.stt.transcribe`. */
 export const sttCapability: CapabilityDescriptor<SttRequest, SttAudioFacts, SttProviderResult, undefined, SttResult> = {
   capability: 'stt',
-  operation: 'stt.transcribe',
+  operation: OPERATIONS.stt,
   validate: (req) => validateSttRequest(req),
   modelIdFor: (provider) => provider.modelId,
   invoke: (provider, req, ctx) => (provider as SttProvider).transcribe(req, ctx),

@@ -1,10 +1,8 @@
 import type { UsageUnits } from '../pricing/cost.js';
 import { requestError } from '../requests/invalid-request.js';
 import { validateTtsRequest } from '../requests/tts-request.js';
-import type { ResultMeta, TtsProvider, TtsProviderResult, TtsRequest, TtsResult } from '../spec/types.js';
+import { OPERATIONS, type ResultMeta, type TtsProvider, type TtsProviderResult, type TtsRequest, type TtsResult } from '../spec/types.js';
 import type { CapabilityDescriptor } from './descriptor.js';
-
-const OPERATION = 'tts.synthesize';
 
 /** The most one synthesis attempt can bill: its characters, counted in code points (Google and OpenAI bill characters, not UTF-16 units). */
 export function ttsWorstCase(req: TtsRequest): UsageUnits {
@@ -16,7 +14,7 @@ export function ttsWorstCase(req: TtsRequest): UsageUnits {
 /** Text to speech: `client.tts.synthesize`. */
 export const ttsCapability: CapabilityDescriptor<TtsRequest, undefined, TtsProviderResult, undefined, TtsResult> = {
   capability: 'tts',
-  operation: OPERATION,
+  operation: OPERATIONS.tts,
   validate(req, env) {
     validateTtsRequest(req, { maxTextBytes: env.policy.capabilities.tts.maxTextBytes });
     // A request can choose what it is priced as (a voice): refuse a model the price table does
@@ -26,7 +24,7 @@ export const ttsCapability: CapabilityDescriptor<TtsRequest, undefined, TtsProvi
       if (!p.modelIdFor) continue;
       const modelId = p.modelIdFor(req as TtsRequest);
       if (modelId !== p.modelId && env.pricer.planFor('tts', modelId).rows.length === 0) {
-        throw requestError(OPERATION, [`voice: no price for '${modelId}' (provider ${key}) in price table ${env.pricer.table.version}; add a row with pricing.rows`]);
+        throw requestError(OPERATIONS.tts, [`voice: no price for '${modelId}' (provider ${key}) in price table ${env.pricer.table.version}; add a row with pricing.rows`]);
       }
     }
     return undefined;

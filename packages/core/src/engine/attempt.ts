@@ -41,6 +41,8 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
   let outcome: AttemptOutcome;
   let waitingForSlot = limiter !== undefined;
   try {
+    // An attempt on a lane aborted meanwhile never reaches the provider.
+    if (scope.reason !== undefined) throw scope.reason;
     if (limiter) release = limiter.tryAcquire?.() ?? (await limiter.acquire(scope.signal, Math.min(plan.maxSlotWaitMs ?? timeoutMs, timeoutMs), key));
     waitingForSlot = false;
     // The signal is made only if the provider reads it.

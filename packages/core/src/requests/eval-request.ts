@@ -1,4 +1,4 @@
-import type { EvalRequest } from '../spec/types.js';
+import { OPERATIONS, type EvalRequest } from '../spec/types.js';
 import { requestError, type RequestCheckOptions } from './invalid-request.js';
 import { MAX_EVAL_AUDIO_BYTES, MAX_EVAL_LEVEL_CHARS, MAX_EVAL_TEXT_CHARS } from './limits.js';
 
@@ -20,7 +20,7 @@ function text(issues: string[] | undefined, field: string, v: unknown, optional:
  * characters, an unknown speech level, audio that is empty, over 10 MB or not `audio/*`.
  */
 export function validateEvalRequest(req: unknown, options: RequestCheckOptions = {}): void {
-  const who = options.who ?? 'eval.evaluate';
+  const who = options.who ?? OPERATIONS.eval;
   if (req === null || typeof req !== 'object') throw requestError(who, ['(request): must be an object'], options.provider);
   const r = req as Partial<EvalRequest>;
   let issues = text(undefined, 'prompt', r.prompt, false, false, MAX_EVAL_TEXT_CHARS);

@@ -1,7 +1,7 @@
 import { audioDurationMs } from '../audio/audio-info.js';
 import { audioContainerProblem } from '../audio/container-check.js';
 import { parseWav } from '../audio/wav.js';
-import { AUDIO_ENCODINGS, type AudioEncoding, type SttRequest } from '../spec/types.js';
+import { OPERATIONS, AUDIO_ENCODINGS, type AudioEncoding, type SttRequest } from '../spec/types.js';
 import { requestError, type RequestCheckOptions } from './invalid-request.js';
 import { SYNC_STT_LIMITS, type SttLimits } from './limits.js';
 
@@ -30,7 +30,7 @@ const mb = (bytes: number): string => `${Math.round((bytes / (1024 * 1024)) * 10
  * `limits.maxDurationMs`. Plain checks, no schema library: this runs on every call.
  */
 export function validateSttRequest(req: unknown, options: SttCheckOptions = {}): SttAudioFacts {
-  const who = options.who ?? 'stt.transcribe';
+  const who = options.who ?? OPERATIONS.stt;
   const limits = options.limits ?? SYNC_STT_LIMITS;
   if (req === null || typeof req !== 'object') throw requestError(who, ['(request): must be an object'], options.provider);
   const r = req as Partial<SttRequest>;

@@ -1,4 +1,4 @@
-import { TTS_AUDIO_ENCODINGS, type TtsAudioEncoding, type TtsRequest } from '../spec/types.js';
+import { OPERATIONS, TTS_AUDIO_ENCODINGS, type TtsAudioEncoding, type TtsRequest } from '../spec/types.js';
 import { requestError, type RequestCheckOptions } from './invalid-request.js';
 import { MAX_VOICE_CHARS } from './limits.js';
 
@@ -15,7 +15,7 @@ export interface TtsCheckOptions extends RequestCheckOptions {
  * an unknown encoding; a speaking rate outside 0.25..4. Returns the text's UTF-8 size.
  */
 export function validateTtsRequest(req: unknown, options: TtsCheckOptions = {}): { textBytes: number } {
-  const who = options.who ?? 'tts.synthesize';
+  const who = options.who ?? OPERATIONS.tts;
   if (req === null || typeof req !== 'object') throw requestError(who, ['(request): must be an object'], options.provider);
   const r = req as Partial<TtsRequest>;
   let issues: string[] | undefined;

@@ -1,6 +1,8 @@
 /** The three capabilities the SDK calls. */
 export type Capability = 'stt' | 'tts' | 'eval';
 export const CAPABILITIES: readonly Capability[] = ['stt', 'tts', 'eval'];
+/** The client method of each capability, as messages name it. */
+export const OPERATIONS: Readonly<Record<Capability, string>> = { stt: 'stt.transcribe', tts: 'tts.synthesize', eval: 'eval.evaluate' };
 
 export type AudioEncoding = 'LINEAR16' | 'FLAC' | 'MP3' | 'OGG_OPUS' | 'WEBM_OPUS';
 export const AUDIO_ENCODINGS: readonly AudioEncoding[] = ['LINEAR16', 'FLAC', 'MP3', 'OGG_OPUS', 'WEBM_OPUS'];
