@@ -34,25 +34,42 @@ describe('migrate', () => {
     const rows = await db.query<{ id: string; checksum: string }>(`SELECT id, checksum FROM "${db.schema}".${MIGRATIONS_TABLE} ORDER BY id`);
     expect(rows).toEqual(migrations.map((m) => ({ id: m.id, checksum: migrationChecksum(m.sql) })));
 
-    const tables = await db.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+    // Tables and views, partitions left out (their set depends on the day).
+    const tables = await db.query<{ relname: string }>(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition ORDER BY c.relname COLLATE "C"`,
       [db.schema],
     );
-    expect(tables.map((t) => t.table_name)).toEqual([
+    expect(tables.map((t) => t.relname)).toEqual([
       'activities',
       'ai_budget_reservations',
       'ai_budget_totals',
+      'ai_usage_daily',
+      'ai_usage_hourly',
       'ai_usage_log',
+      'evaluation_daily',
+      'evaluation_hourly',
       'korean_together_migrations',
       'session_events',
       'sessions',
       'v_daily_ai_costs',
+      'v_daily_ai_latency',
       'v_evaluation_stats',
     ]);
+    // Partitions from yesterday to a week ahead, for both raw tables (the migration opened them).
+    const parts = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relispartition AND c.relkind = 'r'`,
+      [db.schema],
+    );
+    expect(parts[0]!.n).toBe(2 * 9);
 
     const second = await migrate({ client: db.client, schema: db.schema });
     expect(second.applied).toEqual([]);
     expect(second.alreadyApplied).toEqual(ids);
+    expect(second.partitionsCreated).toBe(0);
+    // A run with a longer horizon opens only the days that are missing.
+    const third = await migrate({ client: db.client, schema: db.schema, partitionDaysAhead: 10 });
+    expect(third).toMatchObject({ applied: [], partitionsCreated: 2 * 3 });
     const after = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}".${MIGRATIONS_TABLE}`);
     expect(after[0]!.n).toBe(ids.length);
 

@@ -1,7 +1,9 @@
 import { quoteIdentifier } from './identifier.js';
 import { migrations as shipped, migrationChecksum, type Migration } from './migrations.js';
+import { DEFAULT_DAYS_AHEAD, ensureDays } from './partitions.js';
 import { withConnection, withTransaction, type ConnectOptions, type Tx } from './sql-client.js';
 import { SqlError } from './sql-error.js';
+import { addDays, dayRange, parseCount, utcDay } from './utc-day.js';
 
 /** Table (inside the target schema) that records which migrations ran. */
 export const MIGRATIONS_TABLE = 'korean_together_migrations';
@@ -13,6 +15,11 @@ const LOCK_NAMESPACE = 0x4b54;
 export interface MigrateOptions extends ConnectOptions {
   /** Schema to install into; created when missing. Default `public`. Letters, digits, underscore. */
   schema?: string;
+  /**
+   * After migrating, make sure the partitioned tables have partitions from yesterday to this many
+   * UTC days ahead (see ensurePartitions). Default 7; 0 creates only yesterday's and today's.
+   */
+  partitionDaysAhead?: number;
 }
 
 export interface MigrateResult {
@@ -22,6 +29,8 @@ export interface MigrateResult {
   applied: string[];
   /** Ids already applied before this run. */
   alreadyApplied: string[];
+  /** Partitions this run created (for new days), 0 when every day was covered already. */
+  partitionsCreated: number;
 }
 
 interface AppliedRow {
@@ -39,6 +48,7 @@ interface AppliedRow {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const schema = options.schema ?? 'public';
   const qSchema = quoteIdentifier(schema, 'schema');
+  const daysAhead = options.partitionDaysAhead === undefined ? DEFAULT_DAYS_AHEAD : parseCount(options.partitionDaysAhead, 'partitionDaysAhead', 0, 366);
   const list = shipped;
   return withTransaction(options, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_NAMESPACE, schema]);
@@ -69,9 +79,20 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       }
       await tx.query(`INSERT INTO ${qSchema}.${MIGRATIONS_TABLE} (id, checksum) VALUES ($1, $2)`, [m.id, migrationChecksum(m.sql)]);
     }
-    return { schema, applied: pending.map((m) => m.id), alreadyApplied: list.filter((m) => applied.has(m.id)).map((m) => m.id) };
+    // Every start of a process opens the coming days ahead of the writers (they also open a day
+    // on demand). Only once the partitioned tables exist: an older version may have stopped short.
+    let partitionsCreated = 0;
+    if (applied.has(PARTITIONS_MIGRATION) || pending.some((m) => m.id === PARTITIONS_MIGRATION)) {
+      const [now] = await tx.query<{ today: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS today`);
+      const today = now?.today ?? utcDay(new Date());
+      partitionsCreated = await ensureDays(tx, qSchema, dayRange(addDays(today, -1), addDays(today, daysAhead + 1)));
+    }
+    return { schema, applied: pending.map((m) => m.id), alreadyApplied: list.filter((m) => applied.has(m.id)).map((m) => m.id), partitionsCreated };
   });
 }
+
+/** The migration that partitions the raw tables and adds the rollups. */
+const PARTITIONS_MIGRATION = '000003_partitions_and_rollups';
 
 function checkChecksums(list: readonly Migration[], applied: Map<string, string>, schema: string): void {
   for (const m of list) {

@@ -41,6 +41,10 @@ describe('schema.sql and the embedded migrations', () => {
           cols: 'date date, provider_type character varying, provider_name character varying, total_calls bigint, successful_calls bigint, avg_latency_ms numeric, total_tokens_in bigint, total_tokens_out bigint, total_cost_usd numeric, total_audio_duration_ms bigint, total_characters bigint, distinct_calls bigint',
         },
         {
+          table_name: 'v_daily_ai_latency',
+          cols: 'date date, provider_type character varying, provider_name character varying, attempts bigint, successful_attempts bigint, latency_ms_min integer, latency_ms_max integer, p50_ms double precision, p95_ms double precision, p99_ms double precision, latency_histogram ARRAY',
+        },
+        {
           table_name: 'v_evaluation_stats',
           cols: 'date date, provider character varying, model_id character varying, primary_error_type character varying, avg_score numeric, total_evaluations bigint, avg_latency_ms numeric, pass_rate double precision',
         },

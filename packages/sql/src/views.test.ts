@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
+import { insertEvent, insertUsage, type UsageInput } from '../test/writers.js';
 import { migrate } from './migrate.js';
 
-// Known rows in, exact aggregates out. Timestamps sit on both sides of UTC midnight and the
+// Known rows in (through the writers), exact aggregates out of the views over the rollups. Timestamps sit on both sides of UTC midnight and the
 // reading connection uses Asia/Seoul (UTC+9), so a view that grouped by the session's local
 // day instead of the UTC day would put rows on the wrong date.
 describe('analysis views', () => {
@@ -18,12 +20,9 @@ describe('analysis views', () => {
     await migrate({ client: db.client, schema: db.schema });
     const session = '11111111-1111-4111-8111-111111111111';
     await db.query(`INSERT INTO ${s}.sessions (id) VALUES ($1)`, [session]);
+    // Through the writers (session_event_insert, ai_usage_log_insert), which keep the rollups the views read.
     const ev = (at: string, type: string, provider: string | null, model: string | null, err: string | null, score: number | null, pass: boolean | null, latency: number | null) =>
-      db.query(
-        `INSERT INTO ${s}.session_events (session_id, event_type, provider, model_id, primary_error_type, score, pass_fail, latency_ms, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [session, type, provider, model, err, score, pass, latency, at],
-      );
+      insertEvent(db, db.schema, { sessionId: session, eventType: type, provider, modelId: model, primaryErrorType: err, score, passFail: pass, latencyMs: latency, at });
     await ev('2026-03-01T00:10:00Z', 'evaluation', 'gemini', 'gemini-2.5-flash', 'grammar', 80, true, 100);
     await ev('2026-03-01T12:00:00Z', 'evaluation', 'gemini', 'gemini-2.5-flash', 'grammar', 60, false, 200);
     await ev('2026-03-01T23:30:00Z', 'evaluation', 'gemini', 'gemini-2.5-flash', 'grammar', 91, true, 300);
@@ -31,22 +30,25 @@ describe('analysis views', () => {
     await ev('2026-03-01T05:00:00Z', 'evaluation', 'gemini', 'gemini-2.5-flash', null, 100, true, 50);
     await ev('2026-03-01T06:00:00Z', 'user_input', null, null, null, null, null, null);
 
-    const usage = (at: string, call: string, type: string, name: string, o: { tin?: number; tout?: number; audio?: number; chars?: number; cost?: string | null; ok?: boolean; lat: number }) =>
-      db.query(
-        `INSERT INTO ${s}.ai_usage_log (call_id, provider_type, provider_name, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, estimated_cost_usd, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [call, type, name, o.tin ?? null, o.tout ?? null, o.audio ?? null, o.chars ?? null, o.lat, o.ok ?? true, o.cost ?? null, at],
-      );
+    const usage = (at: string, call: string, type: 'stt' | 'tts' | 'eval', name: string, o: { tin?: number; tout?: number; audio?: number; chars?: number; cost?: string | null; ok?: boolean; lat: number }): UsageInput => ({
+      callId: call, providerType: type, providerName: name, tokensIn: o.tin ?? null, tokensOut: o.tout ?? null, audioDurationMs: o.audio ?? null,
+      characters: o.chars ?? null, latencyMs: o.lat, success: o.ok ?? true, cost: o.cost ?? null, at,
+    });
     const c1 = 'aaaaaaaa-0000-4000-8000-000000000001';
     const c2 = 'aaaaaaaa-0000-4000-8000-000000000002';
     const c3 = 'aaaaaaaa-0000-4000-8000-000000000003';
     const c4 = 'aaaaaaaa-0000-4000-8000-000000000004';
-    await usage('2026-03-01T00:00:00Z', c1, 'eval', 'gemini', { ok: false, lat: 50, cost: '0' });
-    await usage('2026-03-01T00:00:01Z', c1, 'eval', 'gemini', { tin: 100, tout: 50, lat: 100, cost: '0.000125' });
-    await usage('2026-03-01T23:59:59.999Z', c2, 'eval', 'gemini', { tin: 10, tout: 5, lat: 30, cost: '0.000001' });
-    await usage('2026-03-01T10:00:00Z', c3, 'stt', 'google', { audio: 3000, lat: 700, cost: null });
-    await usage('2026-03-02T00:00:00Z', c4, 'tts', 'google', { chars: 1000, audio: 5000, lat: 250, cost: '0.016' });
-    await usage('2026-03-02T01:00:00Z', c4, 'eval', 'gemini', { tin: 1, tout: 1, lat: 10, cost: '0.000002' });
+    // Two batches, as a sink would send them: c1's retry lands in the second one.
+    await insertUsage(db, db.schema, [
+      usage('2026-03-01T00:00:00Z', c1, 'eval', 'gemini', { ok: false, lat: 50, cost: '0' }),
+      usage('2026-03-01T23:59:59.999Z', c2, 'eval', 'gemini', { tin: 10, tout: 5, lat: 30, cost: '0.000001' }),
+      usage('2026-03-01T10:00:00Z', c3, 'stt', 'google', { audio: 3000, lat: 700, cost: null }),
+    ]);
+    await insertUsage(db, db.schema, [
+      usage('2026-03-01T00:00:01Z', c1, 'eval', 'gemini', { tin: 100, tout: 50, lat: 100, cost: '0.000125' }),
+      usage('2026-03-02T00:00:00Z', c4, 'tts', 'google', { chars: 1000, audio: 5000, lat: 250, cost: '0.016' }),
+      usage('2026-03-02T01:00:00Z', c4, 'eval', 'gemini', { tin: 1, tout: 1, lat: 10, cost: '0.000002' }),
+    ]);
 
     if (db.kind === 'postgres') {
       const conn = await db.pool!.connect();
@@ -95,10 +97,7 @@ describe('analysis views', () => {
   });
 
   it('keeps a usage row whose session and event do not exist (no foreign keys)', async () => {
-    await db.query(
-      `INSERT INTO ${s}.ai_usage_log (call_id, session_id, event_id, provider_type, provider_name, latency_ms, success)
-       VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'eval', 'gemini', 1, true)`,
-    );
+    await insertUsage(db, db.schema, [{ callId: randomUUID(), sessionId: randomUUID(), providerType: 'eval', providerName: 'gemini', latencyMs: 1, at: new Date().toISOString() }]);
     const n = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.ai_usage_log WHERE session_id IS NOT NULL`);
     expect(n[0]!.n).toBe(1);
   });

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { TestDatabase } from '../../../test-support/db.js';
+
+/** One usage row for ai_usage_log_insert, with test-friendly defaults. */
+export interface UsageInput {
+  id?: string;
+  callId: string;
+  attempt?: number;
+  sessionId?: string | null;
+  providerType: 'stt' | 'tts' | 'eval';
+  providerName: string;
+  modelId?: string | null;
+  tokensIn?: number | null;
+  tokensOut?: number | null;
+  audioDurationMs?: number | null;
+  characters?: number | null;
+  latencyMs: number;
+  success?: boolean;
+  errorCode?: string | null;
+  /** Decimal string, e.g. '0.000125'; null when unknown. */
+  cost?: string | null;
+  /** ISO timestamp. */
+  at: string;
+}
+
+/** The 19 column arrays, in the order ai_usage_log_insert takes them (the usage sink's order). */
+export function usageArrays(rows: readonly UsageInput[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 19 }, () => []);
+  for (const r of rows) {
+    const v = [
+      r.id ?? randomUUID(), r.callId, r.attempt ?? 1, r.sessionId ?? null, null, r.providerType, r.providerName, r.modelId ?? null,
+      r.tokensIn ?? null, r.tokensOut ?? null, r.audioDurationMs ?? null, r.characters ?? null, r.latencyMs, r.success ?? true,
+      r.errorCode ?? null, null, r.cost === undefined ? null : r.cost, 'test', r.at,
+    ];
+    v.forEach((x, i) => cols[i]!.push(x));
+  }
+  return cols;
+}
+
+const TYPES = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'boolean', 'text', 'text', 'numeric', 'text', 'timestamptz'];
+
+/** The statement a writer sends: one call of ai_usage_log_insert with one array per column. */
+export function usageInsertSql(schema: string): string {
+  return `SELECT "${schema}".ai_usage_log_insert(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS n`;
+}
+
+/** Writes a batch through ai_usage_log_insert, as a writer would; resolves to the rows inserted. */
+export async function insertUsage(db: Pick<TestDatabase, 'query'>, schema: string, rows: readonly UsageInput[]): Promise<number> {
+  const [r] = await db.query<{ n: number }>(usageInsertSql(schema), usageArrays(rows));
+  return Number(r!.n);
+}
+
+export interface EventInput {
+  id?: string;
+  sessionId: string;
+  eventType?: string;
+  provider?: string | null;
+  modelId?: string | null;
+  primaryErrorType?: string | null;
+  score?: number | null;
+  passFail?: boolean | null;
+  latencyMs?: number | null;
+  at?: string | null;
+}
+
+/** Writes one session event through session_event_insert; resolves to its id. */
+export async function insertEvent(db: Pick<TestDatabase, 'query'>, schema: string, e: EventInput): Promise<string> {
+  const [r] = await db.query<{ id: string }>(
+    `SELECT "${schema}".session_event_insert($1::uuid, $2::uuid, NULL, $3::text, NULL, NULL, $4::int, $5::boolean, $6::text, $7::text, $8::text, $9::int, NULL, NULL, $10::timestamptz) AS id`,
+    [e.id ?? null, e.sessionId, e.eventType ?? 'evaluation', e.score ?? null, e.passFail ?? null, e.primaryErrorType ?? null, e.provider ?? null, e.modelId ?? null, e.latencyMs ?? null, e.at ?? null],
+  );
+  return String(r!.id);
+}
+
+/** A UUID whose last digits are `n`, so tests can name calls and rows. */
+export function uuidOf(prefix: string, n: number): string {
+  return `${prefix.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-${String(n).padStart(12, '0')}`;
+}
