@@ -1,5 +1,7 @@
 import net from 'node:net';
 
+const DEFAULT_PORTS: Record<string, number> = { 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379, 'rediss:': 6379 };
+
 /**
  * A TCP proxy a test controls, to make a real server unreachable on demand.
  * - `cut('refuse')`: kill every open connection and refuse new ones (server down).
@@ -16,6 +18,7 @@ export class TcpProxy {
   private mode: 'forward' | 'refuse' | 'blackhole' | 'partition' = 'forward';
   /** Forwarding pairs, so 'partition' can stall them without closing either side. */
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  private acceptedCount = 0;
   port = 0;
 
   constructor(
@@ -23,9 +26,10 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** A proxy in front of the server `url` names (postgres:// or redis://; its default port when none is given). */
   static forUrl(url: string): TcpProxy {
     const u = new URL(url);
-    return new TcpProxy(u.hostname || '127.0.0.1', Number(u.port || 5432));
+    return new TcpProxy(u.hostname || '127.0.0.1', Number(u.port || DEFAULT_PORTS[u.protocol] || 5432));
   }
 
   /** `url` with host and port replaced by the proxy's. */
@@ -52,10 +56,21 @@ export class TcpProxy {
     });
   }
 
+  /** Connections the proxy has taken so far, in any mode: a test can wait until its client's has arrived. */
+  accepted(): number {
+    return this.acceptedCount;
+  }
+
   private accept(client: net.Socket): void {
+    this.acceptedCount++;
     this.sockets.add(client);
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => {});
+    // Accepted before the listener closed: refused all the same.
+    if (this.mode === 'refuse') {
+      client.destroy();
+      return;
+    }
     if (this.mode === 'blackhole' || this.mode === 'partition') return;
     const upstream = net.connect(this.targetPort, this.targetHost);
     this.sockets.add(upstream);
@@ -110,4 +125,13 @@ export class TcpProxy {
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
+}
+
+/** A local port with nothing listening on it (bound, then released): a server that is down from the start. */
+export async function deadPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }

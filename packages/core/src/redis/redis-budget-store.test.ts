@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
-import { deadPort } from '../../test/support/tcp-proxy.js';
+import { deadPort } from '../../../../test-support/tcp-proxy.js';
 import { MemoryBudgetStore } from '../budget/memory-budget-store.js';
 import type { BudgetLimit } from '../budget/budget-store.js';
 import { isAiError } from '../errors/ai-error.js';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
-import { deadPort, startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
+import { deadPort, TcpProxy } from '../../../../test-support/tcp-proxy.js';
 import { createAiClient } from '../client.js';
 import { isAiError } from '../errors/ai-error.js';
 import { definePolicy } from '../policy/ai-policy.js';
@@ -45,6 +45,14 @@ function limiter(input: LimitInput, options: RedisRateLimitsOptions = { url: tes
   const { keyPrefix, onRedisDown, ...limits } = input;
   const policy = definePolicy({ capabilities: { tts: { rateLimit: { ...limits, shared: { keyPrefix, ...(onRedisDown && { onRedisDown }) } } } } });
   return rl.limiterFor({ capability: 'tts', providerKey: 'voice', policy: policy.capabilities.tts.rateLimit!, attemptTimeoutMs, clock: systemClock });
+}
+
+/** A proxy in front of the test Redis, closed after the test. */
+async function startProxy(): Promise<TcpProxy> {
+  const proxy = TcpProxy.forUrl(testRedisUrl());
+  proxies.push(proxy);
+  await proxy.start();
+  return proxy;
 }
 
 function prefix(label: string): string {
@@ -91,20 +99,19 @@ describe.runIf(onRedis)('SharedRateLimiter (bottleneck clustering on the real Re
   });
 
   it("connection lost mid-run, 'local': a waiter switches to the local limiter at once; after reconnecting, slots come from Redis again", async () => {
-    const proxy = await startTcpProxy(testRedisUrl());
-    proxies.push(proxy);
+    const proxy = await startProxy();
     const keyPrefix = prefix('lost-local');
     const other = limiter({ maxConcurrent: 1, keyPrefix });
-    const l = limiter({ maxConcurrent: 1, keyPrefix }, { url: proxy.url });
+    const l = limiter({ maxConcurrent: 1, keyPrefix }, { url: proxy.urlFor(testRedisUrl()) });
     const held = await other.acquire(never, 5_000, 'voice');
     // Queued behind the shared limit, which stays full.
     const waiting = l.acquire(never, 20_000, 'voice');
     await until(() => l.counts().queued === 1, 'the waiter to queue in the shared limiter');
-    proxy.cut();
+    await proxy.cut('refuse');
     const release = await waiting;
     expect(l.stats()).toMatchObject({ shared: 0, localFallbacks: 1 });
     release();
-    proxy.restore();
+    await proxy.restore();
     held();
     await until(() => l.redisUp, 'the limiter to reconnect');
     (await l.acquire(never, 10_000, 'voice'))();
@@ -112,15 +119,14 @@ describe.runIf(onRedis)('SharedRateLimiter (bottleneck clustering on the real Re
   });
 
   it("connection lost mid-run, 'closed': a waiter is refused with rate_limited at once", async () => {
-    const proxy = await startTcpProxy(testRedisUrl());
-    proxies.push(proxy);
+    const proxy = await startProxy();
     const keyPrefix = prefix('lost-closed');
     const other = limiter({ maxConcurrent: 1, keyPrefix });
-    const l = limiter({ maxConcurrent: 1, keyPrefix, onRedisDown: 'closed' }, { url: proxy.url });
+    const l = limiter({ maxConcurrent: 1, keyPrefix, onRedisDown: 'closed' }, { url: proxy.urlFor(testRedisUrl()) });
     const held = await other.acquire(never, 5_000, 'voice');
     const waiting = l.acquire(never, 20_000, 'voice').catch((e: unknown) => e);
     await until(() => l.counts().queued === 1, 'the waiter to queue in the shared limiter');
-    proxy.cut();
+    await proxy.cut('refuse');
     const e = await waiting;
     expect(isAiError(e) && e.code).toBe('rate_limited');
     expect((e as Error).message).toMatch(/onRedisDown: 'closed'/);
