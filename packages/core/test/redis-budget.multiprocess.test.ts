@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisBudgetStore } from '../src/redis/index.js';
-import { Child, startTogether } from './support/children.js';
+import { reserveAndDie, spendTogether, untilGranted } from '../../../test-support/budget-processes.js';
 import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
 
 const onRedis = redisTestsRun('Redis budget store multi-process tests');
@@ -12,13 +12,6 @@ const prefixes: string[] = [];
 
 const WAVENET_MICRO_PER_CHAR = 4;
 const today = () => `day:${new Date().toISOString().slice(0, 10)}`;
-
-interface SpendResult {
-  spentMicro: number;
-  ok: number;
-  refused: number;
-  otherErrors: string[];
-}
 
 describe.runIf(onRedis)('Redis budget store across processes', () => {
   beforeAll(() => {
@@ -36,9 +29,7 @@ describe.runIf(onRedis)('Redis budget store across processes', () => {
     const capMicro = 20_000; // $0.02
     const lengths = [37, 120, 250, 64, 180, 9];
     const largestReservation = Math.max(...lengths) * WAVENET_MICRO_PER_CHAR;
-    const children = await startTogether(N, 'budget-child.ts', (i) => ({
-      redisUrl: testRedisUrl(),
-      prefix,
+    const res = await spendTogether({ kind: 'redis', url: testRedisUrl(), prefix }, N, (i) => ({
       perDayUsd: capMicro / 1e6,
       // Two sessions of two processes each, capped too: both kinds of key in one reservation.
       perSessionUsd: 0.012,
@@ -46,8 +37,6 @@ describe.runIf(onRedis)('Redis budget store across processes', () => {
       lengths,
       refusalsToStop: 8,
     }));
-    const res = (await Promise.all(children.map((c) => c.waitFor('result')))) as unknown as SpendResult[];
-    await Promise.all(children.map((c) => c.exited));
     for (const r of res) expect(r.otherErrors).toEqual([]);
 
     const store = createRedisBudgetStore({ url: testRedisUrl(), prefix });
@@ -76,36 +65,19 @@ describe.runIf(onRedis)('Redis budget store across processes', () => {
     prefixes.push(prefix);
     const key = today();
     const reservationTtlMs = 3_000;
-    const child = new Child('reserve-and-hang-child.ts', {
-      redisUrl: testRedisUrl(),
-      prefix,
-      id: 'crashed-call',
-      amountMicro: 800,
-      key,
-      capMicro: 1_000,
-      reservationTtlMs,
-    });
-    const reserved = await child.waitFor('reserved');
+    const reserved = await reserveAndDie({ kind: 'redis', url: testRedisUrl(), prefix }, { id: 'crashed-call', amountMicro: 800, key, capMicro: 1_000, reservationTtlMs });
     expect(reserved.ok).toBe(true);
-    child.kill('SIGKILL');
-    await child.exited;
 
     const store = createRedisBudgetStore({ url: testRedisUrl(), prefix });
     const request = (id: string) => store.reserve({ id, amountMicro: 500, limits: [{ key, capMicro: 1_000, ttlMs: 600_000 }], reservationTtlMs: 60_000 });
     // Right after the crash the dead process's 800 still counts: 800 + 500 > 1000.
     const refused = await request('after-kill');
-    expect(Date.now() - (reserved.at as number)).toBeLessThan(reservationTtlMs);
+    expect(Date.now() - reserved.at).toBeLessThan(reservationTtlMs);
     expect(refused).toEqual({ ok: false, key, capMicro: 1_000, usedMicro: 800 });
     expect(await store.usage(key)).toEqual({ spentMicro: 0, reservedMicro: 800 });
     // Once the reservation expires it no longer counts, although nobody settled or released it.
-    let granted = false;
-    const giveUpAt = (reserved.at as number) + reservationTtlMs + 5_000;
-    for (let i = 0; !granted && Date.now() < giveUpAt; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      granted = (await request(`retry-${i}`)).ok;
-    }
-    expect(granted).toBe(true);
-    expect(Date.now()).toBeGreaterThanOrEqual((reserved.at as number) + reservationTtlMs - 50);
+    expect(await untilGranted(request, reserved.at + reservationTtlMs + 5_000 - Date.now())).toBe(true);
+    expect(Date.now()).toBeGreaterThanOrEqual(reserved.at + reservationTtlMs - 50);
     expect(await store.usage(key)).toEqual({ spentMicro: 0, reservedMicro: 500 });
     await store.close();
   });

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePolicy, isAiError, systemClock } from '../src/index.js';
 import { createRedisRateLimits } from '../src/redis/index.js';
-import { Child, startTogether } from './support/children.js';
+import { resultsOf, startChild, startTogether } from '../../../test-support/child-protocol.js';
 import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
 
 const onRedis = redisTestsRun('shared rate limit multi-process tests');
@@ -17,11 +17,7 @@ interface LimiterResult {
   stats: Record<string, { shared: number; localFallbacks: number; refused: number }>;
 }
 
-async function results(children: Child[]): Promise<LimiterResult[]> {
-  const out = (await Promise.all(children.map((c) => c.waitFor('result')))) as unknown as LimiterResult[];
-  await Promise.all(children.map((c) => c.exited));
-  return out;
-}
+const limiterChild = new URL('./fixtures/limiter-child.ts', import.meta.url);
 
 /** The most starts in any window [t, t + windowMs) over the sorted start times. */
 function maxInWindow(starts: number[], windowMs: number): number {
@@ -62,8 +58,8 @@ describe.runIf(onRedis)('shared rate limit across processes (bottleneck clusteri
     const N = 4;
     const L = 10;
     const callsEach = 15;
-    const children = await startTogether(N, 'limiter-child.ts', () => ({ redisUrl: testRedisUrl(), keyPrefix, perSecond: L, calls: callsEach, holdMs: 5 }));
-    const res = await results(children);
+    const children = await startTogether(N, limiterChild, () => ({ redisUrl: testRedisUrl(), keyPrefix, perSecond: L, calls: callsEach, holdMs: 5 }));
+    const res = await resultsOf<LimiterResult>(children);
     for (const r of res) expect(r.errors).toEqual([]);
     const starts = res.flatMap((r) => r.spans.map(([s]) => s)).sort((x, y) => x - y);
     expect(starts).toHaveLength(N * callsEach);
@@ -87,8 +83,8 @@ describe.runIf(onRedis)('shared rate limit across processes (bottleneck clusteri
     const keyPrefix = uniquePrefix('rl-conc');
     prefixes.push(keyPrefix);
     const N = 3;
-    const children = await startTogether(N, 'limiter-child.ts', () => ({ redisUrl: testRedisUrl(), keyPrefix, maxConcurrent: 2, calls: 8, holdMs: 40 }));
-    const res = await results(children);
+    const children = await startTogether(N, limiterChild, () => ({ redisUrl: testRedisUrl(), keyPrefix, maxConcurrent: 2, calls: 8, holdMs: 40 }));
+    const res = await resultsOf<LimiterResult>(children);
     for (const r of res) expect(r.errors).toEqual([]);
     const spans = res.flatMap((r) => r.spans);
     expect(spans).toHaveLength(N * 8);
@@ -100,9 +96,8 @@ describe.runIf(onRedis)('shared rate limit across processes (bottleneck clusteri
   it("a SIGKILLed process's slot is freed when it expires (attemptTimeoutMs + slotGraceMs), so the limit does not shrink for good", async () => {
     const keyPrefix = uniquePrefix('rl-kill');
     prefixes.push(keyPrefix);
-    const child = new Child('hold-slot-child.ts', { redisUrl: testRedisUrl(), keyPrefix, attemptTimeoutMs: 1_000, slotGraceMs: 500 });
-    const holding = await child.waitFor('holding');
-    child.kill('SIGKILL');
+    const child = startChild(new URL('./fixtures/hold-slot-child.ts', import.meta.url), { redisUrl: testRedisUrl(), keyPrefix, attemptTimeoutMs: 1_000, slotGraceMs: 500 });
+    const holding = await child.waitFor('holding').finally(() => child.kill('SIGKILL'));
     await child.exited;
 
     const limits = createRedisRateLimits({ url: testRedisUrl(), slotGraceMs: 500 });

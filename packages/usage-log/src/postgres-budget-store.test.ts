@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pg from 'pg';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAiClient, definePolicy, isAiError, MemoryBudgetStore, type BudgetLimit } from '@korean-together/core';
+import { reserveAndDie, spendTogether, untilGranted, type BudgetStoreTarget } from '../../../test-support/budget-processes.js';
 import type { PoolLike } from '../../../test-support/db.js';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { createPostgresBudgetStore, type PostgresBudgetStore } from './postgres-budget-store.js';
@@ -13,9 +11,6 @@ import { createPostgresBudgetStore, type PostgresBudgetStore } from './postgres-
 // cross-process tests) and on embedded PGlite otherwise, through a pool that hands out its one
 // connection in turn. On PGlite, transactions therefore never overlap: the race test below checks
 // the counting there, and only the server run shows row locks between connections.
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const fixture = fileURLToPath(new URL('../test/fixtures/pg-budget-child.ts', import.meta.url));
-
 const db = useMigratedDatabase('budget', { maxConnections: 8 });
 let pool: PoolLike;
 let schema: string;
@@ -31,47 +26,8 @@ beforeAll(async () => {
   store = createPostgresBudgetStore({ pool, schema });
 });
 
-interface ChildHandle {
-  next(type: string): Promise<Record<string, unknown>>;
-  go(): void;
-  kill(): void;
-  exited: Promise<number | null>;
-}
-
-function child(args: Record<string, unknown>): ChildHandle {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify({ databaseUrl: db.connectionString, schema, ...args })], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-  const messages: Record<string, unknown>[] = [];
-  const stderr: string[] = [];
-  const waiting: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
-  createInterface({ input: proc.stdout }).on('line', (line) => {
-    let m: Record<string, unknown>;
-    try {
-      m = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    messages.push(m);
-    for (const w of waiting.filter((x) => x.type === m.type)) {
-      waiting.splice(waiting.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  createInterface({ input: proc.stderr }).on('line', (l) => stderr.push(l));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
-  return {
-    next(type) {
-      const seen = messages.find((m) => m.type === type);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiting.push({ type, resolve });
-        void exited.then((code) => reject(new Error(`child exited (${code}) before '${type}': ${stderr.slice(-15).join('\n')}`)));
-      });
-    },
-    go: () => proc.stdin.write('go\n'),
-    kill: () => proc.kill('SIGKILL'),
-    exited,
-  };
-}
+/** The file's schema on the server, for the child processes (test-support/budget-processes.ts). */
+const target = (): BudgetStoreTarget => ({ kind: 'postgres', databaseUrl: db.connectionString!, schema });
 
 describe('PostgresBudgetStore', () => {
   it('reserves within the cap and refuses past it, naming the key, the cap and what is used', async () => {
@@ -265,50 +221,31 @@ describe.runIf(process.env.DATABASE_URL)('PostgresBudgetStore across processes',
     const lengths = [37, 120, 250, 64, 180, 9];
     const largestReservation = Math.max(...lengths) * 4; // Wavenet: 4 micro-dollars per character
     const run = ++n;
-    const children = Array.from({ length: N }, (_, i) =>
-      child({ mode: 'spend', perDayUsd: capMicro / 1e6, perSessionUsd: 0.012, sessionId: `pg-mp-${run}-${i % 2}`, lengths, refusalsToStop: 8 }),
-    );
-    try {
-      await Promise.all(children.map((c) => c.next('ready')));
-      for (const c of children) c.go();
-      const res = (await Promise.all(children.map((c) => c.next('result')))) as unknown as { spentMicro: number; ok: number; refused: number; otherErrors: string[] }[];
-      await Promise.all(children.map((c) => c.exited));
-      for (const r of res) expect(r.otherErrors).toEqual([]);
-      const day = await store.usage(`day:${new Date().toISOString().slice(0, 10)}`);
-      const reported = res.reduce((s, r) => s + r.spentMicro, 0);
-      expect(day.spentMicro).toBe(reported);
-      expect(day.reservedMicro).toBe(0);
-      expect(day.spentMicro).toBeLessThanOrEqual(capMicro + largestReservation);
-      expect(day.spentMicro).toBeLessThanOrEqual(capMicro);
-      expect(day.spentMicro).toBeGreaterThan(capMicro - largestReservation);
-      for (let s = 0; s < 2; s++) expect((await store.usage(`session:pg-mp-${run}-${s}`)).spentMicro).toBeLessThanOrEqual(12_000);
-      for (const r of res) expect(r.refused).toBeGreaterThan(0);
-      expect(res.filter((r) => r.ok > 0).length).toBeGreaterThan(1);
-    } finally {
-      for (const c of children) c.kill();
-    }
+    const res = await spendTogether(target(), N, (i) => ({ perDayUsd: capMicro / 1e6, perSessionUsd: 0.012, sessionId: `pg-mp-${run}-${i % 2}`, lengths, refusalsToStop: 8 }));
+    for (const r of res) expect(r.otherErrors).toEqual([]);
+    const day = await store.usage(`day:${new Date().toISOString().slice(0, 10)}`);
+    const reported = res.reduce((s, r) => s + r.spentMicro, 0);
+    expect(day.spentMicro).toBe(reported);
+    expect(day.reservedMicro).toBe(0);
+    expect(day.spentMicro).toBeLessThanOrEqual(capMicro + largestReservation);
+    expect(day.spentMicro).toBeLessThanOrEqual(capMicro);
+    expect(day.spentMicro).toBeGreaterThan(capMicro - largestReservation);
+    for (let s = 0; s < 2; s++) expect((await store.usage(`session:pg-mp-${run}-${s}`)).spentMicro).toBeLessThanOrEqual(12_000);
+    for (const r of res) expect(r.refused).toBeGreaterThan(0);
+    expect(res.filter((r) => r.ok > 0).length).toBeGreaterThan(1);
   });
 
   it("a SIGKILLed process's reservation holds room until reservationTtlMs, then the room comes back", async () => {
     const k = key('killed');
     const reservationTtlMs = 3_000;
-    const c = child({ mode: 'reserve-and-hang', reservation: { id: 'crashed-call', amountMicro: 800, key: k, capMicro: 1_000, reservationTtlMs } });
-    const reserved = await c.next('reserved');
+    const reserved = await reserveAndDie(target(), { id: 'crashed-call', amountMicro: 800, key: k, capMicro: 1_000, reservationTtlMs });
     expect(reserved.ok).toBe(true);
-    c.kill();
-    await c.exited;
     const request = (id: string) => store.reserve({ id, amountMicro: 500, limits: [limit(k, 1_000)], reservationTtlMs: 60_000 });
     const refused = await request('after-kill');
-    expect(Date.now() - (reserved.at as number)).toBeLessThan(reservationTtlMs);
+    expect(Date.now() - reserved.at).toBeLessThan(reservationTtlMs);
     expect(refused).toEqual({ ok: false, key: k, capMicro: 1_000, usedMicro: 800 });
-    let granted = false;
-    const giveUpAt = (reserved.at as number) + reservationTtlMs + 5_000;
-    for (let i = 0; !granted && Date.now() < giveUpAt; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      granted = (await request(`retry-${i}`)).ok;
-    }
-    expect(granted).toBe(true);
-    expect(Date.now()).toBeGreaterThanOrEqual((reserved.at as number) + reservationTtlMs - 50);
+    expect(await untilGranted(request, reserved.at + reservationTtlMs + 5_000 - Date.now())).toBe(true);
+    expect(Date.now()).toBeGreaterThanOrEqual(reserved.at + reservationTtlMs - 50);
     expect(await store.usage(k)).toEqual({ spentMicro: 0, reservedMicro: 500 });
   });
 });
