@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { synthesizeMp3, synthesizePcm, synthesizeWav } from '@korean-together/providers/emulators';
-import { createAiClient, isAiError, MemoryBudgetStore, type AiError, type AudioEncoding } from '../src/index.js';
+import { createAiClient, MemoryBudgetStore, type AudioEncoding } from '../src/index.js';
 import { ArraySink, fakeStt } from '../src/testing/fakes.js';
+import { failure } from './support/failure.js';
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`./fixtures/audio/${name}`, import.meta.url)));
 
@@ -21,16 +22,6 @@ function setup() {
     budgetStore: store,
   });
   return { client, sink, google, whisper, store };
-}
-
-async function failure(p: Promise<unknown>): Promise<AiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isAiError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('STT audio that is not audio', () => {

@@ -3,35 +3,17 @@
 // the provider billed and is priced from the model's token rows; the budget's worst case
 // counts those tokens too, so a cap protects a token-billed model as it does a per-second one.
 import { whisperStt } from '@korean-together/providers';
-import { startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAiClient, defaultPriceTable, isAiError, microToUsd, MemoryBudgetStore, Pricer, type AiError } from '../src/index.js';
+import { synthesizeWav } from '@korean-together/providers/emulators';
+import { describe, expect, it } from 'vitest';
+import { useEmulators } from '../../../test-support/emulators.js';
+import { createAiClient, defaultPriceTable, microToUsd, MemoryBudgetStore, Pricer } from '../src/index.js';
 import { ArraySink } from '../src/testing/fakes.js';
+import { failure } from './support/failure.js';
 
 const pricer = new Pricer(defaultPriceTable);
 const TEXT = '오늘 날씨가 정말 좋네요.';
 
-let emu: Emulators;
-beforeAll(async () => {
-  emu = await startEmulators();
-});
-afterAll(async () => {
-  await emu.close();
-});
-afterEach(() => {
-  emu.faults.clear();
-  emu.hits.reset();
-});
-
-async function failure(p: Promise<unknown>): Promise<AiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isAiError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
+const emu = useEmulators();
 
 describe('STT billed in tokens (gpt-4o-transcribe)', () => {
   it('puts the billed tokens on the usage row and prices the attempt from them', async () => {
