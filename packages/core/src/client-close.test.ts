@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BackgroundErrorEvent } from './events.js';
 import { createAiClient } from './client.js';
+import { closeShares, closeWithin, DEFAULT_CLOSE_TIMEOUT_MS, SINK_CLOSE_SHARE_MS } from './client-close.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { isAiError } from './errors/ai-error.js';
+import { defaultPolicy } from './policy/ai-policy.js';
 import type { Clock } from './policy/clock.js';
-import { ArraySink, fakeStt, fakeTts } from './testing/fakes.js';
+import { ArraySink, fakeEval, fakeStt, fakeTts } from './testing/fakes.js';
+import { FakeClock } from './testing/fake-clock.js';
+import { UsageFanOut } from './usage/fan-out.js';
 import type { UsageRecord, UsageSink } from './usage/usage-record.js';
 
 const sttReq = { audio: new Uint8Array(3200), encoding: 'LINEAR16' as const, sampleRateHertz: 16000 };
@@ -42,7 +46,7 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 describe('client.close() within closeTimeoutMs', () => {
-  it('resolves by its deadline when a sink never flushes nor closes, and reports what was left', async () => {
+  it('resolves by its deadline when a sink never closes, and reports what was left', async () => {
     const stalled = new StalledSink();
     const healthy = new ArraySink();
     const events: BackgroundErrorEvent[] = [];
@@ -58,25 +62,40 @@ describe('client.close() within closeTimeoutMs', () => {
     expect(early.resolved()).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
     expect(early.resolved()).toBe(true);
-    // A stalled flush does not keep the sink from being closed: close() is called at half the time left.
-    expect(stalled.flushCalledAt).toBe(t0);
-    expect(stalled.closeCalledAt).toBe(t0 + 1_500);
-    expect(healthy).toMatchObject({ flushed: 1, closed: true });
+    // close() at once, no flush() first: a sink's close drains it, and a flush with its own
+    // deadline in front of it would only eat the sink's share.
+    expect(stalled.closeCalledAt).toBe(t0);
+    expect(stalled.flushCalledAt).toBeUndefined();
+    expect(healthy).toMatchObject({ flushed: 0, closed: true, records: [{ success: true }] });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
-      where: 'close',
-      pending: [
-        { stage: 'sink_flush', sink: 0 },
-        { stage: 'sink_close', sink: 0 },
-      ],
-    });
+    expect(events[0]).toMatchObject({ where: 'close', pending: [{ stage: 'sink_close', sink: 0 }] });
     const error = events[0]!.error;
     expect(isAiError(error) && error.code).toBe('timeout');
   });
 
-  it('defaults to 15 s', async () => {
+  it('with closeSinks: false flushes the sinks instead, bounded the same way, and leaves them open', async () => {
+    const stalled = new StalledSink();
+    const healthy = new ArraySink();
+    const events: BackgroundErrorEvent[] = [];
+    const client = createAiClient({
+      providers: { a: fakeStt([{ ok: true }]) },
+      sinks: [stalled, healthy],
+      closeSinks: false,
+      closeTimeoutMs: 2_000,
+      events: { onBackgroundError: (e) => events.push(e) },
+    });
+    await client.stt.transcribe(sttReq);
+    const c = await closeAfter(client, 2_000);
+    expect(c.resolved()).toBe(true);
+    expect(stalled.closeCalledAt).toBeUndefined();
+    expect(healthy).toMatchObject({ flushed: 1, closed: false });
+    expect(events).toMatchObject([{ where: 'close', pending: [{ stage: 'sink_flush', sink: 0 }] }]);
+  });
+
+  it(`defaults to ${DEFAULT_CLOSE_TIMEOUT_MS} ms`, async () => {
+    expect(DEFAULT_CLOSE_TIMEOUT_MS).toBe(26_000);
     const client = createAiClient({ providers: { a: fakeStt([{ ok: true }]) }, sinks: [new StalledSink()] });
-    const c = await closeAfter(client, 14_999);
+    const c = await closeAfter(client, 25_999);
     expect(c.resolved()).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
     expect(c.resolved()).toBe(true);
@@ -102,7 +121,7 @@ describe('client.close() within closeTimeoutMs', () => {
     expect(outcome).toBe('resolved');
   });
 
-  it('cancels calls still running after a third of it; their attempts are still recorded and flushed', async () => {
+  it('cancels calls still running when only the sinks\' share is left; their attempts are still recorded and the sink closed', async () => {
     const sink = new ArraySink();
     const events: BackgroundErrorEvent[] = [];
     const a = fakeStt([{ hang: true }]);
@@ -115,14 +134,98 @@ describe('client.close() within closeTimeoutMs', () => {
     });
     const call = client.stt.transcribe(sttReq).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(0);
-    const c = await closeAfter(client, 1_000);
+    // 3 s: the sinks' share is half (1.5 s), the calls get the rest.
+    const c = await closeAfter(client, 1_499);
+    expect(a.aborted).toBe(0);
+    expect(sink.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
     expect(c.resolved()).toBe(true);
     const e = await call;
     expect(isAiError(e) && e.code).toBe('cancelled');
     expect(a.aborted).toBe(1);
     expect(sink.records).toMatchObject([{ success: false, errorCode: 'cancelled' }]);
-    expect(sink).toMatchObject({ flushed: 1, closed: true });
+    expect(sink).toMatchObject({ flushed: 0, closed: true });
     expect(events).toMatchObject([{ where: 'close', pending: [{ stage: 'calls', count: 1 }] }]);
+  });
+
+  it('by default lets calls of the default policy finish: attempts already paid for are not cancelled', async () => {
+    const sink = new ArraySink();
+    const events: BackgroundErrorEvent[] = [];
+    const caps = defaultPolicy.capabilities;
+    // Each provider answers just inside its capability's attempt timeout (STT 8 s, TTS 5 s, eval 10 s).
+    const client = createAiClient({
+      providers: {
+        stt: fakeStt([{ ok: true, afterMs: caps.stt.attemptTimeoutMs - 1 }]),
+        tts: fakeTts([{ ok: true, afterMs: caps.tts.attemptTimeoutMs - 1 }]),
+        eval: fakeEval([{ ok: true, afterMs: caps.eval.attemptTimeoutMs - 1 }]),
+      },
+      sinks: [sink],
+      events: { onBackgroundError: (e) => events.push(e) },
+    });
+    const calls = Promise.allSettled([
+      client.stt.transcribe(sttReq),
+      client.tts.synthesize({ text: '안녕하세요' }),
+      client.eval.evaluate({ prompt: '인사하세요', learnerAnswer: '안녕하세요' }),
+    ]);
+    await vi.advanceTimersByTimeAsync(0);
+    const c = await closeAfter(client, caps.eval.attemptTimeoutMs - 2);
+    expect(c.resolved()).toBe(false);
+    expect(sink.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await calls).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(c.resolved()).toBe(true);
+    expect(sink.records.map((r) => r.success)).toEqual([true, true, true]);
+    expect(sink.closed).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it('a call that will not end even when cancelled does not take the sinks\' share', async () => {
+    const clock = new FakeClock();
+    const sinkClosedAt: number[] = [];
+    const events: BackgroundErrorEvent[] = [];
+    const usage = new UsageFanOut([{ write: () => {}, flush: async () => {}, close: async () => void sinkClosedAt.push(clock.now()) }], () => {});
+    let cancelled = 0;
+    const t0 = clock.now();
+    const closing = closeWithin({
+      clock,
+      timeoutMs: 20_000,
+      // One call in flight that ignores its cancellation (a contract-breaking await inside it).
+      inflight: { size: 1, idle: () => new Promise(() => {}) },
+      background: { size: 0, idle: async () => {} },
+      cancelCalls: () => void cancelled++,
+      limiters: new Map(),
+      usage,
+      closeSinks: true,
+      providers: [],
+      report: (e) => events.push(e),
+    });
+    await clock.advance(20_000);
+    await closing;
+    const { sinksMs, callsMs } = closeShares(20_000);
+    expect({ sinksMs, callsMs }).toEqual({ sinksMs: SINK_CLOSE_SHARE_MS, callsMs: 14_000 });
+    expect(cancelled).toBe(1);
+    // Cancelled at callsMs, and the sink closed then (a timer tick later at most), not at the deadline.
+    expect(sinkClosedAt).toHaveLength(1);
+    expect(sinkClosedAt[0]! - t0).toBeGreaterThanOrEqual(callsMs);
+    expect(sinkClosedAt[0]! - t0).toBeLessThanOrEqual(callsMs + 1);
+    expect(events).toMatchObject([
+      { where: 'close', pending: [{ stage: 'calls', count: 1 }] },
+      { where: 'close', pending: [{ stage: 'calls', count: 1 }] },
+    ]);
+  });
+
+  it('shares its time so the defaults nest: every default-policy call fits, and the sinks get 6 s', () => {
+    const shares = closeShares(DEFAULT_CLOSE_TIMEOUT_MS);
+    expect(shares).toEqual({ sinksMs: 6_000, callsMs: 20_000 });
+    // Calls end by their own deadline: the calls' share covers the longest of the default policy's
+    // (and so every attempt timeout, each <= its deadline).
+    const caps = Object.values(defaultPolicy.capabilities);
+    expect(shares.callsMs).toBeGreaterThanOrEqual(Math.max(...caps.map((c) => c.deadlineMs)));
+    expect(shares.callsMs).toBeGreaterThanOrEqual(Math.max(...caps.map((c) => c.attemptTimeoutMs)));
+    expect(shares.sinksMs + shares.callsMs).toBe(DEFAULT_CLOSE_TIMEOUT_MS);
+    // Short deadlines split in half; never more than 6 s for the sinks when calls need the rest.
+    expect(closeShares(750)).toEqual({ sinksMs: 375, callsMs: 375 });
+    expect(closeShares(60_000)).toEqual({ sinksMs: 6_000, callsMs: 54_000 });
   });
 
   it('bounds stalled budget settlements, limiters and providers too, naming each', async () => {

@@ -14,8 +14,40 @@ export interface Pending {
   idle(): Promise<void>;
 }
 
-/** Default of `createAiClient({ closeTimeoutMs })`, ms. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 15_000;
+/**
+ * The sinks' share of close(), ms: their close() starts at the latest this long before close()'s
+ * deadline (half of closeTimeoutMs when that is under twice this). The usage-log sinks' own default
+ * closeTimeoutMs (5 s: drain, then spill what is left) fits inside it with a second to spare.
+ */
+export const SINK_CLOSE_SHARE_MS = 6_000;
+
+/**
+ * Default of `createAiClient({ closeTimeoutMs })`, ms: the default policy's longest call deadline
+ * (eval, 20 s; a test holds it to the policy) plus the sinks' share, so close() never cuts a call
+ * of the default policy short, nor the sinks' spill of what the database did not take.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 26_000;
+
+/** How close() shares out its time (see {@link closeShares}). */
+export interface CloseShares {
+  /**
+   * The sinks' share, ms: their close() is called once the calls are done, and at the latest
+   * `callsMs` after close() started, so they always have at least this long before the deadline.
+   */
+  sinksMs: number;
+  /**
+   * The longest in-flight calls may still run, ms: each ends by its own deadline anyway, so
+   * close() waits for them only as long as they were going to take, but no longer than this;
+   * calls still running then are cancelled.
+   */
+  callsMs: number;
+}
+
+/** The shares of a close() that may take `closeTimeoutMs`: sinksMs = min(6 s, half), callsMs = the rest. */
+export function closeShares(closeTimeoutMs: number): CloseShares {
+  const sinksMs = Math.min(SINK_CLOSE_SHARE_MS, Math.floor(closeTimeoutMs / 2));
+  return { sinksMs, callsMs: closeTimeoutMs - sinksMs };
+}
 
 export interface ClosePlan {
   clock: Clock;
@@ -71,12 +103,14 @@ function describePending(p: ClosePending): string {
 }
 
 /**
- * Closes a client within `plan.timeoutMs`:
- * 1. In-flight calls get the first third of it to finish; those still running then are
- *    cancelled (cause 'closing', so their attempts are still recorded) and reported.
- * 2. Then, side by side, each bounded by the deadline: budget settlements, limiters, every
- *    sink's flush() then close() (close() is called when flush() settles, or once half of the
- *    time left has passed, so a stalled flush cannot keep a sink from closing), providers' close().
+ * Closes a client within `plan.timeoutMs`, shared out by {@link closeShares}:
+ * 1. In-flight calls run on, each until its own deadline, for at most `callsMs`; those still
+ *    running then are cancelled (cause 'closing', so their attempts are still recorded) and
+ *    reported. A cancelled call that does not settle is not waited for.
+ * 2. Then, side by side, each bounded by the deadline: budget settlements, limiters, every sink's
+ *    close() (it drains what it holds: no separate flush() first, whose own deadline would eat the
+ *    sink's share) or, with `closeSinks` false, its flush(), providers' close(). The sinks start
+ *    by `callsMs` at the latest, so they always get `sinksMs`.
  * 3. Whatever is still pending at the deadline is reported once, as `{ where: 'close', pending }`.
  * Never rejects.
  */
@@ -84,17 +118,22 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
   const { clock, timeoutMs } = plan;
   const startedAt = clock.now();
   const endAt = startedAt + timeoutMs;
-  const drainAt = startedAt + Math.floor(timeoutMs / 3);
+  const sinksAt = startedAt + closeShares(timeoutMs).callsMs;
 
-  if (plan.inflight.size > 0 && !(await settledBy(clock, plan.inflight.idle(), drainAt))) {
+  // Each call ends by its own deadline (its timers see to it), so waiting for the calls takes no
+  // longer than they were going to run, and cancelling one would waste an attempt already paid
+  // for. Only the sinks' share is off limits to them.
+  if (plan.inflight.size > 0 && !(await settledBy(clock, plan.inflight.idle(), sinksAt))) {
     const count = plan.inflight.size;
     plan.report({
       where: 'close',
-      error: new AiError('timeout', `client.close: ${count} call(s) still running after ${drainAt - startedAt} ms were cancelled`, { retryable: false }),
+      error: new AiError('timeout', `client.close: ${count} call(s) still running after ${sinksAt - startedAt} ms were cancelled`, { retryable: false }),
       pending: [{ stage: 'calls', count }],
     });
     plan.cancelCalls();
-    await settledBy(clock, plan.inflight.idle(), endAt);
+    // Cancelled attempts end at once (they race the abort), leaving their usage rows with the
+    // sinks; a call that does not settle even so is reported at the deadline, not waited for.
+    await settledBy(clock, plan.inflight.idle(), sinksAt);
   }
 
   const tasks: { pending: ClosePending; done: boolean; work: Promise<void> }[] = [];
@@ -118,16 +157,9 @@ export async function closeWithin(plan: ClosePlan): Promise<void> {
 
   if (plan.background.size > 0) task({ stage: 'budget_settle', count: plan.background.size }, () => plan.background.idle());
   for (const [key, limiter] of plan.limiters) if (limiter.close) task({ stage: 'limiter_close', key }, () => limiter.close!());
-  const sinksFrom = clock.now();
-  const flushBy = sinksFrom + Math.floor((endAt - sinksFrom) / 2);
   for (let i = 0; i < plan.usage.size; i++) {
-    const flushed = task({ stage: 'sink_flush', sink: i }, () => plan.usage.flushSink(i));
-    if (plan.closeSinks) {
-      task({ stage: 'sink_close', sink: i }, async () => {
-        await settledBy(clock, flushed, flushBy);
-        await plan.usage.closeSink(i);
-      });
-    }
+    if (plan.closeSinks) task({ stage: 'sink_close', sink: i }, () => plan.usage.closeSink(i));
+    else task({ stage: 'sink_flush', sink: i }, () => plan.usage.flushSink(i));
   }
   for (const [key, provider] of plan.providers) if (provider.close) task({ stage: 'provider_close', key }, () => provider.close!());
 

@@ -45,14 +45,17 @@ export interface CreateAiClientOptions {
   pricing?: PriceTable & { mode?: 'merge' | 'replace' };
   /** Where usage records go; each gets every record. Default: none. */
   sinks?: UsageSink[];
-  /** Close the sinks in `client.close()` (after flushing them). Default true. */
+  /** Close the sinks in `client.close()` (a sink's close() drains it); false: only flush them. Default true. */
   closeSinks?: boolean;
   /** Call each provider's `close()` (gRPC channels) in `client.close()`. Default true. */
   closeProviders?: boolean;
   /**
-   * Longest `client.close()` takes, ms, whatever its sinks, stores and providers do. In-flight
-   * calls get the first third of it (then they are cancelled); what is still pending at the
-   * end is reported through `events.onBackgroundError` (`where: 'close'`). Default 15000.
+   * Longest `client.close()` takes, ms, whatever its sinks, stores and providers do. The sinks
+   * get the last min(6000, half) of it (`closeShares`): their close() starts by then at the
+   * latest. In-flight calls run on within the rest (each ends by its own deadline anyway), then
+   * are cancelled. What is still pending at the end is reported through
+   * `events.onBackgroundError` (`where: 'close'`). Default 26000: the default policy's longest
+   * deadline (eval, 20 s) plus the sinks' 6 s, in which the usage-log sinks' default close (5 s) fits.
    */
   closeTimeoutMs?: number;
   /** Budget totals; default an in-memory store (one process). */
@@ -87,8 +90,9 @@ export interface AiClient {
   /** Calls in flight right now. */
   inFlight(): number;
   /**
-   * Refuses new calls, waits for in-flight ones, flushes (and by default closes) the sinks,
-   * closes limiters and providers. Resolves within `closeTimeoutMs`, never rejects. Idempotent.
+   * Refuses new calls, waits for in-flight ones (up to their deadlines, leaving the sinks their
+   * share), closes (or, with `closeSinks: false`, flushes) the sinks, closes limiters and
+   * providers. Resolves within `closeTimeoutMs`, never rejects. Idempotent.
    */
   close(): Promise<void>;
 }

@@ -5,6 +5,8 @@
 // The client
 export { createAiClient } from './client.js';
 export type { AiClient, CreateAiClientOptions } from './client.js';
+export { closeShares, DEFAULT_CLOSE_TIMEOUT_MS, SINK_CLOSE_SHARE_MS } from './client-close.js';
+export type { CloseShares } from './client-close.js';
 export type { AiClientEvents, BackgroundErrorEvent, ClosePending } from './events.js';
 export type { BreakerState } from './policy/circuit-breaker.js';
 export type { Limiter, LimiterBackendOptions, Release, SharedLimiterSpec, SharedRateLimits } from './policy/rate-limit.js';
