@@ -6,7 +6,8 @@ import type { UsageLogError } from './usage-log-error.js';
 /**
  * Every default of `createPostgresSink` and `createPgliteSink`, written once: the code reads
  * them here, the option docs point here, and a test holds the README's option table to them.
- * `flushTimeoutMs` has no default of its own: it is `closeTimeoutMs`.
+ * `flushTimeoutMs` has no default of its own: it is `closeTimeoutMs` (client.close() does not
+ * flush a sink it closes: close() drains, so the two deadlines never add up).
  */
 export const SINK_DEFAULTS = Object.freeze({
   schema: 'public',
@@ -20,7 +21,11 @@ export const SINK_DEFAULTS = Object.freeze({
     return join(tmpdir(), 'korean-together-usage-spill');
   },
   segmentMaxRows: 10_000,
-  closeTimeoutMs: 10_000,
+  /**
+   * 5 s: within it close() drains for 4 s, then spills what the database did not take. It nests in
+   * core's `client.close()` defaults: the sinks' share there is `SINK_CLOSE_SHARE_MS` (6 s).
+   */
+  closeTimeoutMs: 5_000,
   retryInitialDelayMs: 250,
   retryMaxDelayMs: 10_000,
   staleAfterMs: 60_000,

@@ -1,12 +1,18 @@
 import { existsSync } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAiClient, type EvalProvider } from '@korean-together/core';
+import { closeShares, createAiClient, DEFAULT_CLOSE_TIMEOUT_MS, type BackgroundErrorEvent, type EvalProvider } from '@korean-together/core';
+import { fakeStt } from '@korean-together/core/testing';
+import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { TcpProxy } from '../../../test-support/tcp-proxy.js';
 import { makeRecord, streamId } from '../../../test-support/usage.js';
-import { createPostgresSink, type UsageLogError } from '../src/index.js';
-import { tempDir } from './sink-helpers.js';
+import { BufferedSink } from '../src/buffered-sink.js';
+import { createMemorySink, createPostgresSink, SINK_DEFAULTS, type UsageLogError } from '../src/index.js';
+import type { InsertTarget } from '../src/insert-target.js';
+import { SINK_LIMITS } from '../src/sink-options.js';
+import { manualClock } from './manual-clock.js';
+import { onDisk, spillSegments, tempDir, until } from './sink-helpers.js';
 
 const goodEval = { score: 85, passFail: true, primaryErrorType: null, errors: [], suggestions: ['계속 연습하세요'], rationale: 'Correct and polite.' };
 
@@ -78,17 +84,17 @@ describe.runIf(process.platform === 'linux' && existsSync('/dev/full'))('client.
     for (let i = 0; i < 200 && !spillFailure(); i++) await new Promise((r) => setTimeout(r, 10));
     expect((spillFailure()?.cause as NodeJS.ErrnoException | undefined)?.code).toBe('ENOSPC');
 
-    // client.close() flushes (bounded by flushTimeoutMs), then closes the sink (closeTimeoutMs).
-    const bound = 3 * (flushTimeoutMs + closeTimeoutMs);
+    // client.close() closes the sink (closeTimeoutMs) with no flush() first: the two never add up.
+    const bound = 3 * closeTimeoutMs;
     expect(await within(client.close(), bound)).toBe('settled');
     expect(await within(sink.close(), closeTimeoutMs)).toBe('settled');
     await proxy.close();
 
     const st = sink.stats();
     expect(st).toMatchObject({ written: 0, spilled: 0, pending: 0, dropped: calls, databaseUp: false });
-    // Reported with structured reasons, never silently: the flush that gave up, the rows lost.
-    expect(background.map((e) => e.where)).toEqual(['sink']);
-    expect(background[0]!.error).toMatchObject({ name: 'UsageLogError', code: 'timeout', reason: 'flush_timeout', rows: calls });
+    // The sink's close finished inside the client's: nothing pending, no flush that gave up.
+    expect(background).toEqual([]);
+    // Reported with structured reasons, never silently: the rows lost.
     const dropped = sinkErrors.filter((e) => e.reason === 'rows_dropped');
     expect(dropped.reduce((n, e) => n + (e.rows ?? 0), 0)).toBe(calls);
     expect(sinkErrors.filter((e) => e.reason === 'database_unavailable')).toHaveLength(1);
@@ -118,5 +124,127 @@ describe.runIf(process.platform === 'linux' && existsSync('/dev/full'))('client.
     await sink.close();
     expect(sink.stats()).toMatchObject({ pending: 0, dropped: 5 });
     await proxy.close();
+  });
+});
+
+/** A database that stopped answering on a fake clock: inserts, probes and releasing the connections never settle. */
+const hung: InsertTarget = { id: 'hung', insert: () => new Promise<number>(() => {}), probe: () => new Promise<void>(() => {}), close: () => new Promise<void>(() => {}) };
+
+/** Lines of every spill segment under `spillDir`, and how many distinct ids they hold. */
+async function spillLines(spillDir: string): Promise<{ lines: number; ids: Set<string> }> {
+  let lines = 0;
+  for (const f of await spillSegments(spillDir)) lines += (await readFile(f, 'utf8')).split('\n').filter(Boolean).length;
+  return { lines, ids: (await onDisk(spillDir)).ids };
+}
+
+describe('the default deadlines of client.close() and the sink nest', () => {
+  it('the sinks\' share of the client\'s default close holds the sink\'s default close with a second to spare', () => {
+    const { sinksMs } = closeShares(DEFAULT_CLOSE_TIMEOUT_MS);
+    expect(sinksMs - SINK_DEFAULTS.closeTimeoutMs).toBeGreaterThanOrEqual(1_000);
+    // client.close() calls close() without a flush() first, so flushTimeoutMs never adds to it;
+    // with closeSinks: false it calls flush() alone, which fits the same share.
+    expect(sinksMs).toBeGreaterThan(SINK_DEFAULTS.closeTimeoutMs);
+    // The drain deadline leaves the spill its reserve.
+    expect(Math.min(SINK_LIMITS.closeSpillReserveMs, SINK_DEFAULTS.closeTimeoutMs / 5)).toBe(1_000);
+  });
+
+  it('on a fake clock, with defaults: a call holding close() to the calls\' share, then a hung database; the rows are spilled before client.close() ends, nothing pending', async () => {
+    const t = manualClock(1_000_000);
+    const spillDir = await tempDir('nest-clock');
+    const sinkErrors: UsageLogError[] = [];
+    const sink = new BufferedSink(hung, { spillDir, clock: t.clock, onError: (e) => sinkErrors.push(e) });
+    const seen = createMemorySink();
+    const background: BackgroundErrorEvent[] = [];
+    const client = createAiClient({
+      // An STT call that outlives the calls' share: a provider that never answers, long deadlines.
+      policy: { capabilities: { eval: { chain: ['instant'] }, stt: { chain: ['stuck'], deadlineMs: 120_000, attemptTimeoutMs: 120_000 } } },
+      providers: { instant: instantEval, stuck: fakeStt([{ hang: true }]) },
+      sinks: [sink, seen],
+      clock: t.clock,
+      events: { onBackgroundError: (e) => background.push(e) },
+    });
+    for (let i = 0; i < 10; i++) await client.eval.evaluate({ prompt: '인사하세요', learnerAnswer: '안녕하세요' });
+    // The flush tick sends the batch; the database never answers it.
+    await t.advance(SINK_DEFAULTS.flushIntervalMs);
+    const stuck = client.stt.transcribe({ audio: new Uint8Array(3200), encoding: 'LINEAR16', sampleRateHertz: 16_000 }).catch((e: unknown) => e);
+    await t.advance(0);
+
+    const startedAt = t.now;
+    let closedAt: number | undefined;
+    void client.close().then(() => (closedAt = t.now));
+    const { callsMs, sinksMs } = closeShares(DEFAULT_CLOSE_TIMEOUT_MS);
+    const spillReserveMs = Math.min(SINK_LIMITS.closeSpillReserveMs, SINK_DEFAULTS.closeTimeoutMs / 5);
+    // The calls' share runs out: the STT call is cancelled (its attempt recorded), the sinks' close starts.
+    await t.advance(callsMs);
+    expect(await stuck).toMatchObject({ code: 'cancelled' });
+    // The sink drains until its drain deadline, then spills what the database did not take.
+    await t.advance(SINK_DEFAULTS.closeTimeoutMs - spillReserveMs);
+    await until(() => sink.stats().spilled === 11, 'the rows in the spill file');
+    expect(closedAt).toBeUndefined();
+    // The sink's close deadline (its connections never let go): it resolves, and so does the client's.
+    await t.advance(spillReserveMs);
+    await until(() => closedAt !== undefined, 'client.close()');
+    expect(closedAt! - startedAt).toBe(callsMs + SINK_DEFAULTS.closeTimeoutMs);
+    expect(closedAt! - startedAt).toBeLessThanOrEqual(callsMs + sinksMs - 1_000);
+    // Only the cancelled call was reported; no sink left pending at the client's deadline.
+    expect(background).toMatchObject([{ where: 'close', pending: [{ stage: 'calls', count: 1 }] }]);
+    expect(sink.stats()).toMatchObject({ written: 0, spilled: 11, pending: 0, dropped: 0 });
+    const disk = await spillLines(spillDir);
+    expect(disk.lines).toBe(11);
+    expect([...disk.ids].sort()).toEqual(seen.records.map((r) => r.id).sort());
+    expect(sinkErrors.filter((e) => e.reason === 'rows_dropped')).toEqual([]);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('client.close() with defaults over a Postgres sink whose database hangs', () => {
+  const db = useMigratedDatabase('client-close-hung', { tablePerTest: 'ai_usage_log' });
+
+  it('resolves after the sink has put every row the database did not take in the spill file; none lost, nothing pending', async () => {
+    const proxy = TcpProxy.forUrl(db.connectionString!);
+    await proxy.start();
+    const spillDir = await tempDir('client-close-hung');
+    const sinkErrors: UsageLogError[] = [];
+    const background: BackgroundErrorEvent[] = [];
+    try {
+      // Every timing option at its default.
+      const sink = createPostgresSink({ connectionString: proxy.urlFor(db.connectionString!), schema: db.schema, table: db.table, spillDir, onError: (e) => sinkErrors.push(e) });
+      const seen = createMemorySink();
+      const client = createAiClient({
+        policy: { capabilities: { eval: { chain: ['instant'] } } },
+        providers: { instant: instantEval },
+        sinks: [sink, seen],
+        events: { onBackgroundError: (e) => background.push(e) },
+      });
+      const evaluate = () => client.eval.evaluate({ prompt: '인사하세요', learnerAnswer: '안녕하세요' });
+      for (let i = 0; i < 20; i++) await evaluate();
+      await until(() => sink.stats().written === 20, 'the first rows committed');
+
+      // A network partition: the open connections stop answering, no reset; new ones are never answered.
+      await proxy.cut('partition');
+      for (let i = 0; i < 30; i++) await evaluate();
+      // The next flush tick sends them on a connection that will never answer.
+      await new Promise((r) => setTimeout(r, 2 * SINK_DEFAULTS.flushIntervalMs));
+      expect(sink.stats()).toMatchObject({ written: 20, spilled: 0 });
+
+      expect(await within(client.close(), DEFAULT_CLOSE_TIMEOUT_MS + 5_000)).toBe('settled');
+      // Before client.close() returned, the sink had spilled the rows and finished its own close.
+      const st = sink.stats();
+      expect(st).toMatchObject({ written: 20, spilled: 30, pending: 0, dropped: 0, failed: 0 });
+      expect(background.filter((e) => e.where === 'close')).toEqual([]);
+      expect(background).toEqual([]);
+      const disk = await spillLines(spillDir);
+      expect(disk.lines).toBe(30);
+
+      // Every row is in the table or in the spill directory, once.
+      const inTable = new Set((await db.query<{ id: string }>(`SELECT id::text AS id FROM "${db.schema}"."${db.table}"`)).map((r) => r.id));
+      expect(inTable.size).toBe(20);
+      const all = seen.records.map((r) => r.id);
+      expect(all).toHaveLength(50);
+      expect(all.filter((id) => !inTable.has(id) && !disk.ids.has(id))).toEqual([]);
+      expect(all.filter((id) => inTable.has(id) && disk.ids.has(id))).toEqual([]);
+      expect(sinkErrors.filter((e) => e.reason === 'rows_dropped')).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
