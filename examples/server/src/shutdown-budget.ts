@@ -1,11 +1,15 @@
+import { closeShares } from '@korean-together/core';
+
 /**
  * How the shutdown timeout is shared out. After SIGTERM the server spends, at worst:
  *
  *   shutdownDeadlineMs    in-flight requests finish; then their AI calls are aborted
  * + IDLE_LINGER_MS        idle keep-alive connections go quiet (and aborted requests answer)
- * + the sink budget       the AI client closes: a third for calls still running, then the usage
- *                         sink's flush (a third) and close (a third), in which it spills what the
- *                         database did not take
+ * + the sink budget       the AI client closes (createAiClient({ closeTimeoutMs })): calls still
+ *                         running get what the sinks' share leaves (core's closeShares: the sinks
+ *                         get the last min(6 s, half)), then the usage sink's close(), which
+ *                         drains and spills what the database did not take, inside that share
+ *                         with a margin (no flush() comes first: close() drains anyway)
  * + SHUTDOWN_MARGIN_MS    the providers, the database pool and the exit itself
  *
  * and must be done by shutdownTimeoutMs, when the process exits whatever is still running. The
@@ -22,7 +26,7 @@
 export const IDLE_LINGER_MS = 500;
 /** Kept back from the sink budget for what runs after the AI client's close and for timer slack, in ms. */
 export const SHUTDOWN_MARGIN_MS = 250;
-/** The least the AI client's close (and within it the sink's flush and close) may get, in ms. */
+/** The least the AI client's close (and within it the sink's close) may get, in ms. */
 export const MIN_SINK_BUDGET_MS = 750;
 /** How far the shutdown timeout must be above the deadline (1500 ms); also the default gap. */
 export const MIN_SHUTDOWN_HEADROOM_MS = IDLE_LINGER_MS + MIN_SINK_BUDGET_MS + SHUTDOWN_MARGIN_MS;
@@ -34,9 +38,15 @@ export interface ShutdownBudget {
   closeClientAfterMs: number;
   /** `createAiClient({ closeTimeoutMs })`: timeoutMs - deadlineMs - IDLE_LINGER_MS - SHUTDOWN_MARGIN_MS. */
   clientCloseTimeoutMs: number;
-  /** The usage sink's `flushTimeoutMs`: a third of the client's. */
+  /**
+   * The usage sink's `flushTimeoutMs`: the same as its close. The client's close never flushes
+   * before closing, so this bounds only a flush() the server makes itself.
+   */
   sinkFlushTimeoutMs: number;
-  /** The usage sink's `closeTimeoutMs`: a third of the client's, so flush and close fit after a third for calls. */
+  /**
+   * The usage sink's `closeTimeoutMs`: the client's share for sinks less a margin for timers and
+   * the pool's release, min(1000, a fifth of it), so the sink has spilled before the client gives up.
+   */
   sinkCloseTimeoutMs: number;
 }
 
@@ -61,13 +71,14 @@ export function shutdownBudgetProblem(deadlineMs: number, timeoutMs: number, nam
 /** The budget of each shutdown step; call shutdownBudgetProblem first. */
 export function shutdownBudget(deadlineMs: number, timeoutMs: number): ShutdownBudget {
   const clientCloseTimeoutMs = timeoutMs - deadlineMs - IDLE_LINGER_MS - SHUTDOWN_MARGIN_MS;
-  const third = Math.floor(clientCloseTimeoutMs / 3);
+  const { sinksMs } = closeShares(clientCloseTimeoutMs);
+  const sinkCloseTimeoutMs = sinksMs - Math.min(1_000, Math.floor(sinksMs / 5));
   return {
     deadlineMs,
     timeoutMs,
     closeClientAfterMs: deadlineMs + IDLE_LINGER_MS,
     clientCloseTimeoutMs,
-    sinkFlushTimeoutMs: third,
-    sinkCloseTimeoutMs: third,
+    sinkFlushTimeoutMs: sinkCloseTimeoutMs,
+    sinkCloseTimeoutMs,
   };
 }

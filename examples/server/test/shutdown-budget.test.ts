@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { closeShares } from '@korean-together/core';
 import { createTutoringServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { IDLE_LINGER_MS, MIN_SHUTDOWN_HEADROOM_MS, SHUTDOWN_MARGIN_MS, shutdownBudget } from '../src/shutdown-budget.js';
@@ -14,11 +15,17 @@ describe('shutdown budget', () => {
       // Every step in the worst case, one after the other, ends by the timeout.
       expect(deadline + IDLE_LINGER_MS + b.clientCloseTimeoutMs + SHUTDOWN_MARGIN_MS).toBe(timeout);
       expect(b.closeClientAfterMs).toBe(deadline + IDLE_LINGER_MS);
-      // A third for calls still running, then the sink's flush and its close, inside the client's close.
-      expect(Math.floor(b.clientCloseTimeoutMs / 3) + b.sinkFlushTimeoutMs + b.sinkCloseTimeoutMs).toBeLessThanOrEqual(b.clientCloseTimeoutMs);
-      expect(b.sinkCloseTimeoutMs).toBeGreaterThanOrEqual(250);
+      // The client calls the sink's close() (no flush first) by the start of the sinks' share at the
+      // latest: the sink's whole close, spill included, ends inside it, with a margin.
+      const { sinksMs, callsMs } = closeShares(b.clientCloseTimeoutMs);
+      expect(callsMs + sinksMs).toBe(b.clientCloseTimeoutMs);
+      expect(sinksMs - b.sinkCloseTimeoutMs).toBeGreaterThanOrEqual(Math.min(1_000, Math.floor(sinksMs / 5)));
+      expect(b.sinkFlushTimeoutMs).toBeLessThanOrEqual(b.sinkCloseTimeoutMs);
+      expect(b.sinkCloseTimeoutMs).toBeGreaterThanOrEqual(300);
     }
-    expect(shutdownBudget(8_000, 9_500)).toMatchObject({ clientCloseTimeoutMs: 750, sinkFlushTimeoutMs: 250, sinkCloseTimeoutMs: 250 });
+    expect(shutdownBudget(8_000, 9_500)).toMatchObject({ clientCloseTimeoutMs: 750, sinkFlushTimeoutMs: 300, sinkCloseTimeoutMs: 300 });
+    // A long budget: the sinks' share stops at 6 s, the sink keeps a second of it as margin.
+    expect(shutdownBudget(8_000, 30_000)).toMatchObject({ clientCloseTimeoutMs: 21_250, sinkCloseTimeoutMs: 5_000 });
   });
 
   it('start-up refuses a shutdown timeout that leaves the usage sink no time, naming both variables', () => {
