@@ -139,7 +139,7 @@ CREATE TABLE session_events (
 -- Creates the partitions that hold `days` (UTC) in ai_usage_log and session_events, unless a daily or monthly partition of ours already covers the day. Days
 -- before `monthly_before` get one partition per month. Each partition is created on its own
 -- and then attached, which takes SHARE UPDATE EXCLUSIVE on the parent: inserts and reads go on.
--- Concurrent callers queue on an advisory lock. Security definer, so a writer role that may only
+-- Concurrent callers take turns. Security definer, so a writer role that may only
 -- insert can still open a new day. Returns the number of partitions created.
 CREATE FUNCTION ai_partitions_ensure(days date[], monthly_before date DEFAULT NULL) RETURNS int
   LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
@@ -152,7 +152,10 @@ DECLARE
   made int := 0;
 BEGIN
   IF days IS NULL OR cardinality(days) = 0 THEN RETURN 0; END IF;
-  PERFORM pg_advisory_xact_lock(19284, hashtext(current_schema() || '/partitions'));
+  -- Self-conflicting, so concurrent callers take turns; it lets inserts and reads go on; and taking
+  -- a table lock makes this session see partitions another caller committed meanwhile (a catalog
+  -- lookup right after an advisory lock could still miss them).
+  LOCK TABLE ai_usage_log, session_events IN SHARE UPDATE EXCLUSIVE MODE;
   FOR d IN SELECT DISTINCT x FROM unnest(days) AS x WHERE x IS NOT NULL ORDER BY 1 LOOP
     FOREACH t IN ARRAY ARRAY['ai_usage_log', 'session_events'] LOOP
       IF to_regclass(format('%I', t || '_p' || to_char(d, 'YYYYMMDD'))) IS NOT NULL

@@ -69,4 +69,39 @@ describe.runIf(process.env.DATABASE_URL)('korean-together-sql CLI on the server'
       await db.close();
     }
   });
+
+  it('partitions ensure and list, retention, reconcile', async () => {
+    const db = await testDatabase({ label: 'cli_parts' });
+    try {
+      const url = db.connectionString!;
+      const base = ['--database-url', url, '--schema', db.schema];
+      // The migration opens yesterday to a week ahead; two more days are two partitions per table.
+      expect((await run(['migrate', ...base, '--days-ahead', '2'])).code).toBe(0);
+      const ensure = await run(['partitions', 'ensure', ...base, '--days-ahead', '9']);
+      expect(ensure.code).toBe(0);
+      expect(ensure.out).toMatch(/4 partitions created/);
+      const list = await run(['partitions', 'list', ...base]);
+      expect(list.out.trim().split('\n')).toHaveLength(2 * 11);
+      expect(list.out).toMatch(/^ai_usage_log +ai_usage_log_p\d{8} +\d{4}-\d{2}-\d{2} \.\. \d{4}-\d{2}-\d{2}$/m);
+      await db.query(`SELECT "${db.schema}".ai_partitions_ensure(ARRAY['2020-01-01'::date])`);
+      const dry = await run(['retention', ...base, '--keep-days', '30', '--dry-run']);
+      expect(dry).toMatchObject({ code: 0 });
+      expect(dry.out).toContain('would drop 2 partitions: ai_usage_log_p20200101, session_events_p20200101');
+      expect((await run(['retention', ...base, '--keep-days', '30', '--table', 'session_events'])).out).toContain('dropped 1 partitions: session_events_p20200101');
+      expect((await run(['retention', ...base])).code).toBe(2);
+      const ok = await run(['reconcile', ...base, '--days', '3']);
+      expect(ok).toMatchObject({ code: 0 });
+      expect(ok.out).toContain('rollups match the raw rows');
+      await db.query(`INSERT INTO "${db.schema}".ai_usage_log (call_id, provider_type, provider_name, latency_ms, success) VALUES (gen_random_uuid(), 'stt', 'x', 1, true)`);
+      const bad = await run(['reconcile', ...base]);
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/differs +ai_usage_(hourly|daily)/);
+      const fixed = await run(['reconcile', ...base, '--repair']);
+      expect(fixed.code).toBe(0);
+      expect(fixed.out).toContain('now matches');
+      expect((await run(['reconcile', ...base, '--from', 'soon'])).err).toContain('[invalid_option]');
+    } finally {
+      await db.close();
+    }
+  });
 });
