@@ -15,10 +15,9 @@ export { httpTts, HttpTts } from './http-tts/http-tts.js';
 export type { HttpTtsOptions } from './http-tts/options.js';
 export { splitText, TextTooLongError, utf8Bytes, codePoints } from './shared/text-split.js';
 export type { TextMeasure } from './shared/text-split.js';
-export { parseWav, joinWav, buildWav, pcm16Fmt, isWav } from '@korean-together/core';
-export type { WavInfo } from '@korean-together/core';
-export { scanMp3, joinMp3 } from '@korean-together/core';
-export type { Mp3Scan } from '@korean-together/core';
-export { audioDurationMs } from '@korean-together/core';
-export { GOOGLE_SYNC_STT_LIMITS, WHISPER_STT_LIMITS, validateSttRequest, validateTtsRequest, validateEvalRequest } from './shared/validate.js';
-export type { SttLimits } from './shared/validate.js';
+// Audio helpers, request limits and validators are core's (one set, shared with the client),
+// re-exported here for code that imported them from this package.
+export { parseWav, joinWav, buildWav, pcm16Fmt, isWav, scanMp3, joinMp3, audioDurationMs } from '@korean-together/core/provider-kit';
+export type { WavInfo, Mp3Scan } from '@korean-together/core/provider-kit';
+export { GOOGLE_SYNC_STT_LIMITS, WHISPER_STT_LIMITS, validateSttRequest, validateTtsRequest, validateEvalRequest } from '@korean-together/core/provider-kit';
+export type { SttLimits } from '@korean-together/core/provider-kit';

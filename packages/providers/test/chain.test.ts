@@ -6,9 +6,9 @@ import { geminiEvaluator, googleStt, googleTts, httpTts, whisperStt, type Speech
 import { describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../test-support/emulators.js';
 import { synthesizeWav } from '../src/emulators/audio.js';
-import { scanMp3 } from '@korean-together/core';
+import { scanMp3 } from '@korean-together/core/provider-kit';
+import { ArraySink } from '@korean-together/core/testing';
 import { codePoints, splitText, utf8Bytes } from '../src/shared/text-split.js';
-import { memorySink } from './support/memory-sink.js';
 
 const pricer = new Pricer(defaultPriceTable);
 const usd = (capability: Capability, modelId: string, units: UsageUnits) => microToUsd(pricer.costMicro(capability, modelId, units));
@@ -17,7 +17,7 @@ const emu = useEmulators();
 
 describe('chains through createAiClient', () => {
   it('eval falls back from a hanging model to a second model, one usage record per attempt', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const client = createAiClient({
       policy: definePolicy({ capabilities: { eval: { chain: ['flash', 'pro'], attemptTimeoutMs: 300, deadlineMs: 2000, retry: { maxAttempts: 1 } } } }),
       providers: {
@@ -59,7 +59,7 @@ describe('chains through createAiClient', () => {
   });
 
   it('STT falls back from Google to Whisper on UNAVAILABLE, with only the policy retrying', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const google = emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { stt: { chain: ['google', 'whisper'], retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 } } } }),
@@ -92,7 +92,7 @@ describe('chains through createAiClient', () => {
   });
 
   it('STT: an OpenAI account without credits is not retried, falls back, and does not open its breaker', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const google = emu.closeAfterAll(googleStt({ clientOptions: emu.google.clientOptions as SpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({
@@ -121,7 +121,7 @@ describe('chains through createAiClient', () => {
   });
 
   it('TTS splits a long Korean text into several requests inside one attempt, billed per character', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const wavenet = emu.closeAfterAll(googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { tts: { chain: ['wavenet', 'openai'] } } }),
@@ -149,7 +149,7 @@ describe('chains through createAiClient', () => {
   });
 
   it('TTS moves on to the OpenAI-compatible server when Google returns truncated audio', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const wavenet = emu.closeAfterAll(googleTts({ clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }));
     const client = createAiClient({
       policy: definePolicy({ capabilities: { tts: { chain: ['wavenet', 'openai'], retry: { maxAttempts: 1 } } } }),

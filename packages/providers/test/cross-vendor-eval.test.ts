@@ -2,21 +2,11 @@
 // vendors and three endpoints (the Gemini API, Gemini on Vertex AI, OpenAI), each adapter
 // driving its real client library against the emulators. One usage row per attempt, each
 // priced at its own model's rate; the budget reserves the chain's most expensive step.
-import {
-  createAiClient,
-  defaultPriceTable,
-  definePolicy,
-  MemoryBudgetStore,
-  microToUsd,
-  Pricer,
-  worstCaseUnits,
-  type ReserveRequest,
-  type UsageRecord,
-} from '@korean-together/core';
+import { createAiClient, defaultPriceTable, definePolicy, MemoryBudgetStore, microToUsd, Pricer, type ReserveRequest, type UsageRecord } from '@korean-together/core';
+import { ArraySink, worstCaseUnits } from '@korean-together/core/testing';
 import { geminiEvaluator, openaiEvaluator } from '@korean-together/providers';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../test-support/emulators.js';
-import { memorySink } from './support/memory-sink.js';
 import { staticTokenClient } from './support/vertex-auth.js';
 
 const pricer = new Pricer(defaultPriceTable);
@@ -39,7 +29,7 @@ const retry = { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 };
 
 describe('a cross-vendor eval chain through createAiClient', () => {
   it('flash (Gemini API) unavailable -> graded by flash on Vertex AI, a separate endpoint and quota', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const client = createAiClient({ policy: definePolicy({ capabilities: { eval: { chain: CHAIN, retry } } }), providers: providers(), sinks: [sink] });
     emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 503 } });
     const res = await client.eval.evaluate(REQ, { sessionId: SESSION });
@@ -64,7 +54,7 @@ describe('a cross-vendor eval chain through createAiClient', () => {
   });
 
   it('a full Gemini outage is graded by OpenAI; one row per attempt, each at its own model rate', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const client = createAiClient({ policy: definePolicy({ capabilities: { eval: { chain: CHAIN, retry } } }), providers: providers(), sinks: [sink] });
     // The Gemini API is down; Vertex AI answers, but its answer is cut off at the token cap (billed).
     emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 503 } });
@@ -119,7 +109,7 @@ describe('a cross-vendor eval chain through createAiClient', () => {
   });
 
   it('prices cached prompt tokens at the cached rate on the usage row', async () => {
-    const sink = memorySink();
+    const sink = new ArraySink();
     const client = createAiClient({ policy: definePolicy({ capabilities: { eval: { chain: ['gpt-4.1-mini'] } } }), providers: providers(), sinks: [sink] });
     const longTask = `${'다음 글을 읽고 질문에 답하세요. '.repeat(90)}어제 무엇을 했는지 말하세요.`;
     await client.eval.evaluate({ ...REQ, prompt: longTask });
@@ -158,7 +148,7 @@ describe('the budget of a cross-vendor chain', () => {
     expect(worst('gemini-2.5-flash')).toBeGreaterThan(worst('gpt-4.1-mini'));
     for (const chain of [['gpt-4.1-mini', 'flash', 'gpt-4o'], ['flash', 'flash-vertex', 'gpt-4.1-mini']]) {
       const { store, reserved } = recordingStore();
-      const sink = memorySink();
+      const sink = new ArraySink();
       const client = createAiClient({ policy: definePolicy({ capabilities: { eval: { chain } }, budget: { perSessionUsd: 1 } }), providers: all, budgetStore: store, sinks: [sink] });
       const res = await client.eval.evaluate(REQ, { sessionId: SESSION });
       await client.close();

@@ -2,7 +2,8 @@
 // same ones the client validates and bills with), plus the embedded text and promised length
 // the emulators' own TTS audio carries.
 
-import { audioDurationMs, id3v2Length, parseMp3FrameHeader, parseWav, scanMp3, type AudioEncoding, type Mp3Scan, type WavInfo } from '@korean-together/core';
+import { type AudioEncoding } from '@korean-together/core';
+import { audioDurationMs, id3v2Length, parseMp3FrameHeader, parseWav, scanMp3, type Mp3Scan, type WavInfo } from '@korean-together/core/provider-kit';
 import { id3Text, wavText } from './embedded-text.js';
 
 /** Core's WavInfo plus the text of the file's `ktxt` chunk, when it has one. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { audioDurationMs, parseWav, scanMp3 } from '@korean-together/core';
+import { audioDurationMs, parseWav, scanMp3 } from '@korean-together/core/provider-kit';
 import * as providers from '../index.js';
 import {
   detectAudioContainer,

@@ -3,7 +3,7 @@
 // MP3, with TLEN, the length the file promises, so a file cut short can be told. Core's
 // parsers read the audio itself; this file reads and writes only these tags.
 
-import { id3v2Length, isWav, parseWav } from '@korean-together/core';
+import { id3v2Length, isWav, parseWav } from '@korean-together/core/provider-kit';
 
 /** RIFF chunk id holding the spoken text (UTF-8). Players skip unknown chunks. */
 export const WAV_TEXT_CHUNK_ID = 'ktxt';

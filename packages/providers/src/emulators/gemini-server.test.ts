@@ -1,6 +1,7 @@
 import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { checkEvalOutput, evalOutputJsonSchema, evalSystemInstruction, evalUserPrompt, type EvalRequest } from '@korean-together/core';
+import { type EvalRequest } from '@korean-together/core';
+import { checkEvalOutput, evalOutputJsonSchema, evalSystemInstruction, evalUserPrompt } from '@korean-together/core/provider-kit';
 import { speechDurationMs, synthesizeWav } from './audio.js';
 import { FaultScript, HitCounter } from './faults.js';
 import { GeminiEmulator, estimateTokens } from './gemini-server.js';

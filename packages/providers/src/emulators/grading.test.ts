@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkEvalOutput, evalSystemInstruction, evalUserPrompt, type EvalRequest } from '@korean-together/core';
+import { type EvalRequest } from '@korean-together/core';
+import { checkEvalOutput, evalSystemInstruction, evalUserPrompt } from '@korean-together/core/provider-kit';
 import { convertEnding, detectFormality, gradeAnswer, parseEvalPrompt, parsePassMark, similarity } from './grading.js';
 
 function grade(req: EvalRequest, passMark = 70, heardAudio?: string) {

@@ -3,7 +3,7 @@
 // the prompt the core builds with evalSystemInstruction / evalUserPrompt and returns JSON
 // that passes checkEvalOutput. Each rule lives in grading/, in a file named after it.
 
-import type { EvalOutput } from '@korean-together/core';
+import type { EvalOutput } from '@korean-together/core/provider-kit';
 import { formatEvalOutput } from './grading/answer-format.js';
 import type { ParsedEvalPrompt } from './grading/eval-prompt.js';
 import { checkFormality } from './grading/formality.js';

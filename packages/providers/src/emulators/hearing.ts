@@ -2,7 +2,7 @@
 // audio is present, and the length present; and how the truncated_audio fault cuts audio
 // short while its header still promises the whole.
 
-import { parseWav, scanMp3 } from '@korean-together/core';
+import { parseWav, scanMp3 } from '@korean-together/core/provider-kit';
 import { estimateAudioDurationMs, mp3Info, wavInfo } from './audio-reading.js';
 import { SPEECH_TIMING, speechDurationMs } from './speech-synthesis.js';
 

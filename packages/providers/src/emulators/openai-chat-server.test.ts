@@ -1,4 +1,4 @@
-import { checkEvalOutput, evalSystemInstruction, evalUserPrompt } from '@korean-together/core';
+import { checkEvalOutput, evalSystemInstruction, evalUserPrompt } from '@korean-together/core/provider-kit';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { strictSchemaProblem } from './openai-chat-server.js';

@@ -2,7 +2,7 @@
 // pauses at spaces and punctuation, timed by SPEECH_TIMING, as raw PCM, WAV or MP3. The WAV
 // container is core's writer; the text rides along in the embedded-text tags.
 
-import { buildWav, pcm16Fmt } from '@korean-together/core';
+import { buildWav, pcm16Fmt } from '@korean-together/core/provider-kit';
 import { id3TextTag, withWavText } from './embedded-text.js';
 import { isHangulSyllable, medialIndex } from './hangul.js';
 

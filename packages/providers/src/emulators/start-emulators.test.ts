@@ -3,7 +3,7 @@ import { SpeechClient } from '@google-cloud/speech';
 import { TextToSpeechClient } from '@google-cloud/text-to-speech';
 import { GoogleGenAI } from '@google/genai';
 import { describe, expect, it, vi } from 'vitest';
-import { evalUserPrompt } from '@korean-together/core';
+import { evalUserPrompt } from '@korean-together/core/provider-kit';
 import { startEmulators, synthesizeWav } from './index.js';
 
 function freePort(): Promise<number> {

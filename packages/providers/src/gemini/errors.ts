@@ -1,4 +1,5 @@
-import { AiError, type BilledUsage, classifyProviderError, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core';
+import { AiError, type BilledUsage } from '@korean-together/core';
+import { classifyProviderError, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core/provider-kit';
 import { type AttemptScope, sanitisedCause } from '../shared/attempt-scope.js';
 import { redactSecrets } from '../shared/redact.js';
 

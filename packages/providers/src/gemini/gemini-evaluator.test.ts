@@ -1,5 +1,6 @@
 import { ApiError } from '@google/genai';
-import { checkEvalOutput, isAiError } from '@korean-together/core';
+import { isAiError } from '@korean-together/core';
+import { checkEvalOutput } from '@korean-together/core/provider-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
@@ -194,6 +195,13 @@ describe('geminiEvaluator against the Gemini emulator', () => {
   it('validates the request before any network call', async () => {
     const e = await rejection(() => evaluator().evaluate({ ...REQ, prompt: '' }, testAttempt().ctx));
     expect(e).toMatchObject({ code: 'invalid_request', retryable: false });
+    expect(emu.hits.count('gemini')).toBe(0);
+  });
+
+  it("refuses inline audio over the client's 10 MB limit before any network call", async () => {
+    const audio = { data: new Uint8Array(11 * 1024 * 1024), mimeType: 'audio/wav' };
+    const e = await rejection(() => evaluator().evaluate({ ...REQ, audio }, testAttempt().ctx));
+    expect(e).toMatchObject({ code: 'invalid_request', retryable: false, provider: 'gemini', message: expect.stringContaining('audio.data:') });
     expect(emu.hits.count('gemini')).toBe(0);
   });
 

@@ -1,16 +1,7 @@
 import { GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai';
-import {
-  AiError,
-  evalOutputJsonSchema,
-  evalSystemInstruction,
-  evalUserPrompt,
-  type AttemptContext,
-  type EvalProvider,
-  type EvalProviderResult,
-  type EvalRequest,
-} from '@korean-together/core';
+import { AiError, type AttemptContext, type EvalProvider, type EvalProviderResult, type EvalRequest } from '@korean-together/core';
+import { evalOutputJsonSchema, evalSystemInstruction, evalUserPrompt, validateEvalRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
-import { validateEvalRequest } from '../shared/validate.js';
 import { mapGeminiError, unusableAnswer } from './errors.js';
 import { GEMINI_DEFAULTS, type GeminiEvaluatorOptions, type GeminiVertexOptions } from './options.js';
 
@@ -85,7 +76,7 @@ export class GeminiEvaluator implements EvalProvider {
   }
 
   async evaluate(req: EvalRequest, ctx: AttemptContext): Promise<EvalProviderResult> {
-    validateEvalRequest(this.name, req);
+    validateEvalRequest(req, { who: this.name, provider: this.name });
     const scope = new AttemptScope(ctx);
     // Per-call fetch wrapper: ApiError keeps only the body, so the Retry-After header is read here.
     let retryAfterHeader: string | null = null;

@@ -2,7 +2,7 @@
 // client injected through googleAuthOptions (an OAuth2Client holding a fixed access token), so
 // no Google credentials, metadata server or network are needed.
 import http from 'node:http';
-import { checkEvalOutput } from '@korean-together/core';
+import { checkEvalOutput } from '@korean-together/core/provider-kit';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';

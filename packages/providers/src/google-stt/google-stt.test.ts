@@ -4,7 +4,7 @@ import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
 import { pcmToWav, synthesizeMp3, synthesizePcm, synthesizeWav } from '../emulators/audio.js';
 import { closedPort, rejection, testAttempt } from '../shared/test-context.js';
-import { parseWav } from '@korean-together/core';
+import { parseWav } from '@korean-together/core/provider-kit';
 import { durationToMs, googleStt, type GoogleStt } from './google-stt.js';
 import type { SpeechClientOptions } from './options.js';
 
@@ -101,10 +101,10 @@ describe('googleStt against the Speech gRPC emulator', () => {
 
   it('validates before sending: empty audio, over 60 s, unsupported encoding, headerless LINEAR16 without a rate', async () => {
     const cases = [
-      [{ audio: new Uint8Array(0), encoding: 'LINEAR16' as const }, /audio is empty/],
-      [{ audio: pcmToWav(new Uint8Array(16000 * 2 * 61), 16000), encoding: 'LINEAR16' as const }, /audio lasts 61\.0 s/],
-      [{ audio: new Uint8Array(100), encoding: 'AMR' as never }, /encoding 'AMR' is not supported/],
-      [{ audio: synthesizePcm('네'), encoding: 'LINEAR16' as const }, /sampleRateHertz is required/],
+      [{ audio: new Uint8Array(0), encoding: 'LINEAR16' as const }, /audio: must not be empty/],
+      [{ audio: pcmToWav(new Uint8Array(16000 * 2 * 61), 16000), encoding: 'LINEAR16' as const }, /audio: 61000 ms is longer than the 60000 ms synchronous limit/],
+      [{ audio: new Uint8Array(100), encoding: 'AMR' as never }, /encoding: must be one of LINEAR16/],
+      [{ audio: synthesizePcm('네'), encoding: 'LINEAR16' as const }, /sampleRateHertz: required for LINEAR16/],
     ] as const;
     for (const [req, message] of cases) {
       const e = await rejection(() => stt.transcribe(req, testAttempt().ctx));

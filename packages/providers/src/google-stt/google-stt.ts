@@ -1,8 +1,7 @@
 import { SpeechClient, type protos } from '@google-cloud/speech';
 import type { AttemptContext, SttProvider, SttProviderResult, SttRequest } from '@korean-together/core';
+import { GOOGLE_SYNC_STT_LIMITS, invalidRequest, parseWav, validateSttRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
-import { GOOGLE_SYNC_STT_LIMITS, invalidRequest, validateSttRequest } from '../shared/validate.js';
-import { parseWav } from '@korean-together/core';
 import { mapSpeechError } from './errors.js';
 import { GOOGLE_STT_DEFAULTS, type GoogleSttOptions } from './options.js';
 
@@ -39,7 +38,7 @@ export class GoogleStt implements SttProvider {
   }
 
   async transcribe(req: SttRequest, ctx: AttemptContext): Promise<SttProviderResult> {
-    const facts = validateSttRequest(PROVIDER, req, GOOGLE_SYNC_STT_LIMITS);
+    const facts = validateSttRequest(req, { who: PROVIDER, provider: PROVIDER, limits: GOOGLE_SYNC_STT_LIMITS });
     const request = this.buildRequest(req);
     const scope = new AttemptScope(ctx);
     let response: RecognizeResponse;
@@ -73,12 +72,12 @@ export class GoogleStt implements SttProvider {
       const wav = parseWav(req.audio);
       if (wav) {
         if (wav.format !== 1 || wav.bitsPerSample !== 16) {
-          throw invalidRequest(PROVIDER, 'audio', `is a WAV file with format ${wav.format} / ${wav.bitsPerSample} bit; LINEAR16 needs 16-bit PCM`);
+          throw invalidRequest(PROVIDER, 'audio', `must be 16-bit PCM for LINEAR16, got a WAV file with format ${wav.format} / ${wav.bitsPerSample} bit`, PROVIDER);
         }
         sampleRateHertz ??= wav.sampleRate;
         if (wav.channels > 1) audioChannelCount = wav.channels;
       } else if (sampleRateHertz === undefined) {
-        throw invalidRequest(PROVIDER, 'sampleRateHertz', 'is required for LINEAR16 audio without a WAV header');
+        throw invalidRequest(PROVIDER, 'sampleRateHertz', 'required for LINEAR16 audio without a WAV header', PROVIDER);
       }
     }
     if (req.encoding === 'OGG_OPUS') sampleRateHertz ??= OPUS_RATE;

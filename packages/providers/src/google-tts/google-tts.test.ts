@@ -3,10 +3,9 @@ import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging } from '../../test/support/adapter-checks.js';
 import { mp3Info, speechDurationMs, synthesizeMp3, synthesizePcm } from '../emulators/audio.js';
 import { googleStt, type GoogleStt } from '../google-stt/google-stt.js';
-import { scanMp3 } from '@korean-together/core';
+import { scanMp3, parseWav, wavData } from '@korean-together/core/provider-kit';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText, utf8Bytes } from '../shared/text-split.js';
-import { parseWav, wavData } from '@korean-together/core';
 import { googleTts, languageOfVoice, type GoogleTts } from './google-tts.js';
 import type { TextToSpeechClientOptions } from './options.js';
 
@@ -154,7 +153,7 @@ describe('googleTts against the TextToSpeech gRPC emulator', () => {
 
   it('validates text and voice before sending', async () => {
     expect(await rejection(() => tts.synthesize({ text: ' ' }, testAttempt().ctx))).toMatchObject({ code: 'invalid_request' });
-    expect((await rejection(() => tts.synthesize({ text: SHORT, voice: 'alloy' }, testAttempt().ctx))).message).toMatch(/voice 'alloy' is not a Google voice/);
+    expect((await rejection(() => tts.synthesize({ text: SHORT, voice: 'alloy' }, testAttempt().ctx))).message).toMatch(/voice: 'alloy' is not a Google voice/);
     expect(emu.hits.count('google-tts')).toBe(0);
     expect(() => googleTts({ voice: 'Wavenet' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });

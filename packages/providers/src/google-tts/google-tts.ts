@@ -1,9 +1,9 @@
 import { TextToSpeechClient, type protos } from '@google-cloud/text-to-speech';
 import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsRequest } from '@korean-together/core';
+import { invalidRequest, validateTtsRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { splitText, TextTooLongError, utf8Bytes } from '../shared/text-split.js';
 import { checkSynthesizedAudio, JOINABLE_ENCODINGS, synthesisResult, synthesizePieces } from '../shared/tts-audio.js';
-import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { mapTextToSpeechError } from './errors.js';
 import { GOOGLE_TTS_DEFAULTS, type GoogleTtsOptions } from './options.js';
 
@@ -42,10 +42,11 @@ export class GoogleTts implements TtsProvider {
   }
 
   async synthesize(req: TtsRequest, ctx: AttemptContext): Promise<TtsProviderResult> {
-    validateTtsRequest(PROVIDER, req);
+    // Text above 5000 bytes is split, so no maxTextBytes here (the policy's applies in the client).
+    validateTtsRequest(req, { who: PROVIDER, provider: PROVIDER });
     const voice = req.voice ?? this.modelId;
     const languageCode = languageOfVoice(voice);
-    if (!languageCode) throw invalidRequest(PROVIDER, 'voice', `'${voice}' is not a Google voice name (expected e.g. ko-KR-Wavenet-A)`);
+    if (!languageCode) throw invalidRequest(PROVIDER, 'voice', `'${voice}' is not a Google voice name (expected e.g. ko-KR-Wavenet-A)`, PROVIDER);
     const encoding: TtsAudioEncoding = req.audioEncoding ?? this.options.audioEncoding ?? GOOGLE_TTS_DEFAULTS.audioEncoding;
     const pieces = this.pieces(req.text, encoding);
     const base: Omit<SynthesizeRequest, 'input'> = {
@@ -88,13 +89,13 @@ export class GoogleTts implements TtsProvider {
     const bytes = utf8Bytes(text);
     if (bytes <= limit) return [text];
     if (!JOINABLE_ENCODINGS.includes(encoding)) {
-      throw invalidRequest(PROVIDER, 'text', `is ${bytes} UTF-8 bytes, over the ${limit}-byte limit, and ${encoding} audio cannot be joined: use MP3 or LINEAR16, or send shorter text`);
+      throw invalidRequest(PROVIDER, 'text', `is ${bytes} UTF-8 bytes, over the ${limit}-byte limit, and ${encoding} audio cannot be joined: use MP3 or LINEAR16, or send shorter text`, PROVIDER);
     }
     try {
       return splitText(text, limit, utf8Bytes).filter((p) => p.trim() !== '');
     } catch (err) {
       if (err instanceof TextTooLongError) {
-        throw invalidRequest(PROVIDER, 'text', `is ${bytes} UTF-8 bytes and holds a ${err.pieceLength}-byte run without spaces or punctuation, which cannot fit in one ${limit}-byte request`);
+        throw invalidRequest(PROVIDER, 'text', `is ${bytes} UTF-8 bytes and holds a ${err.pieceLength}-byte run without spaces or punctuation, which cannot fit in one ${limit}-byte request`, PROVIDER);
       }
       throw err;
     }

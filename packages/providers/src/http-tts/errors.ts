@@ -1,4 +1,4 @@
-import { openAiErrorDetails } from '@korean-together/core';
+import { openAiErrorDetails } from '@korean-together/core/provider-kit';
 import type { HttpCallInfo } from '../shared/http.js';
 import { openAiErrorText } from '../whisper/errors.js';
 

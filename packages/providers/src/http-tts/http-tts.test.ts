@@ -2,10 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
 import { speechDurationMs, synthesizeMp3, mp3Info } from '../emulators/audio.js';
-import { scanMp3 } from '@korean-together/core';
+import { scanMp3, parseWav } from '@korean-together/core/provider-kit';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { codePoints, splitText } from '../shared/text-split.js';
-import { parseWav } from '@korean-together/core';
 import { httpTts } from './http-tts.js';
 
 const SHORT = '다음 역은 시청입니다.';

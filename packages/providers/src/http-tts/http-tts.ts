@@ -1,9 +1,9 @@
 import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsRequest } from '@korean-together/core';
+import { invalidRequest, validateTtsRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor, fetchOk, openAiUrl, readBytes } from '../shared/http.js';
 import { codePoints, splitText, TextTooLongError } from '../shared/text-split.js';
 import { checkSynthesizedAudio, JOINABLE_ENCODINGS, synthesisResult, synthesizePieces } from '../shared/tts-audio.js';
-import { invalidRequest, validateTtsRequest } from '../shared/validate.js';
 import { httpTtsCallInfo } from './errors.js';
 import { HTTP_TTS_DEFAULTS, type HttpTtsOptions } from './options.js';
 
@@ -36,7 +36,8 @@ export class HttpTts implements TtsProvider {
   }
 
   async synthesize(req: TtsRequest, ctx: AttemptContext): Promise<TtsProviderResult> {
-    validateTtsRequest(PROVIDER, req);
+    // Text above maxInputChars is split, so no maxTextBytes here (the policy's applies in the client).
+    validateTtsRequest(req, { who: PROVIDER, provider: PROVIDER });
     const encoding: TtsAudioEncoding = req.audioEncoding ?? this.options.format ?? HTTP_TTS_DEFAULTS.format;
     const voice = (this.options.useRequestVoice && req.voice) || (this.options.voice ?? HTTP_TTS_DEFAULTS.voice);
     const pieces = this.pieces(req.text, encoding);
@@ -80,13 +81,13 @@ export class HttpTts implements TtsProvider {
     const chars = codePoints(text);
     if (chars <= this.maxInputChars) return [text];
     if (!JOINABLE_ENCODINGS.includes(encoding)) {
-      throw invalidRequest(PROVIDER, 'text', `is ${chars} characters, over the ${this.maxInputChars}-character limit, and ${encoding} audio cannot be joined: use MP3 or LINEAR16, or send shorter text`);
+      throw invalidRequest(PROVIDER, 'text', `is ${chars} characters, over the ${this.maxInputChars}-character limit, and ${encoding} audio cannot be joined: use MP3 or LINEAR16, or send shorter text`, PROVIDER);
     }
     try {
       return splitText(text, this.maxInputChars, codePoints).filter((p) => p.trim() !== '');
     } catch (err) {
       if (err instanceof TextTooLongError) {
-        throw invalidRequest(PROVIDER, 'text', `holds a ${err.pieceLength}-character run without spaces or punctuation, over the ${this.maxInputChars}-character limit`);
+        throw invalidRequest(PROVIDER, 'text', `holds a ${err.pieceLength}-character run without spaces or punctuation, over the ${this.maxInputChars}-character limit`, PROVIDER);
       }
       throw err;
     }

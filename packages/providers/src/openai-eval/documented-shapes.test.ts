@@ -16,7 +16,7 @@
 //   pulling it first', type: 'api_error', param: null, code: null } }; vLLM's flat
 //   { object: 'error', message, type, param, code } body.
 import http from 'node:http';
-import { checkEvalOutput } from '@korean-together/core';
+import { checkEvalOutput } from '@korean-together/core/provider-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejection, testAttempt } from '../shared/test-context.js';
 import { openaiEvaluator } from './openai-evaluator.js';

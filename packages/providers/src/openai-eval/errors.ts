@@ -1,5 +1,6 @@
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
-import { AiError, type BilledUsage, httpError, openAiErrorDetails, retryAfterFromHeaders, safeProviderText } from '@korean-together/core';
+import { AiError, type BilledUsage } from '@korean-together/core';
+import { httpError, openAiErrorDetails, retryAfterFromHeaders, safeProviderText } from '@korean-together/core/provider-kit';
 import { type AttemptScope, sanitisedCause } from '../shared/attempt-scope.js';
 import { redactSecrets } from '../shared/redact.js';
 import { openAiErrorText } from '../whisper/errors.js';

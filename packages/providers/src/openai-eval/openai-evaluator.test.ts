@@ -1,4 +1,5 @@
-import { checkEvalOutput, evalOutputJsonSchema, isAiError } from '@korean-together/core';
+import { isAiError } from '@korean-together/core';
+import { checkEvalOutput, evalOutputJsonSchema } from '@korean-together/core/provider-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';

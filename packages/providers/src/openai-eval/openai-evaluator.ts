@@ -1,18 +1,9 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import {
-  AiError,
-  evalOutputJsonSchema,
-  evalSystemInstruction,
-  evalUserPrompt,
-  type AttemptContext,
-  type EvalProvider,
-  type EvalProviderResult,
-  type EvalRequest,
-} from '@korean-together/core';
+import { AiError, type AttemptContext, type EvalProvider, type EvalProviderResult, type EvalRequest } from '@korean-together/core';
+import { evalOutputJsonSchema, evalSystemInstruction, evalUserPrompt, validateEvalRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor } from '../shared/http.js';
-import { validateEvalRequest } from '../shared/validate.js';
 import { mapOpenAiError, unusableAnswer } from './errors.js';
 import { OPENAI_EVAL_DEFAULTS, type OpenAiEvaluatorOptions } from './options.js';
 import { dropNullOptionals, toStrictSchema } from './strict-schema.js';
@@ -112,7 +103,7 @@ export class OpenAiEvaluator implements EvalProvider {
   }
 
   async evaluate(req: EvalRequest, ctx: AttemptContext): Promise<EvalProviderResult> {
-    validateEvalRequest(this.name, req);
+    validateEvalRequest(req, { who: this.name, provider: this.name });
     // Attached audio is not sent (Chat Completions takes it only on audio models): the written
     // answer is graded, without a pronunciation verdict, so a fallback still answers.
     const scope = new AttemptScope(ctx);

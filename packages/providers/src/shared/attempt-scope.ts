@@ -1,4 +1,5 @@
-import { AiError, safeProviderText, type AttemptContext } from '@korean-together/core';
+import { AiError, type AttemptContext } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import { redactSecrets } from './redact.js';
 
 /** Why an attempt stopped early: its time ran out, or someone no longer wants the answer. */

@@ -1,4 +1,5 @@
-import { AiError, classifyProviderError, GrpcStatus, type ErrorDetails, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core';
+import { AiError } from '@korean-together/core';
+import { classifyProviderError, GrpcStatus, type ErrorDetails, googleErrorDetails, parseRetryAfter, safeProviderText } from '@korean-together/core/provider-kit';
 import { type AttemptScope, sanitisedCause } from './attempt-scope.js';
 import { redactSecrets } from './redact.js';
 

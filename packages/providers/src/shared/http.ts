@@ -1,4 +1,5 @@
-import { AiError, type ErrorDetails, httpError, retryAfterFromHeaders, safeProviderText } from '@korean-together/core';
+import { AiError } from '@korean-together/core';
+import { type ErrorDetails, httpError, retryAfterFromHeaders, safeProviderText } from '@korean-together/core/provider-kit';
 import { type AttemptScope, sanitisedCause } from './attempt-scope.js';
 import { redactSecrets } from './redact.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mp3Info, synthesizeMp3 } from '../emulators/audio.js';
-import { id3v2Length, joinMp3, parseMp3FrameHeader, scanMp3 } from '@korean-together/core';
+import { id3v2Length, joinMp3, parseMp3FrameHeader, scanMp3 } from '@korean-together/core/provider-kit';
 
 describe('MP3 helpers', () => {
   it('skips the ID3 tag and measures the frames', () => {

@@ -1,8 +1,6 @@
 import { AiError, isAiError, type TtsAudioEncoding, type TtsProviderResult } from '@korean-together/core';
 import { codePoints } from './text-split.js';
-import { oggOpusDurationMs } from '@korean-together/core';
-import { joinMp3, scanMp3 } from '@korean-together/core';
-import { joinWav, parseWav } from '@korean-together/core';
+import { oggOpusDurationMs, joinMp3, scanMp3, joinWav, parseWav } from '@korean-together/core/provider-kit';
 
 /**
  * Checks synthesized audio before it is handed on: a WAV must parse and hold the bytes its

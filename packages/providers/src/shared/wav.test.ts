@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { synthesizeWav } from '../emulators/audio.js';
-import { buildWav, joinWav, parseWav, pcm16Fmt, wavData } from '@korean-together/core';
+import { buildWav, joinWav, parseWav, pcm16Fmt, wavData } from '@korean-together/core/provider-kit';
 
 describe('WAV helpers', () => {
   it('reads a header with extra chunks before the data', () => {

@@ -1,4 +1,4 @@
-import { parseWav } from '@korean-together/core';
+import { parseWav } from '@korean-together/core/provider-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { abortWhileHanging, everythingShown } from '../../test/support/adapter-checks.js';
@@ -148,7 +148,7 @@ describe('whisperStt against the OpenAI-compatible transcription emulator', () =
   it('validates before sending', async () => {
     expect(await rejection(() => whisper().transcribe({ audio: new Uint8Array(0), encoding: 'MP3' }, testAttempt().ctx))).toMatchObject({
       code: 'invalid_request',
-      message: 'whisper: invalid request: audio is empty (0 bytes)',
+      message: 'whisper: invalid request: audio: must not be empty',
     });
     expect(emu.hits.count('whisper')).toBe(0);
   });

@@ -1,8 +1,7 @@
 import { AiError, type AttemptContext, type AudioEncoding, type SttProvider, type SttProviderResult, type SttRequest } from '@korean-together/core';
+import { buildWav, invalidRequest, isWav, pcm16Fmt, validateSttRequest, WHISPER_STT_LIMITS } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { envKeyFor, fetchOk, openAiUrl, readText } from '../shared/http.js';
-import { invalidRequest, validateSttRequest, WHISPER_STT_LIMITS } from '../shared/validate.js';
-import { buildWav, isWav, pcm16Fmt } from '@korean-together/core';
 import { whisperCallInfo } from './errors.js';
 import { WHISPER_DEFAULTS, type WhisperSttOptions } from './options.js';
 
@@ -90,7 +89,7 @@ export class WhisperStt implements SttProvider {
   }
 
   async transcribe(req: SttRequest, ctx: AttemptContext): Promise<WhisperSttResult> {
-    const facts = validateSttRequest(PROVIDER, req, WHISPER_STT_LIMITS);
+    const facts = validateSttRequest(req, { who: PROVIDER, provider: PROVIDER, limits: WHISPER_STT_LIMITS });
     const form = this.buildForm(req);
     const info = whisperCallInfo(PROVIDER, this.apiKey);
     const scope = new AttemptScope(ctx);
@@ -131,7 +130,7 @@ export class WhisperStt implements SttProvider {
     let audio = req.audio;
     // Whisper reads containers, not raw samples: give headerless LINEAR16 a WAV header.
     if (req.encoding === 'LINEAR16' && !isWav(audio)) {
-      if (req.sampleRateHertz === undefined) throw invalidRequest(PROVIDER, 'sampleRateHertz', 'is required for LINEAR16 audio without a WAV header');
+      if (req.sampleRateHertz === undefined) throw invalidRequest(PROVIDER, 'sampleRateHertz', 'required for LINEAR16 audio without a WAV header', PROVIDER);
       audio = buildWav(pcm16Fmt(req.sampleRateHertz), audio);
     }
     const type = FILE_TYPES[req.encoding];

@@ -2,7 +2,8 @@
 // penalties, pass/fail against the pass mark, the primary error type, the errors, one fixed
 // suggestion per error type found, and a rationale, every text within the core's limits.
 
-import type { ErrorType, EvalOutput, Formality } from '@korean-together/core';
+import type { ErrorType, Formality } from '@korean-together/core';
+import type { EvalOutput } from '@korean-together/core/provider-kit';
 import { FORMALITY_NAMES } from './formality.js';
 import { clip } from './korean-text.js';
 import type { Finding } from './review.js';
