@@ -2,6 +2,10 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: { index: 'src/index.ts' },
+  // Every core entry ('@korean-together/core', './provider-kit', './testing') stays an import of
+  // the host's core: a bundled copy would hold its own AiError class, which isAiError and
+  // `instanceof` in the host would tell apart.
+  external: [/^@korean-together\/core(\/.*)?$/],
   format: ['esm', 'cjs'],
   // p-retry and p-timeout ship ESM only; bundled, the CJS build loads on every Node 20.
   noExternal: ['p-retry', 'p-timeout'],

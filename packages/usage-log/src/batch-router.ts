@@ -1,4 +1,4 @@
-import { safeProviderText } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import type { DatabaseHealth } from './database-health.js';
 import type { InsertTarget } from './insert-target.js';
 import { insertSplitting } from './insert-splitting.js';

@@ -1,5 +1,6 @@
 import pTimeout from 'p-timeout';
-import { safeProviderText, type Clock, type UsageRecord, type UsageSink } from '@korean-together/core';
+import type { Clock, UsageRecord, UsageSink } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import { BatchRouter, type Job, type SinkPhase } from './batch-router.js';
 import { DatabaseHealth } from './database-health.js';
 import type { InsertTarget } from './insert-target.js';

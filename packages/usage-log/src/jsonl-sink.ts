@@ -1,6 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AiError, safeProviderText, type UsageRecord, type UsageSink } from '@korean-together/core';
+import { AiError, type UsageRecord, type UsageSink } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import { writeAll } from './durable-file.js';
 import { normalizeUsage, type UsageRow } from './usage-row.js';
 

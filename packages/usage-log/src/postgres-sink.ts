@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { AiError, safeProviderText, type UsageSink } from '@korean-together/core';
+import { AiError, type UsageSink } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import { BufferedSink } from './buffered-sink.js';
 import type { InsertTarget } from './insert-target.js';
 import { SINK_DEFAULTS, sinkSettings, type BufferedSinkOptions } from './sink-options.js';

@@ -1,4 +1,5 @@
-import { AiError, safeProviderText, type EvalResult } from '@korean-together/core';
+import { AiError, type EvalResult } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import { quoteIdentifier } from './identifier.js';
 import { failureCause } from './statement-failure.js';
 

@@ -1,4 +1,5 @@
-import { safeProviderText, type Clock } from '@korean-together/core';
+import type { Clock } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 import type { ForeignSpill } from './spill-ownership.js';
 import { SINK_LIMITS } from './sink-options.js';
 import { UsageLogError } from './usage-log-error.js';

@@ -134,7 +134,7 @@ describe('error message fast path', () => {
     'trailing ',
     'line\nbreak',
   ])('stores exactly what safeProviderText would: %j', async (msg) => {
-    const { safeProviderText } = await import('@korean-together/core');
+    const { safeProviderText } = await import('@korean-together/core/provider-kit');
     const r = normalizeUsage({ ...base, success: false, errorMessage: msg });
     expect(r.ok && r.row.errorMessage).toBe(safeProviderText(msg, MAX_ERROR_MESSAGE));
   });

@@ -1,4 +1,5 @@
-import { safeProviderText, type UsageRecord } from '@korean-together/core';
+import type { UsageRecord } from '@korean-together/core';
+import { safeProviderText } from '@korean-together/core/provider-kit';
 
 /**
  * A usage record after validation: every value fits its ai_usage_log column, so one bad record
