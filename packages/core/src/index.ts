@@ -76,39 +76,3 @@ export { systemClock, sleep, backgroundTimeout } from './policy/clock.js';
 export type { Clock, RandomSource, SleepOptions } from './policy/clock.js';
 export { backoffDelayMs } from './policy/backoff.js';
 export type { BackoffOptions } from './policy/backoff.js';
-
-// Moves to provider-kit: kept here until the adapters import '@korean-together/core/provider-kit'.
-export {
-  safeProviderText,
-  codeForHttpStatus,
-  codeForGrpcStatus,
-  GrpcStatus,
-  parseRetryAfter,
-  parseRetryDelay,
-  retryAfterFromHeaders,
-  classifyProviderError,
-  googleErrorDetails,
-  openAiErrorDetails,
-  GOOGLE_ERROR_DOMAIN,
-  OPENAI_ERROR_DOMAIN,
-  httpError,
-  MAX_PROVIDER_TEXT,
-} from './errors/map.js';
-export type { ErrorDetails } from './errors/map.js';
-export { evalSystemInstruction, evalUserPrompt, FORMALITY_LABELS } from './eval/prompt.js';
-export { validateSttRequest } from './requests/stt-request.js';
-export { validateTtsRequest } from './requests/tts-request.js';
-export { validateEvalRequest } from './requests/eval-request.js';
-export { MAX_SYNC_AUDIO_BYTES, MAX_SYNC_AUDIO_MS, MAX_EVAL_TEXT_CHARS } from './requests/limits.js';
-export { audioDurationMs, flacDurationMs, oggOpusDurationMs } from './audio/audio-info.js';
-export { audioContainerProblem } from './audio/container-check.js';
-export { mp3Problem, scanMp3, joinMp3, parseMp3FrameHeader, id3v2Length } from './audio/mp3.js';
-export type { Mp3Scan, Mp3FrameHeader } from './audio/mp3.js';
-export { flacProblem } from './audio/flac.js';
-export { oggOpusProblem } from './audio/ogg.js';
-export { webmOpusProblem } from './audio/webm.js';
-export { parseWav, joinWav, buildWav, pcm16Fmt, isWav, wavData } from './audio/wav.js';
-export type { WavInfo } from './audio/wav.js';
-
-// Moves to testing: kept here until packages/providers/test imports '@korean-together/core/testing'.
-export { worstCaseUnits } from './capabilities/index.js';

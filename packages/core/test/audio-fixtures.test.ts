@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseBuffer, parseFile } from 'music-metadata';
 import { describe, expect, it } from 'vitest';
-import { audioContainerProblem, audioDurationMs, id3v2Length, parseWav, scanMp3, type AudioEncoding } from '../src/index.js';
+import type { AudioEncoding } from '../src/index.js';
+import { audioContainerProblem, audioDurationMs, id3v2Length, parseWav, scanMp3 } from '../src/provider-kit.js';
 
 const path = (name: string): string => fileURLToPath(new URL(`./fixtures/audio/${name}`, import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(path(name)));
