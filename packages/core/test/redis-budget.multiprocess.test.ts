@@ -1,30 +1,20 @@
 // Several real processes spend one daily budget through the Redis budget store; a killed
 // process's reservation stops holding room once it expires.
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisBudgetStore } from '../src/redis/index.js';
 import { reserveAndDie, spendTogether, untilGranted } from '../../../test-support/budget-processes.js';
-import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
+import { redisTestsRun, testRedisUrl, useRedisKeys } from './support/redis.js';
 
 const onRedis = redisTestsRun('Redis budget store multi-process tests');
-let admin: Redis;
-const prefixes: string[] = [];
 
 const WAVENET_MICRO_PER_CHAR = 4;
 const today = () => `day:${new Date().toISOString().slice(0, 10)}`;
 
 describe.runIf(onRedis)('Redis budget store across processes', () => {
-  beforeAll(() => {
-    admin = adminClient();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
-    admin.disconnect();
-  });
+  const redis = useRedisKeys((p) => `${p}:*`);
 
   it('N processes spending concurrently never overshoot the daily cap by more than the largest single reservation', async () => {
-    const prefix = uniquePrefix('budget-day');
-    prefixes.push(prefix);
+    const prefix = redis.prefix('budget-day');
     const N = 4;
     const capMicro = 20_000; // $0.02
     const lengths = [37, 120, 250, 64, 180, 9];
@@ -61,8 +51,7 @@ describe.runIf(onRedis)('Redis budget store across processes', () => {
   });
 
   it("a SIGKILLed process's reservation holds room until reservationTtlMs, then the room comes back", async () => {
-    const prefix = uniquePrefix('budget-kill');
-    prefixes.push(prefix);
+    const prefix = redis.prefix('budget-kill');
     const key = today();
     const reservationTtlMs = 3_000;
     const reserved = await reserveAndDie({ kind: 'redis', url: testRedisUrl(), prefix }, { id: 'crashed-call', amountMicro: 800, key, capMicro: 1_000, reservationTtlMs });

@@ -1,15 +1,12 @@
 // Several real processes share one provider's rate limit through Redis (bottleneck
 // clustering). Start times from every process are merged and checked in sliding windows.
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { definePolicy, isAiError, systemClock } from '../src/index.js';
 import { createRedisRateLimits } from '../src/redis/index.js';
 import { resultsOf, startChild, startTogether } from '../../../test-support/child-protocol.js';
-import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from './support/redis.js';
+import { redisTestsRun, testRedisUrl, useRedisKeys } from './support/redis.js';
 
 const onRedis = redisTestsRun('shared rate limit multi-process tests');
-let admin: Redis;
-const prefixes: string[] = [];
 
 interface LimiterResult {
   spans: [number, number][];
@@ -44,17 +41,10 @@ function maxOverlap(spans: [number, number][]): number {
 }
 
 describe.runIf(onRedis)('shared rate limit across processes (bottleneck clustering on Redis)', () => {
-  beforeAll(() => {
-    admin = adminClient();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeys(admin, `b_${p}:*`);
-    admin.disconnect();
-  });
+  const redis = useRedisKeys((p) => `b_${p}:*`);
 
   it('N processes hammering one provider never start more than perSecond (+1 at a window edge) attempts in any one-second window', async () => {
-    const keyPrefix = uniquePrefix('rl-rate');
-    prefixes.push(keyPrefix);
+    const keyPrefix = redis.prefix('rl-rate');
     const N = 4;
     const L = 10;
     const callsEach = 15;
@@ -80,8 +70,7 @@ describe.runIf(onRedis)('shared rate limit across processes (bottleneck clusteri
   });
 
   it('N processes share maxConcurrent: never more attempts in flight at once than the shared limit', async () => {
-    const keyPrefix = uniquePrefix('rl-conc');
-    prefixes.push(keyPrefix);
+    const keyPrefix = redis.prefix('rl-conc');
     const N = 3;
     const children = await startTogether(N, limiterChild, () => ({ redisUrl: testRedisUrl(), keyPrefix, maxConcurrent: 2, calls: 8, holdMs: 40 }));
     const res = await resultsOf<LimiterResult>(children);
@@ -94,8 +83,7 @@ describe.runIf(onRedis)('shared rate limit across processes (bottleneck clusteri
   });
 
   it("a SIGKILLed process's slot is freed when it expires (attemptTimeoutMs + slotGraceMs), so the limit does not shrink for good", async () => {
-    const keyPrefix = uniquePrefix('rl-kill');
-    prefixes.push(keyPrefix);
+    const keyPrefix = redis.prefix('rl-kill');
     const child = startChild(new URL('./fixtures/hold-slot-child.ts', import.meta.url), { redisUrl: testRedisUrl(), keyPrefix, attemptTimeoutMs: 1_000, slotGraceMs: 500 });
     const holding = await child.waitFor('holding').finally(() => child.kill('SIGKILL'));
     await child.exited;

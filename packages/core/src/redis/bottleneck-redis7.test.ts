@@ -1,17 +1,15 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { deleteKeys, redisTestsRun, testRedisUrl, useRedisKeys, type RedisKeys } from '../../test/support/redis.js';
 import { normalizeBottleneckError, patchForBottleneck } from './bottleneck-redis7.js';
 
 const onRedis = redisTestsRun('bottleneck-redis7 tests on the Redis server');
-let admin: Redis;
-const ids: string[] = [];
+let redis: RedisKeys;
 
 /** A clustered limiter whose keys are then deleted, as after a Redis restart without persistence. */
 async function limiterAfterKeysVanish(patched: boolean): Promise<{ run: () => Promise<unknown>; close: () => Promise<void> }> {
-  const id = uniquePrefix('bn7');
-  ids.push(id);
+  const id = redis.prefix('bn7');
   const raw = new Redis(testRedisUrl());
   const client = patched ? patchForBottleneck(raw) : raw;
   const connection = new Bottleneck.IORedisConnection({ client, Redis });
@@ -19,18 +17,12 @@ async function limiterAfterKeysVanish(patched: boolean): Promise<{ run: () => Pr
   const limiter = new Bottleneck({ id, datastore: 'ioredis', connection, maxConcurrent: 2, minTime: 5 });
   limiter.on('error', () => {});
   await limiter.schedule(async () => 'warm');
-  await deleteKeys(admin, `b_${id}_*`);
+  await deleteKeys(redis.admin, `b_${id}_*`);
   return { run: () => limiter.schedule(async () => 'ok'), close: () => connection.disconnect(false) };
 }
 
 describe.runIf(onRedis)('bottleneck 2.19.5 on Redis 7', () => {
-  beforeAll(() => {
-    admin = adminClient();
-  });
-  afterAll(async () => {
-    for (const id of ids) await deleteKeys(admin, `b_${id}_*`);
-    admin.disconnect();
-  });
+  redis = useRedisKeys((id) => `b_${id}_*`);
 
   it('unpatched, a limiter whose keys vanished stays broken: Redis 7 says "ERR SETTINGS_KEY_NOT_FOUND" (upstream bug this module works around)', async () => {
     const l = await limiterAfterKeysVanish(false);

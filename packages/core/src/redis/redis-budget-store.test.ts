@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { adminClient, redisTestsRun, testRedisUrl, uniquePrefix, useRedisKeys, type RedisKeys } from '../../test/support/redis.js';
 import { deadPort } from '../../../../test-support/tcp-proxy.js';
 import { MemoryBudgetStore } from '../budget/memory-budget-store.js';
 import type { BudgetLimit } from '../budget/budget-store.js';
@@ -12,26 +12,17 @@ import { fakeTts } from '../testing/fakes.js';
 import { createRedisBudgetStore, RedisBudgetStore } from './redis-budget-store.js';
 
 const onRedis = redisTestsRun('RedisBudgetStore tests on the Redis server');
-let admin: Redis;
-const prefixes: string[] = [];
+let redis: RedisKeys;
 
 function store(label: string, extra: Partial<Parameters<typeof createRedisBudgetStore>[0]> = {}): RedisBudgetStore {
-  const prefix = uniquePrefix(label);
-  prefixes.push(prefix);
-  return createRedisBudgetStore({ url: testRedisUrl(), prefix, ...extra });
+  return createRedisBudgetStore({ url: testRedisUrl(), prefix: redis.prefix(label), ...extra });
 }
 
 const day = (capMicro: number, ttlMs = 600_000): BudgetLimit => ({ key: 'day:2026-11-26', capMicro, ttlMs });
 const session = (id: string, capMicro: number): BudgetLimit => ({ key: `session:${id}`, capMicro, ttlMs: 600_000 });
 
 describe.runIf(onRedis)('RedisBudgetStore', () => {
-  beforeAll(() => {
-    admin = adminClient();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeys(admin, `${p}:*`);
-    admin.disconnect();
-  });
+  redis = useRedisKeys((p) => `${p}:*`);
 
   it('reserves within the cap and refuses past it, naming the key, the cap and what is used', async () => {
     const s = store('reserve');
@@ -85,8 +76,7 @@ describe.runIf(onRedis)('RedisBudgetStore', () => {
   });
 
   it("works on a client of yours with ioredis' own keyPrefix option, also when another instance settles", async () => {
-    const outer = `${uniquePrefix('outer')}:`;
-    prefixes.push(outer.slice(0, -1));
+    const outer = `${redis.prefix('outer')}:`;
     const c1 = new Redis(testRedisUrl(), { keyPrefix: outer });
     const c2 = new Redis(testRedisUrl(), { keyPrefix: outer });
     const a = createRedisBudgetStore({ client: c1, prefix: 'budget' });
@@ -94,7 +84,7 @@ describe.runIf(onRedis)('RedisBudgetStore', () => {
     await a.reserve({ id: 'p1', amountMicro: 300, limits: [day(1_000)], reservationTtlMs: 60_000 });
     await b.settle('p1', 250);
     expect(await a.usage('day:2026-11-26')).toEqual({ spentMicro: 250, reservedMicro: 0 });
-    expect(await admin.exists(`${outer}budget:k:day:2026-11-26`)).toBe(1);
+    expect(await redis.admin.exists(`${outer}budget:k:day:2026-11-26`)).toBe(1);
     c1.disconnect();
     c2.disconnect();
   });
@@ -118,7 +108,7 @@ describe.runIf(onRedis)('RedisBudgetStore', () => {
   it('keys expire: totals live limit.ttlMs after their last change, a reservation record until expiry + keepExpiredMs', async () => {
     const s = store('ttl', { keepExpiredMs: 10_000 });
     await s.reserve({ id: 'r1', amountMicro: 10, limits: [day(1_000, 120_000)], reservationTtlMs: 5_000 });
-    const pttl = async (suffix: string) => admin.pttl(`${s.prefix}${suffix}`);
+    const pttl = async (suffix: string) => redis.admin.pttl(`${s.prefix}${suffix}`);
     const totals = await pttl('k:day:2026-11-26');
     expect(totals).toBeGreaterThan(100_000);
     expect(totals).toBeLessThanOrEqual(120_000);

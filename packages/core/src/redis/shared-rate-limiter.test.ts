@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, deleteKeys, redisTestsRun, testRedisUrl, uniquePrefix } from '../../test/support/redis.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deleteKeys, redisTestsRun, testRedisUrl, useRedisKeys } from '../../test/support/redis.js';
 import { deadPort, TcpProxy } from '../../../../test-support/tcp-proxy.js';
 import { createAiClient } from '../client.js';
 import { isAiError } from '../errors/ai-error.js';
@@ -11,8 +11,7 @@ import { createRedisRateLimits, RedisRateLimits, type RedisRateLimitsOptions } f
 import type { SharedRateLimiter } from './shared-rate-limiter.js';
 
 const onRedis = redisTestsRun('SharedRateLimiter tests on the Redis server');
-let admin: Redis;
-const prefixes: string[] = [];
+const redis = useRedisKeys((p) => `b_${p}:*`, onRedis);
 const open: RedisRateLimits[] = [];
 const proxies: TcpProxy[] = [];
 const never = new AbortController().signal;
@@ -20,14 +19,6 @@ const never = new AbortController().signal;
 afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close()));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
-beforeAll(() => {
-  if (onRedis) admin = adminClient();
-});
-afterAll(async () => {
-  if (!onRedis) return;
-  for (const p of prefixes) await deleteKeys(admin, `b_${p}:*`);
-  admin.disconnect();
 });
 
 const sharedPolicy = (keyPrefix: string) => definePolicy({ capabilities: { tts: { rateLimit: { maxConcurrent: 2, shared: { keyPrefix } } } } });
@@ -55,11 +46,7 @@ async function startProxy(): Promise<TcpProxy> {
   return proxy;
 }
 
-function prefix(label: string): string {
-  const p = uniquePrefix(label);
-  prefixes.push(p);
-  return p;
-}
+const prefix = (label: string): string => redis.prefix(label);
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -138,10 +125,10 @@ describe.runIf(onRedis)('SharedRateLimiter (bottleneck clustering on the real Re
     const keyPrefix = prefix('vanish');
     const l = limiter({ perSecond: 50, maxConcurrent: 3, keyPrefix });
     (await l.acquire(never, 5_000, 'voice'))();
-    expect(await deleteKeys(admin, `b_${keyPrefix}:*`)).toBeGreaterThan(0);
+    expect(await deleteKeys(redis.admin, `b_${keyPrefix}:*`)).toBeGreaterThan(0);
     (await l.acquire(never, 5_000, 'voice'))();
     // And after it forgot this process (no heartbeat seen, e.g. after an outage).
-    await admin.zrem(`b_${l.id}_client_last_seen`, (l.shared as unknown as { _store: { clientId: string } })._store.clientId);
+    await redis.admin.zrem(`b_${l.id}_client_last_seen`, (l.shared as unknown as { _store: { clientId: string } })._store.clientId);
     (await l.acquire(never, 5_000, 'voice'))();
     expect(l.stats()).toMatchObject({ shared: 3, localFallbacks: 0 });
   });
@@ -151,11 +138,11 @@ describe.runIf(onRedis)('SharedRateLimiter (bottleneck clustering on the real Re
     const old = limiter({ perSecond: 10, keyPrefix });
     (await old.acquire(never, 5_000, 'voice'))();
     const settings = `b_${old.id}_settings`;
-    expect(await admin.hget(settings, 'minTime')).toBe('100');
+    expect(await redis.admin.hget(settings, 'minTime')).toBe('100');
     const updated = limiter({ perSecond: 20, maxConcurrent: 4, keyPrefix });
     (await updated.acquire(never, 5_000, 'voice'))();
-    await until(async () => (await admin.hget(settings, 'minTime')) === '50', 'minTime 50 in Redis');
-    expect(await admin.hget(settings, 'maxConcurrent')).toBe('4');
+    await until(async () => (await redis.admin.hget(settings, 'minTime')) === '50', 'minTime 50 in Redis');
+    expect(await redis.admin.hget(settings, 'maxConcurrent')).toBe('4');
   });
 });
 
@@ -186,7 +173,7 @@ describe.runIf(onRedis)('createAiClient with shared rate limits', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => client.tts.synthesize({ text: '네' })));
     expect(results).toHaveLength(5);
     expect(sharedRateLimits.stats()[`${keyPrefix}:tts:tts`]).toMatchObject({ shared: 5, localFallbacks: 0 });
-    expect(await admin.exists(`b_${keyPrefix}:tts:tts_settings`)).toBe(1);
+    expect(await redis.admin.exists(`b_${keyPrefix}:tts:tts_settings`)).toBe(1);
     await client.close();
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * The Redis server the tests use: REDIS_URL. CI sets it; without it, scripts/test-global-setup.ts
@@ -56,4 +57,43 @@ export async function deleteKeys(client: Redis, pattern: string): Promise<number
 /** The keys bottleneck keeps for a limiter id. */
 export function bottleneckPattern(limiterIdPrefix: string): string {
   return `b_${limiterIdPrefix}*`;
+}
+
+/** The Redis side of one test file or describe block (useRedisKeys). */
+export interface RedisKeys {
+  /** A plain client for assertions and cleanup, from the beforeAll to the afterAll. */
+  readonly admin: Redis;
+  /** A prefix no other test or run uses (uniquePrefix); its keys are deleted in the afterAll. */
+  prefix(label: string): string;
+}
+
+/**
+ * Registers a `beforeAll` that opens an admin client and an `afterAll` that deletes the keys of
+ * every prefix handed out (those matching `pattern(prefix)`) and disconnects. Call it where the
+ * hooks belong: inside `describe.runIf(redisTestsRun(...))`, or at the top of a file with
+ * `enabled` set to what redisTestsRun said (prefixes are still handed out when it is false).
+ */
+export function useRedisKeys(pattern: (prefix: string) => string, enabled = true): RedisKeys {
+  let client: Redis | undefined;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    if (enabled) client = adminClient();
+  });
+  afterAll(async () => {
+    if (!client) return;
+    for (const p of prefixes.splice(0)) await deleteKeys(client, pattern(p));
+    client.disconnect();
+    client = undefined;
+  });
+  return {
+    get admin() {
+      if (!client) throw new Error('useRedisKeys(): the admin client exists from its beforeAll to its afterAll (and only when Redis tests run)');
+      return client;
+    },
+    prefix(label) {
+      const p = uniquePrefix(label);
+      prefixes.push(p);
+      return p;
+    },
+  };
 }
