@@ -29,12 +29,28 @@ describe('docs/AI_POLICY.md', () => {
   it('states each capability of the server policy in plain words, from the policy values', () => {
     const policy = tutoringPolicy();
     const words = capabilityWords('eval', policy.capabilities.eval, defaultPriceTable);
-    expect(words).toContain('1. `flash`');
-    expect(words).toContain('2. `pro`');
+    // The cross-vendor chain: Gemini API, then Vertex AI, then OpenAI, each with its own prices.
+    expect(words).toContain('1. `flash`: Google Gemini 2.5 Flash, model `gemini-2.5-flash` ($0.30 per 1M input tokens');
+    expect(words).toContain('2. `flash-vertex`: Google Gemini 2.5 Flash on Vertex AI, model `gemini-2.5-flash` ($0.30 per 1M input tokens');
+    expect(words).toContain('3. `gpt-4.1-mini`: OpenAI GPT-4.1 mini (Chat Completions), model `gpt-4.1-mini` ($0.40 per 1M input tokens, $0.10 per 1M cached input tokens and $1.60 per 1M output tokens)');
+    expect(words).not.toContain('`pro`');
     expect(words).toContain(`after ${policy.capabilities.eval.hedgeAfterMs! / 1000} s`);
     const noHedge = capabilityWords('eval', definePolicy({}).capabilities.eval, defaultPriceTable);
     expect(noHedge).toContain('**Hedging**: off');
     expect(noHedge).toContain('Every provider of this capability');
     expect(defaultPolicy.capabilities.eval.hedgeAfterMs).toBeUndefined();
+  });
+
+  it('prices the worked examples on every step of the policy\'s chains, so a new fallback is priced too', () => {
+    const doc = renderAiPolicyDoc();
+    expect(doc).toContain('| grade an answer: 900 tokens in, 300 out | `gemini-2.5-flash` | 0.001020 |');
+    expect(doc).toContain('| the same on fallback `flash-vertex` | `gemini-2.5-flash` | 0.001020 |');
+    // gpt-4.1-mini: 900 x $0.40 + 300 x $1.60 per 1M.
+    expect(doc).toContain('| the same on fallback `gpt-4.1-mini` | `gpt-4.1-mini` | 0.000840 |');
+    const base = tutoringPolicy();
+    const withPro = definePolicy({ ...base, capabilities: { ...base.capabilities, eval: { ...base.capabilities.eval, chain: ['flash', 'pro'] } } });
+    const proDoc = renderAiPolicyDoc(withPro);
+    expect(proDoc).toContain('| the same on fallback `pro` | `gemini-2.5-pro` | 0.004125 |');
+    expect(proDoc).not.toContain('fallback `gpt-4.1-mini`');
   });
 });

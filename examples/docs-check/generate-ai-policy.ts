@@ -186,20 +186,25 @@ function priceTable(table: PriceTable): string {
   return lines.join('\n');
 }
 
-/** Worked examples: what typical calls of the tutoring server cost with the default table. */
-function workedExamples(table: PriceTable): string {
-  const examples: { what: string; capability: Capability; model: string; usage: Parameters<typeof costMicroUsd>[1] }[] = [
-    { what: 'transcribe 4.2 s of learner audio', capability: 'stt', model: 'google-stt/default', usage: { audioDurationMs: 4200 } },
-    { what: 'the same on the fallback', capability: 'stt', model: 'whisper-1', usage: { audioDurationMs: 4200 } },
-    { what: 'grade an answer: 900 tokens in, 300 out', capability: 'eval', model: 'gemini-2.5-flash', usage: { tokensIn: 900, tokensOut: 300 } },
-    { what: 'the same on the fallback model', capability: 'eval', model: 'gemini-2.5-pro', usage: { tokensIn: 900, tokensOut: 300 } },
-    { what: 'speak a 40-character reply', capability: 'tts', model: 'ko-KR-Wavenet-A', usage: { characters: 40 } },
-    { what: 'the same on the fallback', capability: 'tts', model: 'tts-1', usage: { characters: 40 } },
-  ];
+/** What one typical call of each capability uses, for the worked examples. */
+const TYPICAL_CALLS: { capability: Capability; what: string; usage: Parameters<typeof costMicroUsd>[1] }[] = [
+  { capability: 'stt', what: 'transcribe 4.2 s of learner audio', usage: { audioDurationMs: 4200 } },
+  { capability: 'eval', what: 'grade an answer: 900 tokens in, 300 out', usage: { tokensIn: 900, tokensOut: 300 } },
+  { capability: 'tts', what: 'speak a 40-character reply', usage: { characters: 40 } },
+];
+
+/**
+ * Worked examples: what typical calls of the tutoring server cost with the default table, on
+ * each step of the policy's chains (read from the policy, so a new fallback is priced here too).
+ */
+function workedExamples(table: PriceTable, policy: AiPolicy): string {
   const lines = ['| call | model | cost (USD) |', '| --- | --- | --- |'];
-  for (const e of examples) {
-    const micro = costMicroUsd(findPriceRows(table, e.capability, e.model), e.usage);
-    lines.push(`| ${e.what} | \`${e.model}\` | ${microToUsd(micro).toFixed(6)} |`);
+  for (const { capability, what, usage } of TYPICAL_CALLS) {
+    for (const [i, key] of policy.capabilities[capability].chain.entries()) {
+      const e = catalogEntry(key);
+      const micro = costMicroUsd(findPriceRows(table, capability, e.modelId), usage);
+      lines.push(`| ${i === 0 ? what : `the same on fallback \`${key}\``} | \`${e.modelId}\` | ${microToUsd(micro).toFixed(6)} |`);
+    }
   }
   return lines.join('\n');
 }
@@ -259,7 +264,7 @@ export function renderAiPolicyDoc(policy: AiPolicy = tutoringPolicy(), defaults:
     '',
     '### What typical calls cost',
     '',
-    workedExamples(table),
+    workedExamples(table, policy),
     '',
   );
   return out.join('\n');

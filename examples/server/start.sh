@@ -11,9 +11,12 @@
 #   LOG_DIR               log directory (default: $TMPDIR/korean-together-logs)
 #   PORT                  API server port (default 5000)
 #   EMULATORS_HOST        address the emulators bind and the server calls (default 127.0.0.1)
-#   GEMINI_EMULATOR_PORT, GOOGLE_EMULATOR_PORT, WHISPER_EMULATOR_PORT, HTTP_TTS_EMULATOR_PORT
-#                         emulator ports (default 8001, 8002, 8003, 8004)
-#   AI_BACKEND            'emulators' (default) starts the emulators; 'real' starts only the server
+#   GEMINI_EMULATOR_PORT, GOOGLE_EMULATOR_PORT, WHISPER_EMULATOR_PORT, HTTP_TTS_EMULATOR_PORT,
+#   OPENAI_EMULATOR_PORT  emulator ports (default 8001, 8002, 8003, 8004, 8005; Vertex AI answers
+#                         on the Gemini port, OpenAI Chat Completions on its own)
+#   AI_BACKEND            'emulators' (default) starts the emulators; 'real' starts only the server,
+#                         which then needs GEMINI_API_KEY, GOOGLE_CLOUD_PROJECT (GOOGLE_CLOUD_LOCATION),
+#                         OPENAI_API_KEY and Google credentials (it exits 2 naming what is missing)
 #   STARTUP_TIMEOUT_S     how long each process may take to answer /health (default 30)
 #   STOP_TIMEOUT_S        how long the API server gets to stop after SIGTERM before SIGKILL (default 10)
 #   AI_STOP_TIMEOUT_S     how long the AI service then gets (default 3)
@@ -29,6 +32,7 @@ export GEMINI_EMULATOR_PORT="${GEMINI_EMULATOR_PORT:-8001}"
 export GOOGLE_EMULATOR_PORT="${GOOGLE_EMULATOR_PORT:-8002}"
 export WHISPER_EMULATOR_PORT="${WHISPER_EMULATOR_PORT:-8003}"
 export HTTP_TTS_EMULATOR_PORT="${HTTP_TTS_EMULATOR_PORT:-8004}"
+export OPENAI_EMULATOR_PORT="${OPENAI_EMULATOR_PORT:-8005}"
 export AI_BACKEND="${AI_BACKEND:-emulators}"
 STARTUP_TIMEOUT_S="${STARTUP_TIMEOUT_S:-30}"
 STOP_TIMEOUT_S="${STOP_TIMEOUT_S:-10}"
@@ -118,6 +122,7 @@ if [ "$AI_BACKEND" = "emulators" ]; then
     --host "$EMULATORS_HOST" \
     --port-gemini "$GEMINI_EMULATOR_PORT" --port-grpc "$GOOGLE_EMULATOR_PORT" \
     --port-whisper "$WHISPER_EMULATOR_PORT" --port-http-tts "$HTTP_TTS_EMULATOR_PORT" \
+    --port-openai "$OPENAI_EMULATOR_PORT" \
     >"$LOG_DIR/ai-service.log" 2>&1 &
   AI_PID=$!
   log "AI service started (pid $AI_PID)"

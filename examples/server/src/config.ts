@@ -1,3 +1,4 @@
+import type { EmulatorPorts } from './providers.js';
 import { defaultShutdownTimeoutMs, shutdownBudgetProblem } from './shutdown-budget.js';
 
 /**
@@ -22,7 +23,13 @@ export interface ServerConfig {
   /** AI_BACKEND: 'emulators' (default: the emulators CLI on EMULATORS_HOST) or 'real' (Google / OpenAI with credentials). */
   backend: 'emulators' | 'real';
   /** Where the emulators listen (AI_BACKEND=emulators). */
-  emulators: { host: string; geminiPort: number; grpcPort: number; whisperPort: number; httpTtsPort: number };
+  emulators: EmulatorPorts;
+  /**
+   * AI_BACKEND=real: where Gemini on Vertex AI (the eval chain's `flash-vertex`) runs.
+   * GOOGLE_CLOUD_PROJECT (required with AI_BACKEND=real) and GOOGLE_CLOUD_LOCATION (default
+   * 'global'); credentials are Application Default Credentials. Unset with the emulators.
+   */
+  vertex?: { project: string; location: string };
   /** SHUTDOWN_DEADLINE_MS: how long in-flight requests get to finish after SIGTERM before their AI calls are aborted, default 8000. */
   shutdownDeadlineMs: number;
   /**
@@ -56,7 +63,31 @@ export interface DatabaseTimeouts {
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, queryTimeoutMs: 6_000 };
 
 /** Default emulator ports; the same defaults as the start.sh supervisor passes to the emulators CLI. */
-export const DEFAULT_EMULATOR_PORTS = { gemini: 8001, grpc: 8002, whisper: 8003, httpTts: 8004 } as const;
+export const DEFAULT_EMULATOR_PORTS = { gemini: 8001, grpc: 8002, whisper: 8003, httpTts: 8004, openai: 8005 } as const;
+
+/** Gemini on Vertex AI's location when GOOGLE_CLOUD_LOCATION is unset: the global endpoint, as the adapter defaults. */
+export const DEFAULT_VERTEX_LOCATION = 'global';
+
+// The checks geminiEvaluator({ vertex }) applies, repeated here so a bad value is reported with
+// the other variables, by its variable name, before anything is built.
+const GOOGLE_CLOUD_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const GOOGLE_CLOUD_LOCATION_NAME = /^[a-z][a-z0-9-]{1,40}$/;
+
+/**
+ * What AI_BACKEND=real needs from the environment beyond Google's Application Default
+ * Credentials (which only a call can prove): one problem per missing or bad variable. Keys are
+ * only checked for presence, never quoted.
+ */
+function readRealBackend(env: NodeJS.ProcessEnv, problems: string[]): { project: string; location: string } | undefined {
+  if (!env.GEMINI_API_KEY && !env.GOOGLE_API_KEY) problems.push("GEMINI_API_KEY: required with AI_BACKEND=real (Gemini API key of the eval chain's 'flash'; GOOGLE_API_KEY also works)");
+  if (!env.OPENAI_API_KEY) problems.push("OPENAI_API_KEY: required with AI_BACKEND=real (OpenAI key of the eval chain's 'gpt-4.1-mini', Whisper and the OpenAI speech API)");
+  const project = env.GOOGLE_CLOUD_PROJECT;
+  const location = env.GOOGLE_CLOUD_LOCATION || DEFAULT_VERTEX_LOCATION;
+  if (!project) problems.push("GOOGLE_CLOUD_PROJECT: required with AI_BACKEND=real (Google Cloud project of the eval chain's 'flash-vertex', Gemini on Vertex AI)");
+  else if (!GOOGLE_CLOUD_PROJECT_ID.test(project)) problems.push('GOOGLE_CLOUD_PROJECT: must be a Google Cloud project id (6-30 lowercase letters, digits and hyphens, starting with a letter)');
+  if (!GOOGLE_CLOUD_LOCATION_NAME.test(location)) problems.push("GOOGLE_CLOUD_LOCATION: must be a region such as 'us-central1' or 'global'");
+  return project ? { project, location } : undefined;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -83,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
   const shutdownDeadlineMs = int(env, 'SHUTDOWN_DEADLINE_MS', 8_000, problems, 0, 600_000);
+  const vertex = backend === 'real' ? readRealBackend(env, problems) : undefined;
   const config: ServerConfig = {
     port: int(env, 'PORT', 5000, problems),
     host: env.HOST || '0.0.0.0',
@@ -92,12 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...(env.USAGE_SPILL_DIR && { usageSpillDir: env.USAGE_SPILL_DIR }),
     ...(env.AI_POLICY_FILE && { policyFile: env.AI_POLICY_FILE }),
     backend: backend === 'real' ? 'real' : 'emulators',
+    ...(vertex && { vertex }),
     emulators: {
       host: env.EMULATORS_HOST || '127.0.0.1',
       geminiPort: int(env, 'GEMINI_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.gemini, problems, 1),
       grpcPort: int(env, 'GOOGLE_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.grpc, problems, 1),
       whisperPort: int(env, 'WHISPER_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.whisper, problems, 1),
       httpTtsPort: int(env, 'HTTP_TTS_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.httpTts, problems, 1),
+      openaiPort: int(env, 'OPENAI_EMULATOR_PORT', DEFAULT_EMULATOR_PORTS.openai, problems, 1),
     },
     shutdownDeadlineMs,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', defaultShutdownTimeoutMs(shutdownDeadlineMs), problems, 1, 610_000),

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       ...(config.pgliteDataDir && { pgliteDataDir: config.pgliteDataDir }),
       ...(config.usageSpillDir && { spillDir: config.usageSpillDir }),
     },
-    backend: config.backend === 'real' ? { kind: 'real' } : { kind: 'emulators', endpoints: emulatorEndpoints(config.emulators) },
+    backend: config.backend === 'real' ? { kind: 'real', ...(config.vertex && { vertex: config.vertex }) } : { kind: 'emulators', endpoints: emulatorEndpoints(config.emulators) },
     ...(config.policyFile && { policy: config.policyFile }),
     logger: { level: config.logLevel },
     shutdownDeadlineMs: config.shutdownDeadlineMs,

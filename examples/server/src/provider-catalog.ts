@@ -10,7 +10,7 @@ export interface CatalogEntry {
   key: string;
   capability: Capability;
   /** The adapter from @korean-together/providers that builds it. */
-  adapter: 'googleStt' | 'whisperStt' | 'googleTts' | 'httpTts' | 'geminiEvaluator';
+  adapter: 'googleStt' | 'whisperStt' | 'googleTts' | 'httpTts' | 'geminiEvaluator' | 'geminiVertexEvaluator' | 'openaiEvaluator';
   /** Model or voice sent to the provider. */
   model: string;
   /** The modelId on usage rows, priced by the price table. */
@@ -26,6 +26,8 @@ export const PROVIDER_CATALOG: readonly CatalogEntry[] = [
   { key: 'openai-tts', capability: 'tts', adapter: 'httpTts', model: 'tts-1', modelId: 'tts-1', label: 'OpenAI speech API (HTTP)' },
   { key: 'flash', capability: 'eval', adapter: 'geminiEvaluator', model: 'gemini-2.5-flash', modelId: 'gemini-2.5-flash', label: 'Google Gemini 2.5 Flash' },
   { key: 'pro', capability: 'eval', adapter: 'geminiEvaluator', model: 'gemini-2.5-pro', modelId: 'gemini-2.5-pro', label: 'Google Gemini 2.5 Pro' },
+  { key: 'flash-vertex', capability: 'eval', adapter: 'geminiVertexEvaluator', model: 'gemini-2.5-flash', modelId: 'gemini-2.5-flash', label: 'Google Gemini 2.5 Flash on Vertex AI' },
+  { key: 'gpt-4.1-mini', capability: 'eval', adapter: 'openaiEvaluator', model: 'gpt-4.1-mini', modelId: 'gpt-4.1-mini', label: 'OpenAI GPT-4.1 mini (Chat Completions)' },
 ];
 
 /** The catalog entry for a chain key; throws naming the key when the catalog has none. */

@@ -96,16 +96,21 @@ describe('tutoring API against the emulators and a real database', () => {
   });
 
   it('answers 502 exhausted with every attempt when all models fail, without the key or the learner text', async () => {
-    s.emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 500, message: `internal boom ${TEST_API_KEY}` } });
+    // Every step of the cross-vendor chain down: the Gemini API, Vertex AI and OpenAI.
+    for (const target of ['gemini', 'gemini-vertex', 'openai'] as const) {
+      s.emu.faults.add({ target, fault: { kind: 'status', status: 500, message: `internal boom ${TEST_API_KEY}` } });
+    }
     const answer = '비밀스러운 대답이에요';
     const r = await s.post('/v1/evaluate', { prompt: '아무거나 말하세요', learnerAnswer: answer });
     expect(r.status).toBe(502);
     expect(r.json.error.code).toBe('exhausted');
-    expect(r.json.error.attempts.map((a: { providerKey?: string; modelId: string }) => a.modelId)).toEqual([
-      'gemini-2.5-flash',
-      'gemini-2.5-flash',
-      'gemini-2.5-pro',
-      'gemini-2.5-pro',
+    expect(r.json.error.attempts.map((a: { provider: string; modelId: string }) => `${a.provider}:${a.modelId}`)).toEqual([
+      'gemini:gemini-2.5-flash',
+      'gemini:gemini-2.5-flash',
+      'gemini-vertex:gemini-2.5-flash',
+      'gemini-vertex:gemini-2.5-flash',
+      'openai:gpt-4.1-mini',
+      'openai:gpt-4.1-mini',
     ]);
     const text = JSON.stringify(r.json);
     expect(text).not.toContain(TEST_API_KEY);
@@ -268,7 +273,7 @@ describe('tutoring API against the emulators and a real database', () => {
     expect(ready.json.database).toEqual({ kind: s.db.kind === 'postgres' ? 'postgres' : 'pglite', reachable: true });
     expect(ready.json.usageSink).toMatchObject({ databaseUp: true, dropped: 0, spilled: 0 });
     expect(ready.json.usageSink.written).toBeGreaterThan(0);
-    expect(Object.keys(ready.json.breakers).sort()).toEqual(['eval:flash', 'eval:pro', 'stt:google-stt', 'stt:whisper', 'tts:google-tts', 'tts:openai-tts']);
+    expect(Object.keys(ready.json.breakers).sort()).toEqual(['eval:flash', 'eval:flash-vertex', 'eval:gpt-4.1-mini', 'stt:google-stt', 'stt:whisper', 'tts:google-tts', 'tts:openai-tts']);
     expect((await s.get('/nope')).json.error.code).toBe('not_found');
   });
 });

@@ -35,7 +35,8 @@ describe.runIf(hasChromium)('GET /dashboard in headless chromium', () => {
     expect((await turn({ text: '저가 학생입니다' })).status).toBe(200);
     s.emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 14 }, times: 2 });
     expect((await turn({ audio: wav64('저는 학생입니다'), encoding: 'LINEAR16' })).status).toBe(200);
-    s.emu.faults.add({ target: 'gemini', fault: { kind: 'status', status: 500 } });
+    // Every grader down: the Gemini API, Vertex AI and OpenAI.
+    for (const target of ['gemini', 'gemini-vertex', 'openai'] as const) s.emu.faults.add({ target, fault: { kind: 'status', status: 500 } });
     expect((await s.post('/v1/evaluate', { prompt: '인사하세요', learnerAnswer: '안녕하세요' })).status).toBe(502);
     s.emu.faults.clear();
     await s.server.db.sink.flush();

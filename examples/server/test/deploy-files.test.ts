@@ -18,6 +18,21 @@ describe('deployment files', () => {
     expect(startSh).toContain(`GOOGLE_EMULATOR_PORT="\${GOOGLE_EMULATOR_PORT:-${DEFAULT_EMULATOR_PORTS.grpc}}"`);
     expect(startSh).toContain(`WHISPER_EMULATOR_PORT="\${WHISPER_EMULATOR_PORT:-${DEFAULT_EMULATOR_PORTS.whisper}}"`);
     expect(startSh).toContain(`HTTP_TTS_EMULATOR_PORT="\${HTTP_TTS_EMULATOR_PORT:-${DEFAULT_EMULATOR_PORTS.httpTts}}"`);
+    expect(startSh).toContain(`OPENAI_EMULATOR_PORT="\${OPENAI_EMULATOR_PORT:-${DEFAULT_EMULATOR_PORTS.openai}}"`);
+    expect(config.emulators).toEqual({
+      host: '127.0.0.1',
+      geminiPort: DEFAULT_EMULATOR_PORTS.gemini,
+      grpcPort: DEFAULT_EMULATOR_PORTS.grpc,
+      whisperPort: DEFAULT_EMULATOR_PORTS.whisper,
+      httpTtsPort: DEFAULT_EMULATOR_PORTS.httpTts,
+      openaiPort: DEFAULT_EMULATOR_PORTS.openai,
+    });
+  });
+
+  it('start.sh passes every emulator port to the emulators CLI, the Chat Completions port included', () => {
+    for (const flag of ['--port-gemini "$GEMINI_EMULATOR_PORT"', '--port-grpc "$GOOGLE_EMULATOR_PORT"', '--port-whisper "$WHISPER_EMULATOR_PORT"', '--port-http-tts "$HTTP_TTS_EMULATOR_PORT"', '--port-openai "$OPENAI_EMULATOR_PORT"']) {
+      expect(startSh).toContain(flag);
+    }
   });
 
   it('check both services in the healthcheck, as the design note asks', () => {

@@ -45,13 +45,15 @@ interface Supervisor {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   pids: { api: number; ai: number };
   port: number;
+  /** Where start.sh told the emulators CLI to serve OpenAI Chat Completions (OPENAI_EMULATOR_PORT). */
+  openaiPort: number;
   logDir: string;
 }
 
 const started: Supervisor[] = [];
 
 async function startSupervisor(extraEnv: Record<string, string> = {}): Promise<Supervisor> {
-  const [port, gemini, grpc, whisper, httpTts] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [port, gemini, grpc, whisper, httpTts, openai] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const logDir = mkdtempSync(join(tmpdir(), 'kt-start-sh-'));
   let out = '';
   const child = spawn('bash', [START_SH], {
@@ -63,6 +65,7 @@ async function startSupervisor(extraEnv: Record<string, string> = {}): Promise<S
       GOOGLE_EMULATOR_PORT: String(grpc),
       WHISPER_EMULATOR_PORT: String(whisper),
       HTTP_TTS_EMULATOR_PORT: String(httpTts),
+      OPENAI_EMULATOR_PORT: String(openai),
       LOG_DIR: logDir,
       STOP_TIMEOUT_S: '10',
       ...extraEnv,
@@ -77,7 +80,7 @@ async function startSupervisor(extraEnv: Record<string, string> = {}): Promise<S
   await until(() => out.includes('all services are running') || child.exitCode !== null, 60_000, 'the supervisor to report both services running');
   const api = Number(/API server started \(pid (\d+)\)/.exec(out)?.[1]);
   const ai = Number(/AI service started \(pid (\d+)\)/.exec(out)?.[1]);
-  const sup: Supervisor = { child, output: () => out, exit, pids: { api, ai }, port, logDir };
+  const sup: Supervisor = { child, output: () => out, exit, pids: { api, ai }, port, openaiPort: openai, logDir };
   started.push(sup);
   expect(out).toContain('all services are running');
   return sup;
@@ -102,6 +105,8 @@ describe('start.sh: the fail-fast supervisor', () => {
     const s = await startSupervisor();
     const health = await fetch(`http://127.0.0.1:${s.port}/health`);
     expect(health.status).toBe(200);
+    // The emulators serve Chat Completions (the eval chain's gpt-4.1-mini) on the port the server calls.
+    expect((await fetch(`http://127.0.0.1:${s.openaiPort}/health`)).status).toBe(200);
     s.child.kill('SIGTERM');
     const { code } = await s.exit;
     expect(code).toBe(0);
