@@ -39,7 +39,7 @@ export interface OpenDatabaseOptions {
   /**
    * The usage sink's deadlines, in ms (both sinks): `flushTimeoutMs` bounds its `flush()`,
    * `closeTimeoutMs` its `close()`, by which rows the database did not take are in the spill
-   * file. Default the sink's own (10 s each).
+   * file. Default the sink's own (SINK_DEFAULTS: 5 s).
    */
   sinkTimeouts?: { flushTimeoutMs: number; closeTimeoutMs: number };
   /** Told about problems the sink handles itself (database down, rows spilled). */
