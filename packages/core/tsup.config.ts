@@ -4,8 +4,8 @@ export default defineConfig({
   entry: { index: 'src/index.ts', 'provider-kit': 'src/provider-kit.ts', 'testing/index': 'src/testing/index.ts', 'redis/index': 'src/redis/index.ts' },
   external: ['ioredis'],
   format: ['esm', 'cjs'],
-  // p-retry and p-timeout ship ESM only; bundled, the CJS build loads on every Node 20.
-  noExternal: ['p-retry', 'p-timeout'],
+  // p-timeout ships ESM only; bundled, the CJS build loads on every Node 20.
+  noExternal: ['p-timeout'],
   dts: true,
   clean: true,
   // Shared chunks for both formats: the ./redis, ./provider-kit and ./testing entries then use

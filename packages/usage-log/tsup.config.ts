@@ -7,8 +7,8 @@ export default defineConfig({
   // `instanceof` in the host would tell apart.
   external: [/^@korean-together\/core(\/.*)?$/],
   format: ['esm', 'cjs'],
-  // p-retry and p-timeout ship ESM only; bundled, the CJS build loads on every Node 20.
-  noExternal: ['p-retry', 'p-timeout'],
+  // p-timeout ships ESM only; bundled, the CJS build loads on every Node 20.
+  noExternal: ['p-timeout'],
   dts: true,
   clean: true,
   sourcemap: true,
