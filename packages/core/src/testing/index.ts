@@ -5,3 +5,4 @@ export { fakeEval, fakeStt, fakeTts, goodEval, ArraySink, unavailable, badReques
 export type { Script, Recorder, FakeOptions } from './fakes.js';
 export { FakeClock } from './fake-clock.js';
 export { worstCaseUnits } from '../capabilities/index.js';
+export * from './simulate/index.js';
