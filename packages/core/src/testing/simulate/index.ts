@@ -1,4 +1,5 @@
-export { simulatePolicy } from './simulate-policy.js';
+export { simulatePolicy, profileSampler } from './simulate-policy.js';
+export type { AttemptDraw } from './simulated-provider.js';
 export type { SimulatePolicyOptions } from './simulate-policy.js';
 export { formatSimulationReport, percentile } from './report.js';
 export type { SimulationReport, CapabilityReport, LatencySummary, BreakerChange } from './report.js';

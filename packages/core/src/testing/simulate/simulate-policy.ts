@@ -11,7 +11,7 @@ import type { UsageRecord, UsageSink } from '../../usage/usage-record.js';
 import { configError, parseProfiles, type ProviderProfiles } from './profile.js';
 import { seededRandom, streamFor } from './prng.js';
 import { CapabilityTally, type BreakerChange, type SimulationReport } from './report.js';
-import { simulatedProvider } from './simulated-provider.js';
+import { profileSampler as samplerFor, simulatedProvider, type AttemptDraw } from './simulated-provider.js';
 import { VirtualClock } from './virtual-clock.js';
 import { parseWorkload, type Workload } from './workload.js';
 
@@ -197,4 +197,16 @@ export async function simulatePolicy(options: SimulatePolicyOptions): Promise<Si
     report.costPerLessonUsd = costMicro / workload.lessons / 1e6;
   }
   return report;
+}
+
+/**
+ * The per-attempt draws simulatePolicy makes for provider `key` with `seed`: call it once per
+ * attempt, with the virtual ms since the start, to get `{ fault?, latencyMs }`. For replaying a
+ * simulation's faults against real providers or the emulators (the agreement test does).
+ */
+export function profileSampler(options: { policy?: AiPolicy | unknown; profiles: ProviderProfiles; key: string; seed?: number }): (atMs: number) => AttemptDraw {
+  const profiles = parseProfiles(definePolicy(options.policy ?? {}), options.profiles);
+  const profile = profiles.get(options.key);
+  if (!profile) throw configError(`key: no profile named '${options.key}'`);
+  return samplerFor(profile, streamFor(options.seed ?? 1, `provider:${options.key}`));
 }

@@ -50,6 +50,36 @@ const GOOD_EVAL = { score: 85, primaryErrorType: null, errors: [], suggestions: 
 /** Breaks the eval schema (score out of range): core's check turns it into schema_violation. */
 const BAD_EVAL = { score: 150, passFail: true, primaryErrorType: 'spelling', errors: [], suggestions: [], rationale: '' };
 
+/** One attempt's draws: the fault it meets (if any) and its latency. */
+export interface AttemptDraw {
+  fault?: Fault;
+  latencyMs: number;
+}
+
+/**
+ * The draws a simulated provider makes per attempt, in order: one uniform for the fault, then
+ * the latency's. Exposed through `profileSampler` so a real-time run (the emulators) can replay
+ * exactly the faults the simulation saw.
+ */
+export function profileSampler(profile: Pick<ParsedProfile, 'latency' | 'faults'>, random: () => number): (atMs: number) => AttemptDraw {
+  const faults = profile.faults;
+  return (atMs) => {
+    // One draw per attempt whatever the profile, so the stream stays aligned across runs.
+    const u = random();
+    let fault: Fault | undefined;
+    let cum = 0;
+    for (const f of faults) {
+      if ((f.fromMs ?? 0) > atMs || (f.toMs !== undefined && atMs >= f.toMs)) continue;
+      cum += f.probability;
+      if (u < cum) {
+        fault = f;
+        break;
+      }
+    }
+    return { fault, latencyMs: drawLatency(profile.latency, random) };
+  };
+}
+
 export interface SimulatedProviderOptions {
   key: string;
   profile: ParsedProfile;
@@ -59,23 +89,10 @@ export interface SimulatedProviderOptions {
 }
 
 export function simulatedProvider({ key, profile, clock, random, passMark }: SimulatedProviderOptions): Provider {
-  const faults = profile.faults;
-  const pickFault = (): Fault | undefined => {
-    // One draw per attempt whatever the profile, so the stream stays aligned across runs.
-    const u = random();
-    const at = clock.elapsed();
-    let cum = 0;
-    for (const f of faults) {
-      if ((f.fromMs ?? 0) > at || (f.toMs !== undefined && at >= f.toMs)) continue;
-      cum += f.probability;
-      if (u < cum) return f;
-    }
-    return undefined;
-  };
+  const sampler = profileSampler(profile, random);
   /** Plays one attempt; resolves when a good answer is due, or with 'bad' for a schema-breaking one. */
   const play = async (ctx: AttemptContext): Promise<'good' | 'bad'> => {
-    const fault = pickFault();
-    const latencyMs = drawLatency(profile.latency, random);
+    const { fault, latencyMs } = sampler(clock.elapsed());
     if (!fault) {
       await wait(clock, latencyMs, ctx.signal);
       return 'good';
