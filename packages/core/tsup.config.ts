@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
+export default defineConfig([{
   entry: { index: 'src/index.ts', 'provider-kit': 'src/provider-kit.ts', 'testing/index': 'src/testing/index.ts', 'redis/index': 'src/redis/index.ts' },
   external: ['ioredis'],
   format: ['esm', 'cjs'],
@@ -15,4 +15,16 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   tsconfig: '../../tsconfig.base.json',
-});
+},
+{
+  // The CLI (korean-together-policy): one ESM file with a shebang, run through package.json "bin".
+  entry: { 'cli/policy-cli': 'src/cli/policy-cli.ts' },
+  external: ['ioredis'],
+  noExternal: ['p-retry', 'p-timeout'],
+  format: ['esm'],
+  dts: false,
+  clean: false,
+  sourcemap: true,
+  target: 'node20',
+  tsconfig: '../../tsconfig.base.json',
+}]);

@@ -1,6 +1,8 @@
 // CI gates on a simulation report: 'eval.p99<=7000', 'costPerLesson<=0.02', 'stt.successRate>=0.99'.
 import { CAPABILITIES, type Capability } from '../../spec/types.js';
-import { configError } from './profile.js';
+import { AiError } from '../../errors/ai-error.js';
+
+const configError = (message: string): AiError => new AiError('invalid_config', message, { retryable: false });
 import type { CapabilityReport, SimulationReport } from './report.js';
 
 export type Comparison = '<=' | '<' | '>=' | '>' | '==';
