@@ -108,7 +108,7 @@ CREATE TABLE ai_usage_log (
     CONSTRAINT ai_usage_log_tokens_out_nonneg CHECK (tokens_out >= 0)
 ) PARTITION BY RANGE (created_at);
 
-CREATE INDEX idx_ai_usage_call_id ON ONLY ai_usage_log USING btree (call_id);
+CREATE INDEX idx_ai_usage_call_id ON ONLY ai_usage_log USING btree (call_id, created_at);
 CREATE INDEX idx_ai_usage_created_at ON ONLY ai_usage_log USING brin (created_at);
 CREATE INDEX idx_ai_usage_event_id ON ONLY ai_usage_log USING btree (event_id);
 CREATE INDEX idx_ai_usage_session_id ON ONLY ai_usage_log USING btree (session_id);

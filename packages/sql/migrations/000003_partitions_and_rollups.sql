@@ -226,7 +226,9 @@ DROP TABLE session_events_unpartitioned;
 -- and success on ai_usage_log, event_type and provider on session_events: every query that
 -- grouped or filtered by them reads the rollups now.
 ALTER TABLE ai_usage_log ADD CONSTRAINT ai_usage_log_pkey PRIMARY KEY (id, created_at);
-CREATE INDEX idx_ai_usage_call_id ON ai_usage_log (call_id);
+-- (call_id, created_at): the writers look up a call's rows within one day; with both columns in
+-- the index that look-up uses it even while a young partition has no statistics yet.
+CREATE INDEX idx_ai_usage_call_id ON ai_usage_log (call_id, created_at);
 CREATE INDEX idx_ai_usage_session_id ON ai_usage_log (session_id);
 CREATE INDEX idx_ai_usage_event_id ON ai_usage_log (event_id);
 CREATE INDEX idx_ai_usage_created_at ON ai_usage_log USING brin (created_at);
@@ -409,26 +411,17 @@ BEGIN
     SELECT stored.*, (created_at AT TIME ZONE 'UTC')::date AS day,
            date_bin('1 hour', created_at, timestamptz '2000-01-01 00:00:00+00') AS hour
       FROM stored
-  ), own AS (
-    SELECT day, call_id, provider_type, provider_name, count(*) AS n, count(*) FILTER (WHERE success) AS ok
-      FROM b GROUP BY 1, 2, 3, 4
-  ), found AS (
-    -- Every row of this batch's calls on these UTC days: this batch's own rows (visible to this
-    -- later statement) and those earlier batches wrote.
-    SELECT (p.created_at AT TIME ZONE 'UTC')::date AS day, p.call_id, p.provider_type::text AS provider_type,
-           p.provider_name::text AS provider_name, count(*) AS n, count(*) FILTER (WHERE p.success) AS ok
-      FROM ai_usage_log AS p
-     WHERE p.call_id = ANY (p_call_id)
-       AND p.created_at >= (first_day::timestamp AT TIME ZONE 'UTC')
-       AND p.created_at < ((last_day + 1)::timestamp AT TIME ZONE 'UTC')
-     GROUP BY 1, 2, 3, 4
   ), prior AS (
-    -- What earlier batches wrote, per (day, call, type): found minus own.
-    SELECT f.day, f.call_id, f.provider_type,
-           bool_or(f.n > coalesce(o.n, 0)) AS any_row,
-           array_agg(f.provider_name) FILTER (WHERE f.n > coalesce(o.n, 0)) AS names,
-           bool_or(f.ok > coalesce(o.ok, 0)) AS succeeded
-      FROM found AS f LEFT JOIN own AS o USING (day, call_id, provider_type, provider_name)
+    -- Rows of this batch's calls on these UTC days that earlier batches wrote (this batch's own
+    -- rows, visible to this later statement, left out), per (day, call, type).
+    SELECT day, call_id, provider_type, array_agg(DISTINCT provider_name) AS names, bool_or(success) AS succeeded
+      FROM (SELECT (p.created_at AT TIME ZONE 'UTC')::date AS day, p.call_id, p.provider_type::text AS provider_type,
+                   p.provider_name::text AS provider_name, p.success
+              FROM ai_usage_log AS p
+             WHERE p.call_id = ANY (p_call_id)
+               AND p.created_at >= (first_day::timestamp AT TIME ZONE 'UTC')
+               AND p.created_at < ((last_day + 1)::timestamp AT TIME ZONE 'UTC')
+               AND NOT EXISTS (SELECT 1 FROM b WHERE b.id = p.id AND b.created_at = p.created_at)) AS earlier
      GROUP BY 1, 2, 3
   ), ranked AS (
     -- In one order (one sort): the first row of each (day, call, type) and of each (day, call,
@@ -441,19 +434,24 @@ BEGIN
     WINDOW w AS (PARTITION BY day, call_id, provider_type ORDER BY provider_name, success DESC, created_at, attempt, id)
   ), marked AS (
     SELECT k.*,
-           (k.nth_of_call = 1 AND NOT coalesce(p.any_row, false))::int AS new_call,
+           (k.nth_of_call = 1 AND p.call_id IS NULL)::int AS new_call,
            (k.first_of_name AND NOT coalesce(k.provider_name = ANY (p.names), false))::int AS new_name,
            (k.success AND k.successes_so_far = 1 AND NOT coalesce(p.succeeded, false))::int AS new_success
       FROM ranked AS k LEFT JOIN prior AS p USING (day, call_id, provider_type)
+  ), per_hour AS (
+    SELECT hour, provider_type, provider_name, model_id, success, error_code, count(*) AS attempts,
+           sum(new_name) AS distinct_calls, sum(new_call) AS calls, sum(new_success) AS calls_succeeded,
+           sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(audio_duration_ms) AS audio_duration_ms,
+           sum(characters) AS characters, sum(estimated_cost_usd) AS cost_usd, sum(latency_ms) AS latency_ms_sum,
+           min(latency_ms) AS latency_ms_min, max(latency_ms) AS latency_ms_max,
+           ai_latency_histogram(array_agg(latency_ms ORDER BY latency_ms)) AS latency_histogram
+      FROM marked
+     GROUP BY hour, provider_type, provider_name, model_id, success, error_code
   ), hourly AS (
     INSERT INTO ai_usage_hourly AS h (hour, provider_type, provider_name, model_id, success, error_code, attempts,
         distinct_calls, calls, calls_succeeded, tokens_in, tokens_out, audio_duration_ms, characters, cost_usd,
         latency_ms_sum, latency_ms_min, latency_ms_max, latency_histogram)
-    SELECT hour, provider_type, provider_name, model_id, success, error_code, count(*), sum(new_name), sum(new_call),
-           sum(new_success), sum(tokens_in), sum(tokens_out), sum(audio_duration_ms), sum(characters), sum(estimated_cost_usd),
-           sum(latency_ms), min(latency_ms), max(latency_ms), ai_latency_histogram(array_agg(latency_ms ORDER BY latency_ms))
-      FROM marked
-     GROUP BY hour, provider_type, provider_name, model_id, success, error_code
+    SELECT * FROM per_hour
      ORDER BY hour, provider_type, provider_name, model_id, success, error_code
     ON CONFLICT (hour, provider_type, provider_name, model_id, success, error_code) DO UPDATE
        SET attempts = h.attempts + EXCLUDED.attempts,
@@ -470,15 +468,17 @@ BEGIN
            latency_ms_max = greatest(h.latency_ms_max, EXCLUDED.latency_ms_max),
            latency_histogram = ai_latency_histogram_add(h.latency_histogram, EXCLUDED.latency_histogram)
   )
+  -- The daily rows from the hourly groups (a handful), not from the rows again.
   INSERT INTO ai_usage_daily AS d (day, provider_type, provider_name, attempts, successful_attempts, distinct_calls,
       calls, calls_succeeded, tokens_in, tokens_out, audio_duration_ms, characters, cost_usd, latency_ms_sum,
       latency_ms_min, latency_ms_max, latency_histogram)
-  SELECT day, provider_type, provider_name, count(*), count(*) FILTER (WHERE success), sum(new_name), sum(new_call),
-         sum(new_success), sum(tokens_in), sum(tokens_out), sum(audio_duration_ms), sum(characters), sum(estimated_cost_usd),
-         sum(latency_ms), min(latency_ms), max(latency_ms), ai_latency_histogram(array_agg(latency_ms ORDER BY latency_ms))
-    FROM marked
-   GROUP BY day, provider_type, provider_name
-   ORDER BY day, provider_type, provider_name
+  SELECT (hour AT TIME ZONE 'UTC')::date, provider_type, provider_name, sum(attempts), coalesce(sum(attempts) FILTER (WHERE success), 0),
+         sum(distinct_calls), sum(calls), sum(calls_succeeded), sum(tokens_in), sum(tokens_out), sum(audio_duration_ms),
+         sum(characters), sum(cost_usd), sum(latency_ms_sum), min(latency_ms_min), max(latency_ms_max),
+         ai_latency_histogram_sum(latency_histogram)
+    FROM per_hour
+   GROUP BY 1, 2, 3
+   ORDER BY 1, 2, 3
   ON CONFLICT (day, provider_type, provider_name) DO UPDATE
      SET attempts = d.attempts + EXCLUDED.attempts,
          successful_attempts = d.successful_attempts + EXCLUDED.successful_attempts,
