@@ -58,7 +58,7 @@ function integer(name: string, value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function workloadFrom(values: Record<string, string | undefined>, fromFile: Record<string, unknown> | undefined): Workload {
+function workloadFrom(values: { calls?: string; lessons?: string; concurrency?: string }, fromFile: Record<string, unknown> | undefined): Workload {
   const calls = integer('calls', values.calls);
   const lessons = integer('lessons', values.lessons);
   const concurrency = integer('concurrency', values.concurrency);
