@@ -7,15 +7,16 @@ import { normalizeUsage, type UsageRow } from './usage-row.js';
 
 /** The sink's real statement on a real table; `afterCommit` runs after each statement that commits. */
 function tableTarget(db: MigratedDatabase, table: string, afterCommit?: () => Promise<void>): SplitInsertTarget & { statements: number } {
-  const text = insertStatement(db.schema, table);
-  const client = db.client as unknown as { query(text: string, values: unknown[]): Promise<{ rowCount?: number | null; affectedRows?: number }> };
+  const statement = insertStatement(db.schema, table);
+  const { text } = statement;
+  const client = db.client as unknown as { query(text: string, values: unknown[]): Promise<{ rowCount?: number | null; affectedRows?: number; rows?: unknown[] }> };
   const t = {
     statements: 0,
     async insert(rows: readonly UsageRow[]) {
       t.statements++;
       const r = await client.query(text, insertParams(rows));
       await afterCommit?.();
-      return r.rowCount ?? r.affectedRows ?? 0;
+      return statement.inserted({ count: r.rowCount ?? r.affectedRows, rows: r.rows });
     },
     async probe() {
       await client.query(text, insertParams([]));

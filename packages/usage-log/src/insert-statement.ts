@@ -23,16 +23,48 @@ const COLUMNS = [
   ['created_at', 'timestamptz'],
 ] as const;
 
+/** The table whose rows the SDK's rollups count (migration 000003 of @korean-together/sql). */
+export const ROLLUP_TABLE = 'ai_usage_log';
+
+/** A batch insert statement and how to read, from its result, how many rows it stored. */
+export interface InsertStatement {
+  text: string;
+  /** Whether it keeps the rollups (the SDK's own table) or is a plain INSERT (any other table). */
+  rollups: boolean;
+  /** Rows stored, from the statement's result (`rowCount`/`affectedRows` and `rows`). */
+  inserted(result: { count: number | null | undefined; rows?: readonly unknown[] | undefined }): number;
+}
+
 /**
- * One parameterised statement for a whole batch: one array parameter per column, unnested into
- * rows. `ON CONFLICT DO NOTHING` without a conflict target makes a replayed row a no-op and
- * needs only INSERT privilege (a target such as `(id)` would also need SELECT on id).
+ * One parameterised statement for a whole batch: one array parameter per column.
+ *
+ * Into the SDK's own `ai_usage_log` it calls the schema's `ai_usage_log_insert(...)`: that
+ * function inserts with `ON CONFLICT DO NOTHING` and adds exactly the rows the INSERT stored to
+ * the hourly and daily rollups in the same transaction (so a replayed or doubled row is counted
+ * once, and distinct calls stay exact across batches), and opens the partition of a day that has
+ * none first. It runs as its owner: the writer role needs only USAGE on the schema and EXECUTE.
+ *
+ * Into any other table (`table` option) it is a plain `INSERT ... SELECT FROM unnest(...) ON
+ * CONFLICT DO NOTHING`, without rollups; without a conflict target it needs only INSERT privilege
+ * (a target such as `(id)` would also need SELECT on id).
  */
-export function insertStatement(schema: string, table: string): string {
-  const target = `${quoteIdentifier(schema, 'schema')}.${quoteIdentifier(table, 'table')}`;
-  const cols = COLUMNS.map(([c]) => c).join(', ');
+export function insertStatement(schema: string, table: string): InsertStatement {
+  const qSchema = quoteIdentifier(schema, 'schema');
   const params = COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
-  return `INSERT INTO ${target} (${cols}) SELECT * FROM unnest(${params}) ON CONFLICT DO NOTHING`;
+  if (table === ROLLUP_TABLE) {
+    return {
+      text: `SELECT ${qSchema}.ai_usage_log_insert(${params}) AS inserted`,
+      rollups: true,
+      inserted: (r) => Number((r.rows?.[0] as { inserted?: unknown } | undefined)?.inserted ?? 0),
+    };
+  }
+  const target = `${qSchema}.${quoteIdentifier(table, 'table')}`;
+  const cols = COLUMNS.map(([c]) => c).join(', ');
+  return {
+    text: `INSERT INTO ${target} (${cols}) SELECT * FROM unnest(${params}) ON CONFLICT DO NOTHING`,
+    rollups: false,
+    inserted: (r) => r.count ?? 0,
+  };
 }
 
 /** The statement's parameters for `rows`, column by column. */

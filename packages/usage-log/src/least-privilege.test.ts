@@ -12,8 +12,9 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
   const role = uniqueName('writer');
   beforeAll(async () => {
     await db.query(`CREATE ROLE "${role}" LOGIN`);
+    // Into ai_usage_log the sink calls ai_usage_log_insert (security definer; EXECUTE is PUBLIC's by
+    // default): USAGE on the schema is all the role needs, no right on the table or the rollups.
     await db.query(`GRANT USAGE ON SCHEMA "${db.schema}" TO "${role}"`);
-    await db.query(`GRANT INSERT, SELECT (id) ON "${db.schema}".ai_usage_log TO "${role}"`);
   });
   afterAll(async () => {
     // The role's grants go first (the schema may still be there: hooks run in reverse order), then the role.
@@ -33,7 +34,7 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
     return url.toString();
   };
 
-  it('writes, deduplicates and replays with only USAGE, INSERT and SELECT(id)', async () => {
+  it('writes, deduplicates and replays into ai_usage_log (and its rollups) with only USAGE on the schema', async () => {
     const url = new URL(roleUrl());
     const spillDir = await tempDir('lp');
     const sink = createPostgresSink({ connectionString: url.toString(), schema: db.schema, spillDir });
@@ -44,6 +45,8 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 500, duplicates: 100, failed: 0, spilled: 0, dropped: 0 });
     expect(await tableStats(db)).toEqual({ n: 400, distinct: 400, cost: costSumText(0, 400) });
+    const [rollup] = await db.query<{ n: number; cost: string }>(`SELECT sum(attempts)::int AS n, sum(cost_usd)::text AS cost FROM "${db.schema}".ai_usage_daily`);
+    expect(rollup).toEqual({ n: 400, cost: costSumText(0, 400) });
     // And the role really is that small: it cannot read the rows it wrote.
     const { default: pg } = await import('pg');
     const c = new pg.Client({ connectionString: url.toString() });

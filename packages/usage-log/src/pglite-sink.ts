@@ -39,12 +39,13 @@ export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
   }
   const schema = options.schema ?? SINK_DEFAULTS.schema;
   const table = options.table ?? SINK_DEFAULTS.table;
-  const text = insertStatement(schema, table);
+  const statement = insertStatement(schema, table);
+  const { text } = statement;
   const target: InsertTarget = {
     id: `pglite:${dbId}:${schema}.${table}`,
     async insert(rows) {
       const r = await db.query(text, insertParams(rows));
-      return r.affectedRows ?? 0;
+      return statement.inserted({ count: r.affectedRows, rows: r.rows });
     },
     async probe() {
       await db.query(text, insertParams([]));

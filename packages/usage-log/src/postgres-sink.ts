@@ -44,14 +44,17 @@ export type PostgresSink = UsageSink & {
 
 /**
  * A usage sink for Postgres that never loses a row and never makes the caller wait: `write()`
- * queues in memory; batches go out as one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
- * NOTHING`; while the database is unreachable or slow, rows go to fsync'd JSONL spill files,
- * replayed in order once it answers. Rows the database refuses are isolated and quarantined.
+ * queues in memory; batches go out as one statement (into `ai_usage_log`: the schema's
+ * `ai_usage_log_insert`, which keeps the rollups too; into another table: `INSERT ... SELECT FROM
+ * unnest(...) ON CONFLICT DO NOTHING`); while the database is unreachable or slow, rows go to
+ * fsync'd JSONL spill files, replayed in order once it answers. Rows the database refuses are
+ * isolated and quarantined.
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const schema = options.schema ?? SINK_DEFAULTS.schema;
   const table = options.table ?? SINK_DEFAULTS.table;
-  const text = insertStatement(schema, table);
+  const statement = insertStatement(schema, table);
+  const { text } = statement;
   if (!options.pool && !options.connectionString) {
     throw new AiError('invalid_config', 'usage-log: createPostgresSink needs `pool` or `connectionString`', { retryable: false });
   }
@@ -84,7 +87,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     id: `pg:${targetIdentity(options, pool)}:${schema}.${table}`,
     async insert(rows: readonly UsageRow[]) {
       const r = await pool.query({ name, text, values: insertParams(rows) });
-      return r.rowCount ?? 0;
+      return statement.inserted({ count: r.rowCount, rows: r.rows });
     },
     async probe() {
       await pool.query({ name, text, values: insertParams([]) });

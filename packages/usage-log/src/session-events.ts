@@ -40,12 +40,13 @@ export interface TableOptions {
 
 /**
  * Inserts one session_events row, with the analysis columns filled from an EvalResult and its
- * meta. Resolves to the row id. Throws AiError `invalid_request` when the row is refused (no
+ * meta, through the schema's session_event_insert, which keeps the evaluation rollups (and so
+ * v_evaluation_stats) in the same statement. Resolves to the row id. Throws AiError `invalid_request` when the row is refused (no
  * such session, score out of range, a host trigger or policy...) and `unavailable` when the
  * database or the table fails (see insertOne).
  */
 export async function writeSessionEvent(db: QueryableLike, input: SessionEventInput, options: TableOptions = {}): Promise<{ id: string }> {
-  const table = `${quoteIdentifier(options.schema ?? 'public', 'schema')}.session_events`;
+  const fn = `${quoteIdentifier(options.schema ?? 'public', 'schema')}.session_event_insert`;
   if (!input || typeof input.sessionId !== 'string' || input.sessionId === '') {
     throw new AiError('invalid_request', 'usage-log: writeSessionEvent needs sessionId', { retryable: false });
   }
@@ -76,13 +77,13 @@ export async function writeSessionEvent(db: QueryableLike, input: SessionEventIn
     metadata === undefined ? null : JSON.stringify(metadata),
     input.createdAt ? input.createdAt.toISOString() : null,
   ];
-  // The SELECT form (not VALUES) so that the same statement can run with no row: see insertOne.
-  const sql = `INSERT INTO ${table} (id, session_id, activity_id, event_type, user_input, tutor_response, score, pass_fail,
-      primary_error_type, provider, model_id, latency_ms, evaluation_detail, metadata, created_at)
-    SELECT COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, $5::text, $6::text, $7::int, $8::boolean,
-      $9::text, $10::text, $11::text, $12::int, $13::jsonb, $14::jsonb, COALESCE($15::timestamptz, now())
-    WHERE $16::boolean
-    RETURNING id`;
+  // The schema's session_event_insert stores the row and, for an evaluation, adds it to the
+  // evaluation rollups (evaluation_hourly/daily, which v_evaluation_stats reads) in the same
+  // statement; it opens the partition of a day that has none. The WHERE lets the same statement
+  // run with no row: see insertOne.
+  const sql = `SELECT ${fn}($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::text, $7::int, $8::boolean,
+      $9::text, $10::text, $11::text, $12::int, $13::jsonb, $14::jsonb, $15::timestamptz) AS id
+    WHERE $16::boolean`;
   const rows = await insertOne(db, sql, values, 'session_events');
   return { id: String(rows[0].id) };
 }
