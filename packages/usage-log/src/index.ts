@@ -18,3 +18,5 @@ export { normalizeUsage, rowToRecord, MAX_ERROR_MESSAGE } from './usage-row.js';
 export type { UsageRow, NormalizeResult } from './usage-row.js';
 export { createPostgresBudgetStore, PostgresBudgetStore } from './postgres-budget-store.js';
 export type { PostgresBudgetStoreOptions, PgBudgetPoolLike, PgBudgetClientLike } from './postgres-budget-store.js';
+export { profileFromUsageLog } from './profile-from-usage-log.js';
+export type { ProfileFromUsageLogOptions } from './profile-from-usage-log.js';
