@@ -511,6 +511,11 @@ DECLARE
   at timestamptz := coalesce(p_created_at, now());
   new_id uuid;
 BEGIN
+  -- The primary key is (id, created_at), so it cannot refuse a second event with the same id on
+  -- another day or time (a retried write): look for it, as the old primary key on id did.
+  IF p_id IS NOT NULL AND EXISTS (SELECT 1 FROM session_events WHERE id = p_id) THEN
+    RAISE unique_violation USING MESSAGE = format('session event %s exists already', p_id), CONSTRAINT = 'session_events_pkey';
+  END IF;
   PERFORM ai_partitions_ensure_for(ARRAY[at]);
   WITH ins AS (
     INSERT INTO session_events (id, session_id, activity_id, event_type, user_input, tutor_response, score, pass_fail,

@@ -127,6 +127,9 @@ describe('rollups kept by the writers', () => {
     await insertEvent(db, db.schema, { sessionId: session, provider: 'gemini', modelId: 'm', primaryErrorType: 'formality', score: 70, passFail: true, latencyMs: 100, at });
     await insertEvent(db, db.schema, { sessionId: session, provider: 'gemini', modelId: 'm', primaryErrorType: 'formality', score: null, passFail: null, latencyMs: null, at });
     await insertEvent(db, db.schema, { sessionId: session, eventType: 'user_input', at });
+    // A second event with an id that exists (a retried write) is refused, whatever its time.
+    const id = await insertEvent(db, db.schema, { sessionId: session, provider: 'gemini', modelId: 'm', score: 90, passFail: true, latencyMs: 100, at: '2026-05-06T10:00:00Z' });
+    await expect(insertEvent(db, db.schema, { id, sessionId: session, provider: 'gemini', modelId: 'm', score: 90, passFail: true, latencyMs: 100 })).rejects.toMatchObject({ code: '23505' });
     // A refused event (no such session) changes nothing.
     await expect(insertEvent(db, db.schema, { sessionId: randomUUID(), provider: 'gemini', modelId: 'm', score: 10, at })).rejects.toMatchObject({ code: '23503' });
     const rows = await db.query(`SELECT avg_score::float8 AS avg_score, total_evaluations::int AS n, avg_latency_ms::float8 AS lat, pass_rate FROM ${s}.v_evaluation_stats WHERE date = '2026-05-05'`);
