@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultPolicy, defaultPriceTable, definePolicy } from '@korean-together/core';
 import { AI_POLICY_DOC_PATH, capabilityWords, formatPrice, renderAiPolicyDoc } from './generate-ai-policy.js';
 import { tutoringPolicy } from '../server/src/tutoring-policy.js';
+import { renderSimulationSection, SIMULATION_PROFILES, simulateDefaults } from './simulation-section.js';
 
 describe('docs/AI_POLICY.md', () => {
   it('is exactly what the generator writes from defaultPolicy, defaultPriceTable and the server policy', () => {
@@ -52,5 +53,16 @@ describe('docs/AI_POLICY.md', () => {
     const proDoc = renderAiPolicyDoc(withPro);
     expect(proDoc).toContain('| the same on fallback `pro` | `gemini-2.5-pro` | 0.004125 |');
     expect(proDoc).not.toContain('fallback `gpt-4.1-mini`');
+  });
+
+  it('has the simulated section: defaultPolicy under the stated fault profile, and it moves when the profile does', async () => {
+    const doc = readFileSync(AI_POLICY_DOC_PATH, 'utf8');
+    const section = renderSimulationSection(await simulateDefaults());
+    expect(doc).toContain(section);
+    expect(section).toContain('`flash` (eval, `gemini-2.5-flash`): latency lognormal, median 1200 ms, sigma 0.4; 2% hangs, 3% HTTP 503');
+    const worse = { ...SIMULATION_PROFILES, flash: { ...SIMULATION_PROFILES.flash!, faults: [{ kind: 'hang' as const, probability: 0.2 }] } };
+    const changed = renderSimulationSection(await simulateDefaults(defaultPolicy, worse), worse);
+    expect(changed).not.toBe(section);
+    expect(changed).toContain('20% hangs');
   });
 });

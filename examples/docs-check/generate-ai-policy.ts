@@ -22,6 +22,7 @@ import {
 } from '@korean-together/core';
 import { catalogEntry } from '../server/src/provider-catalog.js';
 import { tutoringPolicy } from '../server/src/tutoring-policy.js';
+import { renderSimulationSection, simulateDefaults } from './simulation-section.js';
 
 export const AI_POLICY_DOC_PATH = fileURLToPath(new URL('../../docs/AI_POLICY.md', import.meta.url));
 
@@ -210,7 +211,10 @@ function workedExamples(table: PriceTable, policy: AiPolicy): string {
 }
 
 /** The whole document. */
-export function renderAiPolicyDoc(policy: AiPolicy = tutoringPolicy(), defaults: AiPolicy = defaultPolicy, table: PriceTable = defaultPriceTable): string {
+// The simulated section runs once per process: simulatePolicy is async, the rest of the doc is not.
+const DEFAULTS_SIMULATED = renderSimulationSection(await simulateDefaults());
+
+export function renderAiPolicyDoc(policy: AiPolicy = tutoringPolicy(), defaults: AiPolicy = defaultPolicy, table: PriceTable = defaultPriceTable, simulated: string = DEFAULTS_SIMULATED): string {
   const caps: Capability[] = ['stt', 'tts', 'eval'];
   const out: string[] = [
     '# AI policy',
@@ -250,6 +254,7 @@ export function renderAiPolicyDoc(policy: AiPolicy = tutoringPolicy(), defaults:
     '',
     budgetWords(defaults),
     '',
+    simulated,
   );
   out.push(
     `## Cost table (\`defaultPriceTable\`, version ${table.version})`,
