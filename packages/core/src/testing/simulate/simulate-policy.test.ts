@@ -164,4 +164,16 @@ describe('simulatePolicy', () => {
     expect(await configError({ ...base, workload: { calls: 10, mix: { stt: 1 } }, profiles: { flash: lite, lite } })).toMatch(/workload\.mix\.stt: no stt provider/);
     expect(await configError({ ...base, profiles: { flash: { latency: lite.latency, faults: [{ kind: 'status', probability: 0.1 }] }, lite } })).toMatch(/profiles\.flash\.faults\.0\.status: a 'status' fault needs status/);
   });
+
+  it('request sizes over the engine limits are invalid_config naming workload.request.<field>', async () => {
+    const fixed = { latency: { kind: 'fixed' as const, ms: 10 } };
+    const policy = { capabilities: { stt: { chain: ['whisper'] }, tts: { chain: ['wavenet'], maxTextBytes: 1000 } } };
+    const profiles = { whisper: fixed, wavenet: fixed };
+    expect(await configError({ policy, profiles, workload: { calls: 10, request: { sttAudioMs: 60_001 } } })).toMatch(/workload\.request\.sttAudioMs: 60001 ms is over the client's 60000 ms STT limit/);
+    // 400 characters of the Korean text are about 1070 UTF-8 bytes.
+    expect(await configError({ policy, profiles, workload: { calls: 10, request: { ttsChars: 400 } } })).toMatch(/workload\.request\.ttsChars: 400 characters are \d+ UTF-8 bytes, over capabilities\.tts\.maxTextBytes \(1000\)/);
+    // At the limits the calls run and succeed.
+    const ok = await simulatePolicy({ policy, profiles, workload: { calls: 20, request: { sttAudioMs: 60_000, ttsChars: 300 } } });
+    expect(ok.successRate).toBe(1);
+  });
 });

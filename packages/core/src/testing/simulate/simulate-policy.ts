@@ -13,7 +13,7 @@ import { seededRandom, streamFor } from './prng.js';
 import { CapabilityTally, type BreakerChange, type SimulationReport } from './report.js';
 import { profileSampler as samplerFor, simulatedProvider, type AttemptDraw } from './simulated-provider.js';
 import { VirtualClock } from './virtual-clock.js';
-import { parseWorkload, type Workload } from './workload.js';
+import { parseWorkload, ttsTextOf, type Workload } from './workload.js';
 
 export interface SimulatePolicyOptions {
   /** The policy under test: a `definePolicy` result or raw input (an ai-policy.json's content). */
@@ -50,7 +50,7 @@ export async function simulatePolicy(options: SimulatePolicyOptions): Promise<Si
   const policy = definePolicy(options.policy ?? {});
   const profiles = parseProfiles(policy, options.profiles);
   const available = CAPABILITIES.filter((c) => [...profiles.values()].some((p) => p.capability === c));
-  const workload = parseWorkload(options.workload, available);
+  const workload = parseWorkload(options.workload, available, policy);
 
   const clock = new VirtualClock(START_MS);
   const providers: Record<string, Provider> = {};
@@ -95,7 +95,7 @@ export async function simulatePolicy(options: SimulatePolicyOptions): Promise<Si
   const sttAudio = new Uint8Array((workload.request?.sttAudioMs ?? 3000) * 32);
   const sttReq: SttRequest = { audio: sttAudio, encoding: 'LINEAR16', sampleRateHertz: 16_000, languageCode: 'ko-KR' };
   const ttsChars = workload.request?.ttsChars ?? 40;
-  const ttsReq: TtsRequest = { text: '안녕하세요 반갑습니다 '.repeat(Math.ceil(ttsChars / 12)).slice(0, ttsChars) };
+  const ttsReq: TtsRequest = { text: ttsTextOf(ttsChars) };
   const evalReq: EvalRequest = { prompt: '자기소개를 하세요.', learnerAnswer: '저는 학생입니다.', targetFormality: 'hapsyo' };
 
   async function oneCall(capability: Capability, sessionId?: string): Promise<void> {

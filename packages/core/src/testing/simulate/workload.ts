@@ -1,5 +1,7 @@
 // What the simulated host does: how many calls (or lessons), how many at once, which capabilities.
 import { z } from 'zod';
+import type { AiPolicy } from '../../policy/ai-policy.js';
+import { MAX_SYNC_AUDIO_MS } from '../../requests/limits.js';
 import { CAPABILITIES, type Capability } from '../../spec/types.js';
 import { configError, zodIssues } from './profile.js';
 
@@ -29,7 +31,16 @@ export const workloadSchema = z
 export type Workload = z.input<typeof workloadSchema>;
 export type ParsedWorkload = z.output<typeof workloadSchema>;
 
-export function parseWorkload(input: unknown, available: readonly Capability[]): ParsedWorkload {
+/** The TTS text the simulation sends: Korean, `chars` characters long. */
+export function ttsTextOf(chars: number): string {
+  return '안녕하세요 반갑습니다 '.repeat(Math.ceil(chars / 12)).slice(0, chars);
+}
+
+/**
+ * Validates the workload: its shape, capabilities with providers, and request sizes the client
+ * accepts (a request over the engine's limits would only measure the client refusing it).
+ */
+export function parseWorkload(input: unknown, available: readonly Capability[], policy: AiPolicy): ParsedWorkload {
   const parsed = workloadSchema.safeParse(input);
   if (!parsed.success) throw configError(zodIssues('workload', parsed.error));
   const w = parsed.data;
@@ -38,5 +49,15 @@ export function parseWorkload(input: unknown, available: readonly Capability[]):
   }
   if (w.mix && CAPABILITIES.every((c) => !(w.mix![c]! > 0))) throw configError('workload.mix: every weight is 0');
   if (w.lesson && CAPABILITIES.every((c) => !(w.lesson![c]! > 0))) throw configError('workload.lesson: a lesson makes no calls');
+  const sttAudioMs = w.request?.sttAudioMs;
+  if (sttAudioMs !== undefined && sttAudioMs > MAX_SYNC_AUDIO_MS) {
+    throw configError(`workload.request.sttAudioMs: ${sttAudioMs} ms is over the client's ${MAX_SYNC_AUDIO_MS} ms STT limit`);
+  }
+  const ttsChars = w.request?.ttsChars;
+  if (ttsChars !== undefined) {
+    const bytes = Buffer.byteLength(ttsTextOf(ttsChars), 'utf8');
+    const max = policy.capabilities.tts.maxTextBytes;
+    if (bytes > max) throw configError(`workload.request.ttsChars: ${ttsChars} characters are ${bytes} UTF-8 bytes, over capabilities.tts.maxTextBytes (${max})`);
+  }
   return w;
 }
