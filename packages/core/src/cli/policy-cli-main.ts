@@ -1,7 +1,8 @@
 // korean-together-policy: simulate a policy against a fault profile and gate CI on the report.
 //   simulate --policy ai-policy.json --profile faults.json --calls 100000 --expect 'eval.p99<=7000'
 //   diff old.json new.json --profile faults.json
-// Exit codes: 0 every expectation held, 1 one failed, 2 bad input (the message names it).
+// Exit codes: 0 every expectation held, 1 one failed, 2 bad input (the message names it),
+// 3 an internal error (a crash, or the simulation stalled): not the input's fault.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AiError, isAiError } from '../errors/ai-error.js';
@@ -25,7 +26,7 @@ const USAGE = `usage:
 
 The profile file is { "profiles": { <provider key>: { latency, faults? } }, "workload"?: { ... } }
 (or the profiles object alone); --calls / --lessons / --concurrency override its workload.
-Exit: 0 ok, 1 an expectation failed, 2 bad input.`;
+Exit: 0 ok (or --help), 1 an expectation failed, 2 bad input, 3 internal error (a crash, a stalled simulation).`;
 
 const bad = (message: string): AiError => new AiError('invalid_config', message, { retryable: false });
 
@@ -91,8 +92,20 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+function help(io: Io): number {
+  io.out(USAGE);
+  return 0;
+}
+
+/** Exit code of a failure: 2 for bad input (invalid_config, a flag parseArgs refuses), 3 for anything else. */
+export function exitCodeFor(error: unknown): 2 | 3 {
+  if (isAiError(error)) return error.code === 'invalid_config' ? 2 : 3;
+  return (error as { code?: unknown } | null)?.code?.toString().startsWith('ERR_PARSE_ARGS') ? 2 : 3;
+}
+
 async function simulate(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return help(io);
   if (positionals.length) throw bad(`simulate: unexpected argument '${positionals[0]}'`);
   // Expectations first: a typo fails before a long simulation.
   const expectations = (values.expect ?? []).map((t, i) => parseExpectation(t, `--expect[${i}]`));
@@ -129,6 +142,7 @@ function diffRows(a: SimulationReport, b: SimulationReport): string[][] {
 
 async function diff(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return help(io);
   if (positionals.length !== 2) throw bad('diff: needs two policy files: diff old.json new.json --profile faults.json');
   const { profiles, workload } = loadProfile(values.profile);
   const w = workloadFrom(values, workload);
@@ -158,9 +172,9 @@ export async function main(argv: string[], io: Io = { out: (t) => console.log(t)
     }
     throw bad(`unknown command '${command}' (simulate or diff)`);
   } catch (e) {
-    if (isAiError(e)) io.err(`korean-together-policy: ${e.code}: ${e.message}`);
-    else if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) io.err(`korean-together-policy: invalid_config: ${(e as Error).message}\n${USAGE}`);
-    else throw e;
-    return 2;
+    const code = exitCodeFor(e);
+    if (code === 2) io.err(isAiError(e) ? `korean-together-policy: ${e.code}: ${e.message}` : `korean-together-policy: invalid_config: ${(e as Error).message}\n${USAGE}`);
+    else io.err(`korean-together-policy: internal error (exit 3): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return code;
   }
 }

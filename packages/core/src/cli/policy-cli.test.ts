@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AiError } from '../errors/ai-error.js';
+import { SimulationStalledError } from '../testing/simulate/simulate-policy.js';
+import { exitCodeFor, main } from './policy-cli-main.js';
 
 const CLI = fileURLToPath(new URL('./policy-cli.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
@@ -85,5 +88,32 @@ describe('korean-together-policy', () => {
       expect(out.code, args.join(' ')).toBe(2);
       expect(out.stderr, args.join(' ')).toMatch(message);
     }
+  });
+
+  it('--help / -h print the usage and exit 0, for both commands', async () => {
+    for (const args of [['--help'], ['-h'], ['simulate', '--help'], ['simulate', '-h'], ['diff', '--help'], ['diff', '-h']]) {
+      const out = await run(args);
+      expect(out.code, args.join(' ')).toBe(0);
+      expect(out.stdout, args.join(' ')).toMatch(/^usage:\n {2}korean-together-policy simulate/);
+      expect(out.stderr, args.join(' ')).toBe('');
+    }
+  });
+
+  it('internal errors and a stalled simulation exit 3, not the 2 of bad input', async () => {
+    expect(exitCodeFor(new SimulationStalledError('stalled'))).toBe(3);
+    expect(exitCodeFor(new TypeError('x is undefined'))).toBe(3);
+    expect(exitCodeFor(new AiError('unavailable', 'x', { retryable: true }))).toBe(3);
+    expect(exitCodeFor(new AiError('invalid_config', 'x', { retryable: false }))).toBe(2);
+    expect(exitCodeFor(Object.assign(new TypeError('bad flag'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }))).toBe(2);
+    // main() itself: a crash after a good simulation (here: printing the report throws) exits 3.
+    const errs: string[] = [];
+    const io = {
+      out: () => {
+        throw new TypeError('stdout is gone');
+      },
+      err: (t: string) => void errs.push(t),
+    };
+    expect(await main(['simulate', '--policy', policy, '--profile', profile, '--calls', '10'], io)).toBe(3);
+    expect(errs).toEqual(['korean-together-policy: internal error (exit 3): TypeError: stdout is gone']);
   });
 });

@@ -6,7 +6,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`korean-together-policy: ${(error as Error)?.message ?? String(error)}\n`);
-    process.exitCode = 2;
+    // main() maps every failure to a code; this is a crash outside it: internal, not bad input.
+    process.stderr.write(`korean-together-policy: internal error (exit 3): ${(error as Error)?.message ?? String(error)}\n`);
+    process.exitCode = 3;
   },
 );

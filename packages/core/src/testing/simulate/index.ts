@@ -1,4 +1,4 @@
-export { simulatePolicy, profileSampler } from './simulate-policy.js';
+export { simulatePolicy, profileSampler, SimulationStalledError } from './simulate-policy.js';
 export type { AttemptDraw } from './simulated-provider.js';
 export type { SimulatePolicyOptions } from './simulate-policy.js';
 export { formatSimulationReport, percentile } from './report.js';

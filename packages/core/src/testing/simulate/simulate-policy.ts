@@ -27,6 +27,15 @@ export interface SimulatePolicyOptions {
   pricing?: CreateAiClientOptions['pricing'];
 }
 
+/**
+ * The simulation could not go on: calls wait on something that is not on the virtual clock (a
+ * real timer, real I/O). A fault of the simulator or of a custom piece it runs, not of the input,
+ * so it is not invalid_config (the CLI exits 3 for it).
+ */
+export class SimulationStalledError extends Error {
+  override readonly name = 'SimulationStalledError';
+}
+
 /** Virtual start: a fixed instant, so budget days and timestamps repeat too. */
 const START_MS = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -172,7 +181,7 @@ export async function simulatePolicy(options: SimulatePolicyOptions): Promise<Si
     if (!clock.fireNext()) {
       // Nothing to fire: let anything still settling run, then give up rather than spin.
       await drain();
-      if (!done) throw configError('the simulation stalled: calls are waiting on something other than the virtual clock');
+      if (!done) throw new SimulationStalledError('simulatePolicy: the simulation stalled: calls are waiting on something other than the virtual clock');
     }
   }
   if (failure) throw failure;
