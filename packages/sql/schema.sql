@@ -227,8 +227,7 @@ CREATE VIEW v_evaluation_stats AS
 CREATE FUNCTION ai_latency_histogram(sorted_latencies integer[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE;
 CREATE FUNCTION ai_latency_histogram_add(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE;
 CREATE AGGREGATE ai_latency_histogram_sum(bigint[]);
-CREATE FUNCTION ai_latency_quantile(le bigint[], q double precision, min_ms integer, max_ms integer) RETURNS double precision LANGUAGE sql IMMUTABLE;
-CREATE FUNCTION ai_latency_rank_value(le bigint[], r bigint, min_ms integer, max_ms integer) RETURNS double precision LANGUAGE sql IMMUTABLE;
+CREATE FUNCTION ai_latency_quantile(le bigint[], q double precision, min_ms integer, max_ms integer) RETURNS double precision LANGUAGE plpgsql IMMUTABLE;
 CREATE FUNCTION ai_latency_uppers() RETURNS integer[] LANGUAGE sql IMMUTABLE;
 CREATE FUNCTION ai_partitions_ensure(days date[], monthly_before date) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER;
 CREATE FUNCTION ai_partitions_ensure_for(stamps timestamp with time zone[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER;

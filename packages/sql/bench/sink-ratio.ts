@@ -1,0 +1,90 @@
+// The usage sink with rollups (rows and rollups through ai_usage_log_insert) against a
+// hand-written bulk insert of the same rows into the same table, alternating rounds in one run.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createPostgresSink, normalizeUsage } from '../../usage-log/src/index.js';
+import { insertParams } from '../../usage-log/src/insert-statement.js';
+import type { UsageRow } from '../../usage-log/src/usage-row.js';
+import { makeRecord, streamId } from '../../../test-support/usage.js';
+import { migrate } from '../src/migrate.js';
+import { reconcile } from '../src/reconcile.js';
+
+export interface SinkRatio {
+  rows: number;
+  rounds: number;
+  batchSize: number;
+  connections: number;
+  perRound: { sink: number; hand: number }[];
+  sinkMedian: number;
+  handMedian: number;
+  correct: boolean;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function measureSinkRatio(url: string, rows = Number(process.env.BENCH_SINK_ROWS ?? 200_000), rounds = 3): Promise<SinkRatio> {
+  const schema = `kt_bench_sink_${randomBytes(3).toString('hex')}`;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => {});
+  const batchSize = 1000;
+  const connections = 2;
+  const perRound: { sink: number; hand: number }[] = [];
+  let correct = true;
+  try {
+    await migrate({ client: pool, schema });
+    const cols = 'id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, error_code, error_message, estimated_cost_usd, price_version, created_at';
+    const types = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'bool', 'text', 'text', 'numeric', 'text', 'timestamptz'];
+    const handSql = `INSERT INTO "${schema}".ai_usage_log (${cols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ON CONFLICT DO NOTHING`;
+    const start = Date.now() - 3_600_000;
+    const handStreams: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // The same rows for both (the hand-written insert gets fresh ids), timestamps in the last hour.
+      const sinkStream = streamId();
+      const handStream = streamId();
+      handStreams.push(handStream);
+      const at = (i: number) => new Date(start + round * rows + i);
+      const recs = Array.from({ length: rows }, (_, i) => makeRecord(sinkStream, i, { createdAt: at(i) }));
+      const spillDir = await mkdtemp(join(tmpdir(), 'kt-bench-sink-'));
+      const sink = createPostgresSink({ connectionString: url, schema, spillDir, batchSize, concurrency: connections, flushTimeoutMs: 120_000 });
+      let t = performance.now();
+      for (let i = 0; i < rows; i += 1000) {
+        for (let k = i; k < Math.min(i + 1000, rows); k++) sink.write(recs[k]!);
+        // A busy host that never waits: feed whenever fewer than 20,000 rows are pending.
+        while (sink.stats().pending > 20_000) await new Promise((r) => setTimeout(r, 1));
+        await new Promise((r) => setImmediate(r));
+      }
+      await sink.flush();
+      const sinkRate = rows / ((performance.now() - t) / 1000);
+      await sink.close();
+      await rm(spillDir, { recursive: true, force: true });
+      const handRows: UsageRow[] = Array.from({ length: rows }, (_, i) => (normalizeUsage(makeRecord(handStream, i, { createdAt: at(i) })) as { row: UsageRow }).row);
+      t = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          while (next < rows) {
+            const b = handRows.slice(next, next + batchSize);
+            next += batchSize;
+            await pool.query(handSql, insertParams(b));
+          }
+        }),
+      );
+      const handRate = rows / ((performance.now() - t) / 1000);
+      perRound.push({ sink: sinkRate, hand: handRate });
+      const st = sink.stats();
+      const n = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ai_usage_log WHERE id::text LIKE $1`, [`${sinkStream}%`])).rows[0].n);
+      correct &&= st.dropped === 0 && st.failed === 0 && n === rows;
+    }
+    // The hand-written rows bypassed the rollups: without them, the rollups equal the raw rows.
+    await pool.query(`DELETE FROM "${schema}".ai_usage_log WHERE substr(id::text, 1, 8) = ANY ($1::text[])`, [handStreams]);
+    const report = await reconcile({ client: pool, schema, from: new Date(start - 86_400_000), to: new Date(Date.now() + 86_400_000) });
+    correct &&= report.ok;
+    return { rows, rounds, batchSize, connections, perRound, sinkMedian: median(perRound.map((r) => r.sink)), handMedian: median(perRound.map((r) => r.hand)), correct };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+}
