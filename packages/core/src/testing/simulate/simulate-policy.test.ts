@@ -140,6 +140,17 @@ describe('simulatePolicy', () => {
     expect(formatSimulationReport(a)).toContain('eval');
   });
 
+  it('a shared rate limit runs as a local limiter with the same limits on the virtual clock', async () => {
+    const evalPolicy = (rateLimit: Record<string, unknown>) => ({ capabilities: { eval: { chain: ['flash'], rateLimit, retry: { maxAttempts: 1 } } } });
+    const profiles = { flash: { latency: { kind: 'fixed' as const, ms: 1000 } } };
+    const workload = { calls: 200, arrivalsPerSecond: 10 };
+    const shared = await simulatePolicy({ policy: evalPolicy({ maxConcurrent: 2, maxWaitMs: 100, shared: {} }), profiles, workload });
+    const local = await simulatePolicy({ policy: evalPolicy({ maxConcurrent: 2, maxWaitMs: 100 }), profiles, workload });
+    expect(shared.eval!.successRate).toBeLessThan(0.5);
+    expect(shared.eval!.errors.rate_limited ?? shared.eval!.errors.exhausted).toBeGreaterThan(0);
+    expect(shared).toEqual(local);
+  });
+
   it('open-loop arrivals: calls overlap when they arrive faster than they finish', async () => {
     const report = await simulatePolicy({
       policy: { capabilities: { eval: { chain: ['flash'], rateLimit: { maxConcurrent: 2, maxWaitMs: 100 }, retry: { maxAttempts: 1 } } } },

@@ -6,6 +6,8 @@
 import { createAiClient, type CreateAiClientOptions } from '../../client.js';
 import { isAiError } from '../../errors/ai-error.js';
 import { definePolicy, type AiPolicy } from '../../policy/ai-policy.js';
+import { LocalLimiter } from '../../policy/local-limiter.js';
+import type { SharedRateLimits } from '../../policy/rate-limit.js';
 import { CAPABILITIES, type Capability, type EvalRequest, type Provider, type SttRequest, type TtsRequest } from '../../spec/types.js';
 import type { UsageRecord, UsageSink } from '../../usage/usage-record.js';
 import { configError, parseProfiles, type ProviderProfiles } from './profile.js';
@@ -77,9 +79,14 @@ export async function simulatePolicy(options: SimulatePolicyOptions): Promise<Si
     flush: async () => {},
     close: async () => {},
   };
+  // A shared (Redis) limit is simulated as what one process sees of it when it is the only
+  // caller: a local limiter with the same limits, on the virtual clock. Other processes' share
+  // of the limit is not modelled.
+  const sharedRateLimits: SharedRateLimits = { limiterFor: (spec) => new LocalLimiter(spec.policy, spec.clock), close: async () => {} };
   const client = createAiClient({
     policy,
     providers,
+    sharedRateLimits,
     pricing: options.pricing,
     sinks: [costSink],
     clock,
