@@ -1,13 +1,12 @@
-// Capacity of one tutoring-server process, and how the dashboard's queries scale with the size
-// of ai_usage_log. Writes the `example-server` section of docs/BENCHMARKS.md; the scaling
-// checkpoints (docs/SCALING_CHECKPOINTS.md) cite these numbers.
+// Capacity of one tutoring-server process. Writes the `example-server` section of
+// docs/BENCHMARKS.md; the scaling checkpoints (docs/SCALING_CHECKPOINTS.md) cite these numbers.
+// (How the dashboard's queries scale with the usage log: @korean-together/sql's bench.)
 //
 //   pnpm --filter @korean-together/example-server bench
 //
 // Part 1 runs the real server (src/main.ts) as a child process against the emulators (in this
 // process, which also generates the load), on loopback only, with a closed loop of N clients
-// for a fixed time. Part 2 needs DATABASE_URL: it fills a scratch schema with synthetic usage
-// rows and times the stats queries; the schema is dropped afterwards.
+// for a fixed time.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,14 +15,11 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { emulatorEnv, startEmulators, synthesizeWav, type Emulators } from '@korean-together/providers/emulators';
-import { migrate } from '@korean-together/sql';
 import { machineLine, markdownTable, printTable, writeBenchSection } from '../../../scripts/bench-report.js';
-import { callStats, dailyCosts, latencyOverWindow, type StatsDb } from '../src/stats.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 8_000);
 const CONCURRENCY = [1, 4, 16];
-const TABLE_SIZES = [100_000, 1_000_000];
 const CLK_TCK = 100;
 
 async function freePort(): Promise<number> {
@@ -154,71 +150,11 @@ async function serverCapacity(): Promise<string> {
   ].join('\n');
 }
 
-async function usageLogQueries(): Promise<string> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return '### ai_usage_log size vs dashboard queries\n\nNot measured: set DATABASE_URL to a Postgres server.';
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => {});
-  const schema = `kt_bench_usage_${randomBytes(3).toString('hex')}`;
-  const rows: (string | number)[][] = [];
-  try {
-    await migrate({ client: pool, schema });
-    const db: StatsDb = { schema, query: async (sql, params) => (await pool.query(sql, params)).rows as never };
-    let have = 0;
-    for (const size of TABLE_SIZES) {
-      // Synthetic attempts spread over the last 90 days: 3 capabilities, 5 providers, 5% failures.
-      await pool.query(
-        `INSERT INTO "${schema}".ai_usage_log (id, call_id, attempt, session_id, provider_type, provider_name, model_id, tokens_in, tokens_out,
-                 audio_duration_ms, characters, latency_ms, success, error_code, estimated_cost_usd, price_version, created_at)
-         SELECT gen_random_uuid(), gen_random_uuid(), 1, gen_random_uuid(),
-                (ARRAY['stt','tts','eval'])[1 + i % 3], (ARRAY['google-stt','google-tts','gemini','whisper','gemini'])[1 + i % 5], 'm',
-                CASE WHEN i % 3 = 2 THEN 300 END, CASE WHEN i % 3 = 2 THEN 200 END, CASE WHEN i % 3 = 0 THEN 4000 END, CASE WHEN i % 3 = 1 THEN 40 END,
-                (random() * 900)::int, i % 20 <> 0, CASE WHEN i % 20 = 0 THEN 'unavailable' END, 0.000500, 'bench',
-                now() - random() * interval '90 days'
-           FROM generate_series($1::int + 1, $2::int) AS i`,
-        [have, size],
-      );
-      have = size;
-      await pool.query(`ANALYZE "${schema}".ai_usage_log`);
-      const { bytes } = (await pool.query(`SELECT pg_total_relation_size('"${schema}".ai_usage_log')::bigint AS bytes`)).rows[0] as { bytes: string };
-      const time = async (fn: () => Promise<unknown>) => {
-        const ms: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          const t = performance.now();
-          await fn();
-          ms.push(performance.now() - t);
-        }
-        return ms.sort((a, b) => a - b)[2]!.toFixed(0);
-      };
-      rows.push([
-        size.toLocaleString('en-US'),
-        (Number(bytes) / 1024 / 1024).toFixed(0),
-        await time(() => dailyCosts(db, 30)),
-        await time(() => callStats(db, 30)),
-        await time(() => latencyOverWindow(db, 30)),
-        await time(() => latencyOverWindow(db, 1)),
-      ]);
-    }
-  } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  }
-  const columns = ['rows (90 days)', 'table + indexes MB', 'costs view, 30 d ms', 'calls per day, 30 d ms', 'latency percentiles, 30 d ms', 'latency percentiles, today ms'];
-  console.log('\nDashboard queries (median of 5) by ai_usage_log size:');
-  printTable(columns, rows);
-  return [
-    '### ai_usage_log size vs dashboard queries',
-    '',
-    'Synthetic attempts spread evenly over 90 days in a scratch schema on the local Postgres, `ANALYZE`d; each query as the ' +
-      'dashboard runs it (`src/stats.ts`), median of 5 runs. The views aggregate from the table every time (no materialisation).',
-    '',
-    markdownTable(columns, rows),
-  ].join('\n');
-}
-
 async function main(): Promise<void> {
   const capacity = await serverCapacity();
-  const queries = await usageLogQueries();
+  // How the stats queries behind the dashboard scale with the usage log (rollups, partitions) is
+  // measured by @korean-together/sql's bench: section usage-log-at-scale.
+  const queries = '### The usage log under the dashboard\n\nEvery `/v1/stats/*` query reads the rollups: timed at 1M and 10M usage rows, before and after, in the `usage-log-at-scale` section below (`pnpm --filter @korean-together/sql bench`).';
   writeBenchSection(
     'example-server',
     [
