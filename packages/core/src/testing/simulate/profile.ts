@@ -11,7 +11,18 @@ export const latencySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed'), ms: nonNegMs }).strict(),
   z.object({ kind: z.literal('normal'), meanMs: nonNegMs, stdDevMs: nonNegMs }).strict(),
   z.object({ kind: z.literal('lognormal'), medianMs: z.number().positive('must be > 0'), sigma: nonNegMs }).strict(),
-  z.object({ kind: z.literal('samples'), ms: z.array(nonNegMs).min(1, 'needs at least one sample') }).strict(),
+  z
+    .object({
+      kind: z.literal('samples'),
+      ms: z.array(nonNegMs).min(1, 'needs at least one sample'),
+      /**
+       * Lower bounds: attempts stopped after this long with no answer yet (a lost hedge, a caller
+       * abort). Each is drawn as often as a sample and then replaced by a uniform draw among the
+       * samples above it (the provider would have answered later), or itself if none is above.
+       */
+      censoredMs: z.array(nonNegMs).optional(),
+    })
+    .strict(),
 ]);
 
 export const faultSchema = z

@@ -19,9 +19,32 @@ export function drawLatency(latency: Latency, random: () => number): number {
       return Math.max(0, latency.meanMs + latency.stdDevMs * normal(random));
     case 'lognormal':
       return latency.medianMs * Math.exp(latency.sigma * normal(random));
-    case 'samples':
-      return latency.ms[Math.min(latency.ms.length - 1, Math.floor(random() * latency.ms.length))]!;
+    case 'samples': {
+      const censored = latency.censoredMs ?? [];
+      const n = latency.ms.length + censored.length;
+      const i = Math.min(n - 1, Math.floor(random() * n));
+      if (i < latency.ms.length) return latency.ms[i]!;
+      // A lower bound: the answer came later than c. Redistribute it over the samples above c.
+      const c = censored[i - latency.ms.length]!;
+      const sorted = sortedSamples(latency.ms);
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid]! <= c) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === sorted.length) return c;
+      return sorted[Math.min(sorted.length - 1, lo + Math.floor(random() * (sorted.length - lo)))]!;
+    }
   }
+}
+
+const sortedCache = new WeakMap<readonly number[], number[]>();
+function sortedSamples(ms: readonly number[]): number[] {
+  let sorted = sortedCache.get(ms);
+  if (!sorted) sortedCache.set(ms, (sorted = [...ms].sort((a, b) => a - b)));
+  return sorted;
 }
 
 function wait(clock: VirtualClock, ms: number, signal: AbortSignal): Promise<void> {
