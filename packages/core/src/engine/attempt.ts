@@ -23,8 +23,12 @@ export type AttemptOutcome =
 export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): Promise<AttemptOutcome> {
   const { ctx, plan } = call;
   const { clock } = ctx;
-  const n = ++call.attemptCount;
+  // A lane aborted before its attempt starts (a lost hedge, the caller, the deadline) makes no
+  // attempt: nothing is numbered, counted or recorded.
+  if (lane.reason !== undefined) return { ok: false, error: errorForAbort(lane.reason.abortCause, link.key, 0), abortCause: lane.reason.abortCause };
+  // Counted at once, so a hedged lane deciding on a top-up meanwhile sees this attempt.
   call.providerAttempts++;
+  let n = 0;
   const t0 = clock.now();
   const left = call.deadlineAt - t0;
   const timeoutMs = Math.max(1, Math.min(plan.policy.attemptTimeoutMs, left));
@@ -40,11 +44,15 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
   let raw: unknown;
   let outcome: AttemptOutcome;
   let waitingForSlot = limiter !== undefined;
+  let reached = false;
   try {
     // An attempt on a lane aborted meanwhile never reaches the provider.
     if (scope.reason !== undefined) throw scope.reason;
     if (limiter) release = limiter.tryAcquire?.() ?? (await limiter.acquire(scope.signal, Math.min(plan.maxSlotWaitMs ?? timeoutMs, timeoutMs), key));
     waitingForSlot = false;
+    if (scope.reason !== undefined) throw scope.reason;
+    n = ++call.attemptCount;
+    reached = true;
     // The signal is made only if the provider reads it.
     const actx = attemptContext(scope, n, call.deadlineAt, t0 + timeoutMs, plan.attemptFields);
     raw = await scope.race(plan.descriptor.invoke(provider, call.req, actx));
@@ -63,6 +71,17 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
     clock.clearTimeout(timer);
     release?.();
     lane.close(scope);
+  }
+
+  if (!reached) {
+    if (outcome.ok || outcome.abortCause !== undefined) {
+      // Aborted while waiting for a slot: the provider was never called, so there is no attempt
+      // to record (one usage row per real attempt) and no reservation spent.
+      call.providerAttempts--;
+      return outcome;
+    }
+    // Our own limiter refused (or failed): recorded, so the caller sees why the step was given up.
+    n = ++call.attemptCount;
   }
 
   // A schema-violating or unusable answer was still generated and billed: its tokens and
