@@ -39,7 +39,8 @@ export async function reserveCall(call: CallState): Promise<void> {
   const units = plan.descriptor.worstCase(call.req, call.facts, ctx.policy);
   const { chain } = plan;
   const worst = new Array<number>(chain.length);
-  // The two largest worst cases of distinct chain keys (a key listed twice is one provider).
+  // The two largest worst cases of the chain's steps. Hedging runs two steps at once, and a key
+  // listed twice is still two attempts in flight (two bills): every step counts, whatever its key.
   let first = 0;
   let second = 0;
   for (let i = 0; i < chain.length; i++) {
@@ -47,7 +48,6 @@ export async function reserveCall(call: CallState): Promise<void> {
     const modelId = link.modelPerRequest ? plan.descriptor.modelIdFor(link.provider, call.req) : link.provider.modelId;
     const micro = (modelId === link.provider.modelId ? link.price : ctx.pricer.planFor(plan.capability, modelId)).costMicro(units);
     worst[i] = micro;
-    if (chain.findIndex((l) => l.key === link.key) !== i) continue;
     if (micro > first) {
       second = first;
       first = micro;
