@@ -3,10 +3,13 @@
 // driving its real client library against the emulators. One usage row per attempt, each
 // priced at its own model's rate; the budget reserves the chain's most expensive step.
 import { createAiClient, defaultPriceTable, definePolicy, MemoryBudgetStore, microToUsd, Pricer, type ReserveRequest, type UsageRecord } from '@korean-together/core';
+import { evalOutputJsonSchema, evalSystemInstruction, evalUserPrompt } from '@korean-together/core/provider-kit';
 import { ArraySink, worstCaseUnits } from '@korean-together/core/testing';
 import { geminiEvaluator, openaiEvaluator } from '@korean-together/providers';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../test-support/emulators.js';
+import { estimateTokens } from '../src/emulators/index.js';
+import { toStrictSchema } from '../src/openai-eval/strict-schema.js';
 import { staticTokenClient } from './support/vertex-auth.js';
 
 const pricer = new Pricer(defaultPriceTable);
@@ -159,6 +162,28 @@ describe('the budget of a cross-vendor chain', () => {
       expect(sink.records[0]!.tokensIn!).toBeLessThanOrEqual(worstCaseUnits('eval', REQ, 1024, 70).tokensIn!);
       expect(res.meta.costUsd).toBeLessThanOrEqual(microToUsd(expected));
     }
+  });
+
+  it('the worst case bounds every prompt byte an adapter sends: instruction, prompt, the response schema, message framing', () => {
+    const bytes = (x: unknown) => Buffer.byteLength(typeof x === 'string' ? x : JSON.stringify(x), 'utf8');
+    const text = bytes(evalSystemInstruction(70)) + bytes(evalUserPrompt(REQ)) + 3 * (2 + 1);
+    const worstIn = worstCaseUnits('eval', REQ, 1024, 70).tokensIn!;
+    // Gemini sends the schema as is; OpenAI sends its strict form (the larger one).
+    expect(worstIn).toBeGreaterThanOrEqual(text + bytes(evalOutputJsonSchema));
+    expect(worstIn).toBeGreaterThanOrEqual(text + bytes(toStrictSchema(evalOutputJsonSchema)));
+  });
+
+  it('the emulators bill the response schema as prompt tokens', async () => {
+    const textTokens = estimateTokens([evalSystemInstruction(70), evalUserPrompt(REQ)].join('\n'));
+    const billed = async (key: 'flash' | 'gpt-4.1-mini') => {
+      const sink = new ArraySink();
+      const client = createAiClient({ policy: definePolicy({ capabilities: { eval: { chain: [key] } } }), providers: providers(), sinks: [sink] });
+      await client.eval.evaluate(REQ);
+      await client.close();
+      return sink.records[0]!.tokensIn;
+    };
+    expect(await billed('flash')).toBe(textTokens + estimateTokens(JSON.stringify(evalOutputJsonSchema)));
+    expect(await billed('gpt-4.1-mini')).toBe(textTokens + estimateTokens(JSON.stringify(toStrictSchema(evalOutputJsonSchema))) + 3 * (2 + 1));
   });
 
   it('refuses before any provider call when the dearest step does not fit, though the first would', async () => {

@@ -1,10 +1,20 @@
-import { checkEvalOutput, type EvalOutput } from '../eval/eval-result.js';
+import { checkEvalOutput, evalOutputJsonSchema, type EvalOutput } from '../eval/eval-result.js';
 import { evalSystemInstruction, evalUserPrompt } from '../eval/prompt.js';
 import type { UsageUnits } from '../pricing/cost.js';
 import { validateEvalRequest } from '../requests/eval-request.js';
 import { OPERATIONS, type EvalErrorItem, type EvalProvider, type EvalProviderResult, type EvalRequest, type EvalResult, type ResultMeta } from '../spec/types.js';
 import { attachmentDurationMs, worstAudioMs } from './audio-bounds.js';
 import type { CapabilityDescriptor } from './descriptor.js';
+
+/**
+ * The response schema the adapters send (Gemini's responseJsonSchema, OpenAI's strict
+ * json_schema) is billed as prompt tokens. Bounded by twice its serialized UTF-8 length: a
+ * token is never shorter than a byte, and OpenAI's strict form (required lists, nullable
+ * wrappers, no length keywords) stays within twice the plain schema (a providers test holds it).
+ */
+export const EVAL_SCHEMA_TOKENS_BOUND = 2 * Buffer.byteLength(JSON.stringify(evalOutputJsonSchema), 'utf8');
+/** Framing billed per message: OpenAI counts 3 tokens per message and 3 to prime the reply; eval sends two messages. */
+export const EVAL_MESSAGE_OVERHEAD_TOKENS = 3 * (2 + 1);
 
 /** Gemini bills audio input at 32 tokens per second. */
 const AUDIO_TOKENS_PER_SECOND = 32;
@@ -24,12 +34,13 @@ function systemInstructionBytes(passMark: number): number {
 
 /**
  * The most one evaluation attempt can bill. Upper bounds, not guesses: a token is never
- * shorter than one UTF-8 byte, output is capped by maxOutputTokens, attached audio is measured
+ * shorter than one UTF-8 byte, the prompt counts the instruction, the user prompt, the
+ * response schema and the per-message framing, output is capped by maxOutputTokens, attached audio is measured
  * from its container or, when the container does not state its length (WEBM), sized as if it
  * played at 6 kbit/s.
  */
 export function evalWorstCase(req: EvalRequest, passMark: number, maxOutputTokens: number): UsageUnits {
-  const tokensIn = systemInstructionBytes(passMark) + Buffer.byteLength(evalUserPrompt(req), 'utf8');
+  const tokensIn = systemInstructionBytes(passMark) + Buffer.byteLength(evalUserPrompt(req), 'utf8') + EVAL_SCHEMA_TOKENS_BOUND + EVAL_MESSAGE_OVERHEAD_TOKENS;
   if (req.audio) {
     const audioMs = worstAudioMs(req.audio.data, attachmentDurationMs(req.audio.data, req.audio.mimeType));
     const audioTokensIn = Math.ceil(audioMs / 1000) * AUDIO_TOKENS_PER_SECOND;

@@ -289,7 +289,10 @@ export class GeminiEmulator {
     const audio = audioPart ? hearAudio(Buffer.from(audioPart.inlineData!.data!, 'base64')) : undefined;
 
     const audioTokens = audio ? Math.ceil((audio.durationMs / 1000) * AUDIO_TOKENS_PER_SECOND) : 0;
-    const textTokens = estimateTokens([system, ...contents.map(contentText)].filter(Boolean).join('\n'));
+    // A response schema is billed as prompt text too (the model is shown it).
+    const schema = [gc.responseSchema, gc.response_schema, gc.responseJsonSchema, gc.response_json_schema].find((x) => x !== undefined);
+    const schemaTokens = schema !== undefined ? estimateTokens(JSON.stringify(schema)) : 0;
+    const textTokens = estimateTokens([system, ...contents.map(contentText)].filter(Boolean).join('\n')) + schemaTokens;
     const promptTokenCount = textTokens + audioTokens;
     const promptTokensDetails = [{ modality: 'TEXT', tokenCount: textTokens }, ...(audio ? [{ modality: 'AUDIO', tokenCount: audioTokens }] : [])];
     const base = { modelVersion: model, responseId: randomBytes(16).toString('base64url').slice(0, 22) };

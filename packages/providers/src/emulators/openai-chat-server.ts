@@ -246,7 +246,9 @@ export class OpenAiChatEmulator {
     const system = (messages as ChatMessage[]).filter((m) => m.role === 'system' || m.role === 'developer').map(messageText).join('\n');
     const user = [...(messages as ChatMessage[])].reverse().find((m) => m.role === 'user');
     const promptText = (messages as ChatMessage[]).map((m) => `${String(m.role)}\n${messageText(m)}`).join('\n');
-    const promptTokens = estimateTokens((messages as ChatMessage[]).map(messageText).join('\n')) + CHAT_TOKENS_PER_MESSAGE * (messages.length + 1);
+    // A json_schema response format is billed as prompt tokens too (the model is shown the schema).
+    const schemaTokens = schema !== undefined ? estimateTokens(JSON.stringify(schema)) : 0;
+    const promptTokens = estimateTokens((messages as ChatMessage[]).map(messageText).join('\n')) + schemaTokens + CHAT_TOKENS_PER_MESSAGE * (messages.length + 1);
     if (promptTokens > CHAT_CONTEXT_TOKENS || fault?.kind === 'context_length_exceeded') {
       return sendOpenAiError(
         res,
