@@ -31,7 +31,7 @@ export function validateEvalRequest(req: unknown, options: RequestCheckOptions =
   issues = text(issues, 'level', r.level, true, true, MAX_EVAL_LEVEL_CHARS);
   const audio = r.audio;
   if (audio !== undefined) {
-    if (audio === null || typeof audio !== 'object') (issues ??= []).push('audio: must be an object { data, mimeType }');
+    if (audio === null || typeof audio !== 'object' || Array.isArray(audio)) (issues ??= []).push('audio: must be an object { data, mimeType }');
     else {
       const data = audio.data;
       if (!(data instanceof Uint8Array)) (issues ??= []).push('audio.data: must be a Uint8Array (or Buffer)');

@@ -11,7 +11,8 @@ export interface TtsCheckOptions extends RequestCheckOptions {
 
 /**
  * Checks a TTS request before anything is sent; throws `invalid_request` naming every bad
- * field: text that is not a string, blank, or over `maxTextBytes`; a blank or over-long voice;
+ * field: text that is not a string, blank, or over `maxTextBytes`; a voice that is not a string,
+ * blank or over-long;
  * an unknown encoding; a speaking rate outside 0.25..4. Returns the text's UTF-8 size.
  */
 export function validateTtsRequest(req: unknown, options: TtsCheckOptions = {}): { textBytes: number } {
@@ -22,7 +23,8 @@ export function validateTtsRequest(req: unknown, options: TtsCheckOptions = {}):
   if (typeof r.text !== 'string') (issues ??= []).push('text: must be a string');
   else if (r.text.trim().length === 0) (issues ??= []).push('text: must not be empty');
   if (r.voice !== undefined) {
-    if (typeof r.voice !== 'string' || r.voice.trim().length === 0) (issues ??= []).push('voice: must not be empty');
+    if (typeof r.voice !== 'string') (issues ??= []).push('voice: must be a string');
+    else if (r.voice.trim().length === 0) (issues ??= []).push('voice: must not be empty');
     else if (r.voice.length > MAX_VOICE_CHARS) (issues ??= []).push(`voice: must be at most ${MAX_VOICE_CHARS} characters`);
   }
   const encodings = options.encodings ?? TTS_AUDIO_ENCODINGS;
