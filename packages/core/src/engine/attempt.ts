@@ -1,4 +1,4 @@
-import { isAiError, type AiError } from '../errors/ai-error.js';
+import { AiError, isAiError } from '../errors/ai-error.js';
 import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import type { Release } from '../policy/rate-limit.js';
 import { microToUsd, type UsageUnits } from '../pricing/cost.js';
@@ -74,7 +74,10 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
   }
 
   if (!reached) {
-    if (outcome.ok || outcome.abortCause !== undefined) {
+    if (!outcome.ok && outcome.abortCause === 'attempt_timeout') {
+      // The attempt's time ran out in the queue: our limiter's refusal, not the provider's timeout.
+      outcome = { ok: false, error: new AiError('rate_limited', `${key}: no rate-limit slot free within ${timeoutMs} ms`, { provider: key, retryable: false }), limiterRefused: true };
+    } else if (outcome.ok || outcome.abortCause !== undefined) {
       // Aborted while waiting for a slot: the provider was never called, so there is no attempt
       // to record (one usage row per real attempt) and no reservation spent.
       call.providerAttempts--;
