@@ -271,7 +271,10 @@ never full, even when the ${IN_FLIGHT} providers' timers fire in the same millis
 together: this is its bookkeeping cost (at perSecond 100,000, 100 starts a millisecond, such a burst waits for
 the limit). Cockatiel adds an abort listener per call to one shared signal (Node warns past 10 of them); the
 client adds none. The last row is why local limits do not run on bottleneck: its local datastore yields to
-the event loop several times per job.
+the event loop several times per job and serves about 400 jobs a second at ${IN_FLIGHT} in flight, whatever
+the rate. The row does not measure the rate limit: bottleneck's minTime counts whole milliseconds, so perSecond
+2,000,000 is a reservoir of 20,000 starts refilled every 10 ms, and the same calls with no rate at all (minTime 0)
+or at perSecond 1000 (minTime 1) measure the same.
 
 ${markdownTable(loadColumns, loadTable)}
 `,

@@ -123,7 +123,8 @@ export function acquireSlot(limiter: Bottleneck, clock: Clock, req: SlotRequest)
  * (bottleneck options such as another datastore); plain local limits use LocalLimiter, which
  * is far cheaper per call. A slot is held for the whole attempt; `perSecond` spaces attempt
  * starts evenly (minTime = 1000 / perSecond), so no one-second window sees more than
- * perSecond starts (plus one at the window's edge).
+ * perSecond starts (plus one at the window's edge); above 1000/s on the local datastore, see
+ * `localBottleneckLimits`.
  */
 export class RateLimiter implements Limiter {
   readonly limiter: Bottleneck;
@@ -134,7 +135,9 @@ export class RateLimiter implements Limiter {
     protected readonly clock: Clock,
     backend: LimiterBackendOptions = {},
   ) {
-    this.limiter = new Bottleneck({ ...bottleneckLimits(policy), ...backend });
+    // Another datastore (Redis) refills a reservoir only at its heartbeat: it keeps minTime.
+    const local = backend.datastore === undefined || backend.datastore === 'local';
+    this.limiter = new Bottleneck({ ...(local ? localBottleneckLimits(policy) : bottleneckLimits(policy)), ...backend });
     // Bottleneck emits 'error' for datastore problems; an unhandled 'error' would throw.
     this.limiter.on('error', () => {});
   }
@@ -164,11 +167,47 @@ export class RateLimiter implements Limiter {
   }
 }
 
+/** Bottleneck spaces starts by a whole number of ms: above this many starts a second, minTime cannot express the rate. */
+const MAX_MIN_TIME_RATE = 1000;
+/** Above MAX_MIN_TIME_RATE, the local datastore counts starts in windows of this many ms instead. */
+const RESERVOIR_WINDOW_MS = 10;
+
+/** Bottleneck's settings for a policy's limits. */
+export interface BottleneckLimits {
+  maxConcurrent: number | null;
+  minTime: number;
+  reservoir?: number;
+  reservoirRefreshAmount?: number;
+  reservoirRefreshInterval?: number;
+  heartbeatInterval?: number;
+}
+
 /** The bottleneck settings of a policy's limits: maxConcurrent (null: none) and minTime = ceil(1000 / perSecond) ms. */
 export function bottleneckLimits(policy: Pick<RateLimitPolicy, 'maxConcurrent' | 'perSecond'>): { maxConcurrent: number | null; minTime: number } {
   return {
     maxConcurrent: policy.maxConcurrent ?? null,
     minTime: policy.perSecond ? Math.ceil(1000 / policy.perSecond) : 0,
+  };
+}
+
+/**
+ * The settings for bottleneck's local datastore. Up to 1000 per second, bottleneckLimits'.
+ * Above (starts less than 1 ms apart, which minTime cannot say: minTime 1 would mean 1000/s
+ * whatever was asked), minTime is 0 and a reservoir of floor(perSecond / 100) starts is
+ * refilled every 10 ms (the datastore's heartbeat set to match, or it refills every 250 ms),
+ * so a one-second window sees at most perSecond + perSecond / 100 starts.
+ */
+export function localBottleneckLimits(policy: Pick<RateLimitPolicy, 'maxConcurrent' | 'perSecond'>): BottleneckLimits {
+  const perSecond = policy.perSecond;
+  if (perSecond === undefined || perSecond <= MAX_MIN_TIME_RATE) return bottleneckLimits(policy);
+  const amount = Math.floor((perSecond * RESERVOIR_WINDOW_MS) / 1000);
+  return {
+    maxConcurrent: policy.maxConcurrent ?? null,
+    minTime: 0,
+    reservoir: amount,
+    reservoirRefreshAmount: amount,
+    reservoirRefreshInterval: RESERVOIR_WINDOW_MS,
+    heartbeatInterval: RESERVOIR_WINDOW_MS,
   };
 }
 
