@@ -134,7 +134,10 @@ async function measureStats(url: string) {
       await fillAfter(pool, sAfter, seed, size - have);
       const fillAfterS = (performance.now() - t) / 1000;
       have = size;
-      for (const s of [sBefore, sAfter]) await pool.query(`ANALYZE "${s}".ai_usage_log; ANALYZE "${s}".session_events`);
+      // What autovacuum does between a host's batches: the rollup rows were updated once per batch
+      // (once per event for the evaluation rollups) and keep their dead versions until vacuumed.
+      for (const s of [sBefore, sAfter]) await pool.query(`VACUUM ANALYZE "${s}".ai_usage_log, "${s}".session_events`);
+      await pool.query(`VACUUM ANALYZE "${sAfter}".ai_usage_hourly, "${sAfter}".ai_usage_daily, "${sAfter}".evaluation_hourly, "${sAfter}".evaluation_daily`);
       const mb = async (s: string, rel: string) => Number((await pool.query(`SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND (c.relname = $2 OR c.relname LIKE $2 || '\\_p%')`, [s, rel])).rows[0].mb);
       const rollupRows = Number((await pool.query(`SELECT (SELECT count(*) FROM "${sAfter}".ai_usage_hourly) + (SELECT count(*) FROM "${sAfter}".ai_usage_daily) AS n`)).rows[0].n);
       const perDay = Number((await pool.query(`SELECT round(avg(pg_total_relation_size(c.oid)) / 1048576.0, 1) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'ai\\_usage\\_log\\_p%' AND c.relispartition`, [sAfter])).rows[0].mb);
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
     '',
     '### Stats queries: raw tables before, rollups after',
     '',
-    `Synthetic usage rows in time order over the last ${DAYS} days (3 capabilities, 6 providers, 5% failures, 2 attempts per call) and one evaluation event per 30 rows, in scratch schemas: **before** is an install as migrations 000001-000002 left it (one table, the design note's indexes, views over the raw rows), filled with \`INSERT ... SELECT generate_series\`, queried by \`examples/server/src/stats.ts\` as it was before the rollups; **after** is migration 000003 (daily partitions, rollups), filled through the writers (\`ai_usage_log_insert\` on 20,000 generated rows at a time, \`session_event_insert\` per event), queried by today's \`src/stats.ts\`. The second size adds rows to the first. Median of 3 runs before, 7 after, each after one warm-up run.`,
+    `Synthetic usage rows in time order over the last ${DAYS} days (3 capabilities, 6 providers, 5% failures, 2 attempts per call) and one evaluation event per 30 rows, in scratch schemas: **before** is an install as migrations 000001-000002 left it (one table, the design note's indexes, views over the raw rows), filled with \`INSERT ... SELECT generate_series\`, queried by \`examples/server/src/stats.ts\` as it was before the rollups; **after** is migration 000003 (daily partitions, rollups), filled through the writers (\`ai_usage_log_insert\` on 20,000 generated rows at a time, \`session_event_insert\` per event), queried by today's \`src/stats.ts\`. The second size adds rows to the first; both schemas are vacuumed and analysed after each fill (as autovacuum would between a host's batches). Median of 3 runs before, 7 after, each after one warm-up run.`,
     '',
     markdownTable(statCols, stats.rows),
     '',
