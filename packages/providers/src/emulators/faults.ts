@@ -2,6 +2,7 @@
 
 import { AiError } from '@korean-together/core';
 import type { EmulatorTarget, Fault, FaultRule, Faults, Hits } from './types.js';
+import { seededRandom } from '@korean-together/core/testing';
 
 export const EMULATOR_TARGETS: readonly EmulatorTarget[] = ['gemini', 'gemini-vertex', 'openai', 'google-stt', 'google-tts', 'whisper', 'http-tts'];
 
@@ -24,20 +25,9 @@ export const FAULT_TARGETS: Record<Fault['kind'], readonly EmulatorTarget[]> = {
   truncated_audio: ['google-tts', 'http-tts'],
 };
 
-/**
- * mulberry32: a small, fast, seedable PRNG. The same seed and the same sequence of
- * requests always give the same faults.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded PRNG as the policy simulator's (mulberry32): the same seed and the same sequence of
+// requests always give the same faults.
+export { seededRandom };
 
 function invalid(rule: FaultRule, what: string): never {
   throw new AiError('invalid_config', `emulators: fault rule for '${String(rule?.target)}' is invalid: ${what}`, { retryable: false });
