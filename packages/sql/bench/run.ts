@@ -138,9 +138,11 @@ async function measureStats(url: string) {
       // (once per event for the evaluation rollups) and keep their dead versions until vacuumed.
       for (const s of [sBefore, sAfter]) await pool.query(`VACUUM ANALYZE "${s}".ai_usage_log, "${s}".session_events`);
       await pool.query(`VACUUM ANALYZE "${sAfter}".ai_usage_hourly, "${sAfter}".ai_usage_daily, "${sAfter}".evaluation_hourly, "${sAfter}".evaluation_daily`);
-      const mb = async (s: string, rel: string) => Number((await pool.query(`SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND (c.relname = $2 OR c.relname LIKE $2 || '\\_p%')`, [s, rel])).rows[0].mb);
+      // A table with its indexes (a partitioned one: its partitions, each with its indexes).
+      const mb = async (s: string, rel: string) => Number((await pool.query(`SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' AND (c.relname = $2 OR (c.relispartition AND c.relname LIKE $2 || '\\_p%'))`, [s, rel])).rows[0].mb);
       const rollupRows = Number((await pool.query(`SELECT (SELECT count(*) FROM "${sAfter}".ai_usage_hourly) + (SELECT count(*) FROM "${sAfter}".ai_usage_daily) AS n`)).rows[0].n);
-      const perDay = Number((await pool.query(`SELECT round(avg(pg_total_relation_size(c.oid)) / 1048576.0, 1) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'ai\\_usage\\_log\\_p%' AND c.relispartition`, [sAfter])).rows[0].mb);
+      const perDay = Number((await pool.query(`SELECT round(avg(pg_total_relation_size(c.oid)) / 1048576.0, 1) AS mb FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'ai\\_usage\\_log\\_p%' AND c.relispartition AND c.relkind = 'r'
+         AND EXISTS (SELECT 1 FROM "${sAfter}".ai_usage_daily d WHERE 'ai_usage_log_p' || to_char(d.day, 'YYYYMMDD') = c.relname)`, [sAfter])).rows[0].mb);
       sizes.push([size.toLocaleString('en-US'), Math.round(size / DAYS).toLocaleString('en-US'), fillBeforeS.toFixed(0), fillAfterS.toFixed(0), await mb(sBefore, 'ai_usage_log'), await mb(sAfter, 'ai_usage_log'), perDay, rollupRows.toLocaleString('en-US'), await mb(sAfter, 'ai_usage_hourly') + await mb(sAfter, 'ai_usage_daily')]);
       timings[size] = { b: await timeQueries(dbBefore, before, 3), a: await timeQueries(dbAfter, after, 7) };
       if (size === SIZES[SIZES.length - 1]) {
@@ -150,7 +152,19 @@ async function measureStats(url: string) {
         explains.afterLatencyWindow = await explain(pool, `SELECT provider_type, provider_name, "${sAfter}".ai_latency_quantile("${sAfter}".ai_latency_histogram_sum(latency_histogram), 0.95) FROM "${sAfter}".ai_usage_daily WHERE day > ${day} GROUP BY 1, 2`);
         // The writers' look-up of a batch's calls (as inside ai_usage_log_insert): the (call_id, created_at) index, one day's partition.
         const calls = (await pool.query(`SELECT array_agg(call_id) AS c FROM (SELECT call_id FROM "${sAfter}".ai_usage_log WHERE created_at >= date_trunc('day', now()) - interval '1 day' LIMIT 1000) x`)).rows[0].c;
-        explains.writerLookup = await explain(pool, `SELECT call_id, provider_name, success FROM "${sAfter}".ai_usage_log WHERE call_id = ANY ($1::uuid[]) AND created_at >= date_trunc('day', now()) - interval '1 day' AND created_at < date_trunc('day', now())`, [calls]);
+        // With the function's plan settings (SET clauses of ai_usage_log_insert) and its generic plan.
+        const c = await pool.connect();
+        try {
+          await c.query('BEGIN');
+          await c.query(`SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_nestloop = off`);
+          await c.query(`PREPARE kt_lookup(uuid[]) AS SELECT call_id, provider_name, success FROM "${sAfter}".ai_usage_log WHERE call_id = ANY ($1) AND created_at >= date_trunc('day', now()) - interval '1 day' AND created_at < date_trunc('day', now())`);
+          const r = await c.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE kt_lookup('${`{${(calls as string[]).join(',')}}`}')`);
+          explains.writerLookup = r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n');
+          await c.query('DEALLOCATE kt_lookup');
+          await c.query('COMMIT');
+        } finally {
+          c.release();
+        }
       }
     }
     const names = timings[SIZES[0]!]!.a.map((t) => [t.query, t.days] as const);
@@ -184,7 +198,7 @@ async function main(): Promise<void> {
   const sizeLabel = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n.toLocaleString('en-US'));
   const statCols = ['stats query (as src/stats.ts runs it)', 'days', ...SIZES.flatMap((n) => [`before, ${sizeLabel(n)} rows ms`, `after, ${sizeLabel(n)} rows ms`])];
   printTable(statCols, stats.rows);
-  const sizeCols = ['rows (90 days)', 'rows per day', 'fill before s', 'fill after (through the writers) s', 'ai_usage_log before MB', 'ai_usage_log after MB', 'one day partition MB', 'rollup rows (hourly + daily)', 'rollups MB'];
+  const sizeCols = ['rows (90 days)', 'rows per day', 'fill before s', 'fill after (through the writers) s', 'ai_usage_log before MB', 'ai_usage_log after MB', 'one day\'s partition MB (with indexes)', 'rollup rows (hourly + daily)', 'rollups MB'];
   printTable(sizeCols, stats.sizes);
   const layoutCols = ['layout', 'partitions', 'indexes', 'insert rows/s (batches of 1000)', 'one call by call_id ms', 'count of one day ms'];
   const layoutRows = layout.map((l) => [l.layout, l.partitions, l.indexes, l.insertRowsPerSecond.toLocaleString('en-US'), l.callLookupMs.toFixed(2), l.dayCountMs.toFixed(2)]);
