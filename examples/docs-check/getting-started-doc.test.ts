@@ -113,11 +113,23 @@ describe('docs/SCALING_CHECKPOINTS.md', () => {
     const bench = readFileSync(fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url)), 'utf8');
     const section = scaling.slice(scaling.indexOf('## The tutoring server: split the container'));
     const cited = new Set([...section.matchAll(/\(`([a-z-]+)`[,:;)]/g)].map((m) => m[1]!));
-    expect([...cited].sort()).toEqual(['core-overhead', 'example-server', 'usage-log']);
+    expect([...cited].sort()).toEqual(['core-overhead', 'example-server', 'usage-log-at-scale']);
     for (const name of cited) expect(bench).toContain(`<!-- bench:${name} -->`);
     // The figures quoted for the checkpoints are the ones the bench wrote.
     const serverSection = bench.slice(bench.indexOf('<!-- bench:example-server -->'), bench.indexOf('<!-- /bench:example-server -->'));
-    for (const figure of ['| 16 | 300.5 | 49.9 | 110.3 | 2.89 | 87 |', '| 1 | 71.6 | 12.4 | 38.9 | 7.85 |', '| 100,000 | 31 | 40 |', '| 1,000,000 | 299 | 358 |']) expect(serverSection).toContain(figure);
+    for (const figure of ['| 16 | 300.5 | 49.9 | 110.3 | 2.89 | 87 |', '| 1 | 71.6 | 12.4 | 38.9 | 7.85 |']) expect(serverSection).toContain(figure);
+    // The usage log at scale: every stats query figure quoted (before and after, 1M and 10M rows) is the bench's.
+    const scale = bench.slice(bench.indexOf('<!-- bench:usage-log-at-scale -->'), bench.indexOf('<!-- /bench:usage-log-at-scale -->'));
+    let quoted = 0;
+    for (const [, query, cells] of section.matchAll(/^\| (costs \(`v_daily_ai_costs`\)|latency per day|latency over the window|calls per day|evaluations \(`v_evaluation_stats`\)) \| (.*) \|$/gm)) {
+      const name = query!.replaceAll('`', '');
+      const ms = cells!.split(' | ').map((c) => c.replace(' ms', ''));
+      const row = scale.split('\n').find((l) => l.startsWith(`| ${name} | 30 |`));
+      expect(row, name).toBeDefined();
+      expect(row!.split(' | ').slice(2).map((c) => c.replace(' |', ''))).toEqual([ms[0], ms[2], ms[1], ms[3]]);
+      quoted++;
+    }
+    expect(quoted).toBe(5);
     const sustained = /createPostgresSink, sustained[^|]*\| ([\d,]+) rows\/s/.exec(bench)?.[1];
     expect(Number(sustained?.replaceAll(',', ''))).toBeGreaterThan(50_000);
   });
