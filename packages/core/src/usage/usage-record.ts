@@ -18,6 +18,8 @@ export interface UsageRecord {
   modelId?: string;
   tokensIn?: number;
   tokensOut?: number;
+  /** The part of tokensIn served from the provider's prompt cache (Gemini `cachedContentTokenCount`), priced at the cached rate. */
+  tokensCachedIn?: number;
   audioDurationMs?: number;
   characters?: number;
   latencyMs: number;
@@ -27,6 +29,10 @@ export interface UsageRecord {
   /** Exact to the micro-dollar; 0 when the provider did not bill. */
   estimatedCostUsd?: number;
   priceVersion?: string;
+  /** True when the SDK's own cache answered (no provider call; estimatedCostUsd is 0). */
+  cacheHit?: boolean;
+  /** Cache hits: what the provider call would have cost, exact to the micro-dollar. */
+  savedCostUsd?: number;
   createdAt: Date;
 }
 
