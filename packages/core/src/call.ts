@@ -28,13 +28,18 @@ export async function runCall(ctx: CallContext, plan: CapabilityPlan, req: unkno
     const walked = await walk(call);
     // 4. Check how the walk ended: the winning answer, or the call's error.
     won = winnerOf(call, walked);
+  } catch (e) {
+    call.trace?.end(undefined, e);
+    throw e;
   } finally {
     // 5. Settle the reservation to the real cost (in the background) and leave the in-flight set.
     if (call.reserved) settleCall(call);
     call.end();
   }
-  // 6. The result, with the call's meta.
-  return plan.descriptor.result(won.raw, won.checked, metaOf(call, won));
+  // 6. The result, with the call's meta (and the end of its trace, when traced).
+  const result = plan.descriptor.result(won.raw, won.checked, metaOf(call, won));
+  call.trace?.end(result, undefined);
+  return result;
 }
 
 function winnerOf(call: CallState, walked: WalkResult<Won>): Won {

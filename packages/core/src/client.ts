@@ -4,6 +4,7 @@ import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { runCall } from './call.js';
 import { CAPABILITY_DESCRIPTORS } from './capabilities/index.js';
 import { closeWithin, DEFAULT_CLOSE_TIMEOUT_MS } from './client-close.js';
+import type { Telemetry } from './engine/call-observer.js';
 import type { CallState } from './engine/call-state.js';
 import type { CallContext, CapabilityPlan, ChainLink } from './engine/runtime.js';
 import { BackgroundWork, Tracker } from './engine/tracker.js';
@@ -78,6 +79,11 @@ export interface CreateAiClientOptions {
    * SharedRateLimits itself (its Redis connections) after the client. Default: none.
    */
   sharedRateLimits?: SharedRateLimits;
+  /**
+   * Traces and metrics of every call: `openTelemetry()` from `@korean-together/core/otel`
+   * (spans, GenAI metrics, gauges of breakers and sinks). Default: none (no call is observed).
+   */
+  telemetry?: Telemetry;
 }
 
 export interface AiClient {
@@ -208,7 +214,16 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     events,
     calls: new Tracker<CallState>(),
     background: new BackgroundWork(),
+    observer: undefined,
   };
+  if (options.telemetry) {
+    ctx.observer = options.telemetry.observe({ breakerStates: () => breakerStates(), sinks });
+  }
+  function breakerStates(): Record<string, BreakerState> {
+    const out: Record<string, BreakerState> = {};
+    for (const [id, b] of breakers) out[id] = b.state;
+    return out;
+  }
   let closing: Promise<void> | undefined;
 
   /** The one facade every capability's method is: checks that hold for any call, then the call path. */
@@ -228,14 +243,11 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     stt: { transcribe: (req, opts) => call('stt', req, opts) as Promise<SttResult> },
     tts: { synthesize: (req, opts) => call('tts', req, opts) as Promise<TtsResult> },
     eval: { evaluate: (req, opts) => call('eval', req, opts) as Promise<EvalResult> },
-    breakerStates() {
-      const out: Record<string, BreakerState> = {};
-      for (const [id, b] of breakers) out[id] = b.state;
-      return out;
-    },
+    breakerStates,
     inFlight: () => ctx.calls.size,
     close() {
       closing ??= (async () => {
+        ctx.observer?.close?.();
         // Each provider object once, under the first key that names it.
         const unique = new Map<Provider, string>();
         for (const [key, p] of providers) if (!unique.has(p)) unique.set(p, key);

@@ -8,6 +8,7 @@ export type { AiClient, CreateAiClientOptions } from './client.js';
 export { closeShares, DEFAULT_CLOSE_TIMEOUT_MS, SINK_CLOSE_SHARE_MS } from './client-close.js';
 export type { CloseShares } from './client-close.js';
 export type { AiClientEvents, BackgroundErrorEvent, ClosePending } from './events.js';
+export type { Telemetry, CallObserver, CallTrace, ObservedCall, ObservedAttempt, ObservedClient } from './engine/call-observer.js';
 export type { BreakerState } from './policy/circuit-breaker.js';
 export type { Limiter, LimiterBackendOptions, Release, SharedLimiterSpec, SharedRateLimits } from './policy/rate-limit.js';
 

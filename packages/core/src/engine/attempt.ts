@@ -110,6 +110,6 @@ export async function runAttempt(call: CallState, lane: Lane, link: ChainLink): 
         latencyMs,
         costUsd,
       };
-  recordAttempt(call, info, provider.name, units, outcome.ok ? undefined : outcome.error, costMicro);
+  recordAttempt(call, info, provider.name, units, outcome.ok ? undefined : outcome.error, costMicro, timeoutMs);
   return outcome;
 }

@@ -4,6 +4,7 @@ import type { AiError } from '../errors/ai-error.js';
 import { AbortReason, type AbortCause } from '../policy/abort-reason.js';
 import { onAbort } from '../policy/shared-abort.js';
 import type { AttemptInfo, CallOptions } from '../spec/types.js';
+import type { CallTrace } from './call-observer.js';
 import { Lane } from './lane.js';
 import type { CallContext, CapabilityPlan } from './runtime.js';
 
@@ -23,12 +24,14 @@ export class CallState {
   readonly callId = randomUUID();
   readonly startedAt: number;
   readonly deadlineMs: number;
-  /** Epoch ms by which the call must be over. */
-  readonly deadlineAt: number;
+  /** Epoch ms by which the call must be over (a stream moves it to deadlineMs after its input ends). */
+  deadlineAt: number;
   /** The lane the chain runs on in order (hedging gives each step its own). */
   readonly lane: Lane;
   /** Set once the call is aborted (deadline, caller, closing). */
   reason: AbortReason | undefined;
+  /** The call's telemetry (call-observer.ts); undefined when untraced. */
+  readonly trace: CallTrace | undefined;
 
   /** Every attempt (and breaker skip) so far, in order. */
   readonly attempts: AttemptInfo[] = [];
@@ -41,7 +44,8 @@ export class CallState {
 
   /** The caps this call counts against; empty when no budget applies (nothing is reserved). */
   readonly limits: BudgetLimit[];
-  readonly reservationTtlMs: number;
+  /** How long the reservation holds (a stream's covers its longest input too). */
+  reservationTtlMs: number;
   /** Worst case of one attempt per chain step, micro-dollars (budgeted calls only). */
   worstMicro: number[] = NO_WORST;
   /** Attempts the reservations so far cover. */
@@ -73,6 +77,8 @@ export class CallState {
     this.lane = new Lane(ctx.clock);
     this.limits = ctx.budget.enabled ? ctx.budget.limitsFor(opts.sessionId, this.startedAt) : NO_LIMITS;
     ctx.calls.add(this);
+    // Started after the fields above: the observer reads the call as it starts (parent context, chain).
+    this.trace = ctx.observer === undefined ? undefined : ctx.observer.startCall(this);
     // Many calls may share the caller's signal: one listener per signal (shared-abort.ts).
     if (opts.signal) this.detachCaller = onAbort(opts.signal, () => this.abort('caller', 'the caller aborted the call'));
   }

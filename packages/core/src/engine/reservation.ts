@@ -59,7 +59,10 @@ export async function reserveCall(call: CallState): Promise<void> {
   try {
     await reserveWithin(call, call.lane, call.callId, initial);
   } catch (e) {
-    if (isAiError(e) && e.code === 'budget_exceeded') emit(ctx.events, 'onBudgetRefused', { capability: plan.capability, callId: call.callId, message: e.message });
+    if (isAiError(e) && e.code === 'budget_exceeded') {
+      call.trace?.budgetRefused(e.message);
+      emit(ctx.events, 'onBudgetRefused', { capability: plan.capability, callId: call.callId, message: e.message });
+    }
     if (isAiError(e)) throw e;
     throw callError(plan.capability, call.operation, [], [], call.cause, call.deadlineMs);
   }

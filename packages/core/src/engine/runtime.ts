@@ -11,6 +11,7 @@ import type { Limiter } from '../policy/rate-limit.js';
 import type { PricePlan, Pricer } from '../pricing/cost.js';
 import type { AttemptContext, Capability, Provider } from '../spec/types.js';
 import type { UsageFanOut } from '../usage/fan-out.js';
+import type { CallObserver } from './call-observer.js';
 import type { CallState } from './call-state.js';
 import type { BackgroundWork, Tracker } from './tracker.js';
 
@@ -55,4 +56,6 @@ export interface CallContext {
   calls: Tracker<CallState>;
   /** Work that outlives the call (budget settlement); close() waits for it. */
   background: BackgroundWork;
+  /** The telemetry observer (`createAiClient({ telemetry })`); undefined: no call is traced. */
+  observer: CallObserver | undefined;
 }

@@ -29,9 +29,11 @@ export async function runStep(call: CallState, lane: Lane, index: number): Promi
   const { ctx, plan } = call;
   const link = plan.chain[index]!;
   const { breaker, key } = link;
+  const { trace } = call;
   let made = 0;
   for (;;) {
     const permit = breaker.acquire();
+    if (trace !== undefined) trace.breaker(breaker.key, breaker.state);
     if (permit === 'rejected') {
       const retryInMs = breaker.retryInMs();
       const error = new AiError('circuit_open', `${key}: circuit breaker open, provider skipped (retry in ${retryInMs} ms)`, { provider: key, retryable: true, retryAfterMs: retryInMs });
@@ -51,6 +53,7 @@ export async function runStep(call: CallState, lane: Lane, index: number): Promi
       } catch (e) {
         breaker.onNeutral(permit);
         call.budgetFailure = e as AiError;
+        if (trace !== undefined && (e as AiError).code === 'budget_exceeded') trace.budgetRefused((e as AiError).message);
         return { ok: false, error: e, fatal: true };
       }
       if (!reserved) {
@@ -63,15 +66,18 @@ export async function runStep(call: CallState, lane: Lane, index: number): Promi
     made++;
     if (outcome.ok) {
       breaker.onSuccess(permit);
+      if (trace !== undefined) trace.breaker(breaker.key, breaker.state);
       return { ok: true, value: { link, raw: outcome.raw, checked: outcome.checked } };
     }
     const error = outcome.error;
     const ourAbort = outcome.abortCause !== undefined && outcome.abortCause !== 'attempt_timeout';
     if (!ourAbort && !outcome.limiterRefused && countsAsBreakerFailure(error.code)) breaker.onFailure(permit);
     else breaker.onNeutral(permit);
+    if (trace !== undefined) trace.breaker(breaker.key, breaker.state);
     if (lane.reason !== undefined) return { ok: false, error, fatal: lane.fatal };
     const decision = decideRetry(error, made, plan.policy.retry, call.deadlineAt - ctx.clock.now(), ctx.random);
     if (!decision.retry) return { ok: false, error };
+    if (trace !== undefined) trace.retry(key, decision.delayMs, error.code);
     emit(ctx.events, 'onRetry', { capability: plan.capability, callId: call.callId, providerKey: key, attempt: call.attemptCount, delayMs: decision.delayMs, errorCode: error.code });
     const scope = lane.open();
     try {

@@ -11,7 +11,7 @@ import type { CallState } from './call-state.js';
  * sink (its own id, its exact cost), and as an `onAttempt` event. Fields appear in the order
  * of the ai_usage_log columns; absent ones are left out, not set to undefined.
  */
-export function recordAttempt(call: CallState, info: AttemptInfo, providerName: string, units: UsageUnits, error: AiError | undefined, costMicro: number): void {
+export function recordAttempt(call: CallState, info: AttemptInfo, providerName: string, units: UsageUnits, error: AiError | undefined, costMicro: number, timeoutMs?: number): void {
   call.attempts.push(info);
   const { ctx, opts } = call;
   const row = { id: randomUUID(), callId: call.callId, attempt: info.attempt } as UsageRecord;
@@ -34,5 +34,6 @@ export function recordAttempt(call: CallState, info: AttemptInfo, providerName: 
   row.priceVersion = ctx.pricer.table.version;
   row.createdAt = new Date(info.startedAt + info.latencyMs);
   ctx.usage.write(row);
+  if (call.trace !== undefined) call.trace.attempt({ info, units, costMicro, timeoutMs, error });
   if (ctx.events.onAttempt) emit(ctx.events, 'onAttempt', { ...info, capability: call.plan.capability, callId: call.callId });
 }

@@ -16,6 +16,7 @@ export function walk(call: CallState): Promise<WalkResult<Won>> {
 
 function onFallback(call: CallState, index: number, error: unknown): void {
   const { events } = call.ctx;
+  if (call.trace !== undefined) call.trace.fallback(call.plan.chain[index]!.key, index, isAiError(error) ? error.code : undefined);
   if (!events.onFallback) return;
   emit(events, 'onFallback', { capability: call.plan.capability, callId: call.callId, providerKey: call.plan.chain[index]!.key, index, errorCode: isAiError(error) ? error.code : undefined });
 }
@@ -52,7 +53,10 @@ function walkHedged(call: CallState): Promise<WalkResult<Won>> {
       signal: call.signal,
       clock,
       hedgeAfterMs: policy.hedgeAfterMs!,
-      onHedge: (index) => emit(events, 'onHedge', { capability, callId: call.callId, providerKey: chain[index]!.key, index }),
+      onHedge: (index) => {
+        call.trace?.hedge(chain[index]!.key, index);
+        emit(events, 'onHedge', { capability, callId: call.callId, providerKey: chain[index]!.key, index });
+      },
       onFallback: (index, error) => onFallback(call, index, error),
     },
   );
