@@ -21,7 +21,7 @@ export interface EmulatorsHandle extends Omit<Emulators, 'close'> {
 
 /**
  * Starts every emulator (`startEmulators(options)`) in a `beforeAll` where it is called and
- * closes them in the matching `afterAll`. Faults are cleared and hit counters reset before and
+ * closes them in the matching `afterAll`. Faults are cleared, hit counters and the stream timing reset before and
  * after every test: after, so a fault never outlives the test that added it; before as well,
  * so a request the previous test left hanging, counted as aborted only once its socket closes,
  * does not show up in this test's counts. Add faults in a test or a `beforeEach`, never in a
@@ -37,6 +37,7 @@ export function useEmulators(options: StartEmulatorsOptions = {}): EmulatorsHand
   const reset = () => {
     running?.faults.clear();
     running?.hits.reset();
+    running?.streamTiming.reset();
   };
 
   beforeAll(async () => {
@@ -75,6 +76,9 @@ export function useEmulators(options: StartEmulatorsOptions = {}): EmulatorsHand
     },
     get faults() {
       return emu().faults;
+    },
+    get streamTiming() {
+      return emu().streamTiming;
     },
     get hits() {
       return emu().hits;

@@ -21,6 +21,16 @@ describe('FaultScript', () => {
     expect(faults.pick('google-tts', ['ko-KR-Wavenet-A'])).toEqual({ kind: 'truncated_audio' });
   });
 
+  it('gives streaming-only faults to streaming requests, and lets unary ones pass them by without using them up', () => {
+    const faults = new FaultScript();
+    faults.add({ target: 'google-stt', fault: { kind: 'stall' }, times: 1 });
+    faults.add({ target: 'google-stt', fault: { kind: 'delay', ms: 5 }, times: 1 });
+    expect(faults.pick('google-stt', ['default'])).toEqual({ kind: 'delay', ms: 5 });
+    expect(faults.pick('google-stt', ['default'])).toBeUndefined();
+    expect(faults.pick('google-stt', ['default'], true)).toEqual({ kind: 'stall' });
+    expect(faults.pick('google-stt', ['default'], true)).toBeUndefined();
+  });
+
   it('checks rules in the order added; the first that applies wins; removers and clear work', () => {
     const faults = new FaultScript();
     const removeHang = faults.add({ target: 'whisper', fault: { kind: 'hang' }, times: 1 });
@@ -69,6 +79,10 @@ describe('FaultScript', () => {
     ['does not apply', { target: 'gemini', fault: { kind: 'refusal' } }],
     ['does not apply', { target: 'gemini-vertex', fault: { kind: 'content_filter' } }],
     ['does not apply', { target: 'openai', fault: { kind: 'safety' } }],
+    ['does not apply', { target: 'whisper', fault: { kind: 'stall' } }],
+    ['afterResults', { target: 'google-stt', fault: { kind: 'fail_mid_stream', afterResults: -1 } }],
+    ['status must be a gRPC code', { target: 'google-tts', fault: { kind: 'fail_before_first_result', status: 503 } }],
+    ['slow_first_chunk ms', { target: 'google-stt', fault: { kind: 'slow_first_chunk', ms: -3 } }],
   ])('refuses a rule with a bad %s', (what, rule) => {
     const faults = new FaultScript();
     let caught: unknown;

@@ -23,7 +23,14 @@ export const FAULT_TARGETS: Record<Fault['kind'], readonly EmulatorTarget[]> = {
   empty_candidates: ['gemini', 'gemini-vertex'],
   safety: ['gemini', 'gemini-vertex'],
   truncated_audio: ['google-tts', 'http-tts'],
+  fail_before_first_result: ['google-stt', 'google-tts'],
+  fail_mid_stream: ['google-stt', 'google-tts'],
+  stall: ['google-stt', 'google-tts'],
+  slow_first_chunk: ['google-stt', 'google-tts'],
 };
+
+/** Fault kinds only a streaming call shows; unary requests pass such rules by (without using them up). */
+export const STREAM_FAULT_KINDS: ReadonlySet<Fault['kind']> = new Set(['fail_before_first_result', 'fail_mid_stream', 'stall', 'slow_first_chunk']);
 
 // The same seeded PRNG as the policy simulator's (mulberry32): the same seed and the same sequence of
 // requests always give the same faults.
@@ -45,6 +52,13 @@ function validate(rule: FaultRule): void {
   if (!f || typeof f !== 'object' || !(f.kind in FAULT_TARGETS)) invalid(rule, `fault.kind must be one of ${Object.keys(FAULT_TARGETS).join(', ')}`);
   if (!FAULT_TARGETS[f.kind].includes(rule.target)) invalid(rule, `fault '${f.kind}' does not apply to it (only to ${FAULT_TARGETS[f.kind].join(', ')})`);
   if (f.kind === 'delay' && !(Number.isFinite(f.ms) && f.ms >= 0)) invalid(rule, `delay ms must be a non-negative number (got ${f.ms})`);
+  if (f.kind === 'slow_first_chunk' && !(Number.isFinite(f.ms) && f.ms >= 0)) invalid(rule, `slow_first_chunk ms must be a non-negative number (got ${f.ms})`);
+  if ((f.kind === 'fail_mid_stream' || f.kind === 'stall') && f.afterResults !== undefined && !(Number.isInteger(f.afterResults) && f.afterResults >= 0)) {
+    invalid(rule, `afterResults must be a non-negative integer (got ${f.afterResults})`);
+  }
+  if ((f.kind === 'fail_before_first_result' || f.kind === 'fail_mid_stream') && f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 1 && f.status <= 16)) {
+    invalid(rule, `status must be a gRPC code 1..16 (got ${f.status})`);
+  }
   if (f.kind === 'status') {
     const ok = Number.isInteger(f.status) && ((f.status >= 1 && f.status <= 16) || (f.status >= 400 && f.status <= 599));
     if (!ok) invalid(rule, `status must be an HTTP error status 400..599 or a gRPC code 1..16 (got ${f.status})`);
@@ -91,12 +105,13 @@ export class FaultScript implements Faults {
    * The fault for one request, or undefined to answer normally. `names` are the request's
    * model / voice names; a rule with `model` matches when it equals one of them. A rule with
    * a probability below 1 draws one number from the seeded source each time it is consulted;
-   * `times` counts only applications.
+   * `times` counts only applications. Streaming-only kinds apply only when `streaming` is true.
    */
-  pick(target: EmulatorTarget, names: readonly string[]): Fault | undefined {
+  pick(target: EmulatorTarget, names: readonly string[], streaming = false): Fault | undefined {
     for (const active of this.rules) {
       const { rule } = active;
       if (rule.target !== target || active.remaining <= 0) continue;
+      if (!streaming && STREAM_FAULT_KINDS.has(rule.fault.kind)) continue;
       if (rule.model !== undefined && !names.includes(rule.model)) continue;
       const p = rule.probability ?? 1;
       if (p < 1 && !(this.random() < p)) continue;

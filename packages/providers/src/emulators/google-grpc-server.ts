@@ -1,19 +1,25 @@
-// One gRPC server for google.cloud.speech.v1.Speech/Recognize and
-// google.cloud.texttospeech.v1.TextToSpeech/{SynthesizeSpeech,ListVoices}, loaded from the
+// One gRPC server for google.cloud.speech.v1.Speech/{Recognize,StreamingRecognize} and
+// google.cloud.texttospeech.v1.TextToSpeech/{SynthesizeSpeech,StreamingSynthesize,ListVoices}
+// (the streaming methods live in google-streaming-recognize / -synthesize), loaded from the
 // .proto files inside the installed client packages, so the real SpeechClient and
 // TextToSpeechClient talk to it unchanged.
 
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { hearAudio, speechDurationMs, synthesizeMp3, synthesizePcm, synthesizeWav, truncateAudio, wavInfo } from './audio.js';
 import type { FaultScript, HitCounter } from './faults.js';
+import { duration, faultStatus, invalid, RpcError, sentencesOf } from './google-grpc-status.js';
+import { bidiHandler, type StreamContext } from './google-grpc-streams.js';
 import { googleProtoPaths, type GoogleProtoPaths } from './google-protos.js';
+import { StreamingRecognition } from './google-streaming-recognize.js';
+import { StreamingSynthesis } from './google-streaming-synthesize.js';
+import { StreamTimingSettings } from './stream-timing.js';
 import { EMULATED_VOICES, voiceProblem } from './google-voices.js';
 import { sleep, waitOutFault } from './http-kit.js';
-import { GRPC_CODE_NAMES, grpcCodeFor } from './status-codes.js';
 import type { EmulatorTarget, Fault } from './types.js';
+
+export { API_KEY_INVALID_MESSAGE } from './google-grpc-status.js';
 
 /** Synchronous Recognize limits, as Google enforces them. */
 export const SYNC_RECOGNIZE_MAX_BYTES = 10 * 1024 * 1024;
@@ -25,91 +31,6 @@ const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, en
 
 type AnyObject = Record<string, unknown>;
 type Callback = grpc.sendUnaryData<AnyObject>;
-
-class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const invalid = (message: string) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
-
-type GaxModule = typeof import('google-gax');
-type ProtoType = ReturnType<InstanceType<GaxModule['protobuf']['Root']>['lookupType']>;
-
-interface RpcTypes {
-  status: ProtoType;
-  retryInfo: ProtoType;
-  errorInfo: ProtoType;
-  localizedMessage: ProtoType;
-}
-
-/** protobufjs types for google.rpc.Status and its details, loaded through google-gax (which ships protobufjs) on first use. */
-let rpcTypes: Promise<RpcTypes> | undefined;
-
-function loadRpcTypes(paths: GoogleProtoPaths): Promise<RpcTypes> {
-  rpcTypes ??= import('google-gax').then((mod) => {
-    const protobuf = mod.protobuf ?? (mod as unknown as { default: GaxModule }).default.protobuf;
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(paths.gaxProtos, target));
-    root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto']);
-    return {
-      status: root.lookupType('google.rpc.Status'),
-      retryInfo: root.lookupType('google.rpc.RetryInfo'),
-      errorInfo: root.lookupType('google.rpc.ErrorInfo'),
-      localizedMessage: root.lookupType('google.rpc.LocalizedMessage'),
-    };
-  });
-  return rpcTypes;
-}
-
-/** Google's message for a bad API key, in the status and its LocalizedMessage detail. */
-export const API_KEY_INVALID_MESSAGE = 'API key not valid. Please pass a valid API key.';
-
-/**
- * The trailers Google sends with an error that carries details: the full google.rpc.Status in
- * `grpc-status-details-bin` (google-gax decodes it into `err.statusDetails` and promotes an
- * ErrorInfo to `err.reason` / `err.domain`), plus the bare RetryInfo in
- * `google.rpc.retryinfo-bin` when there is a retry delay.
- */
-async function statusTrailers(
-  paths: GoogleProtoPaths,
-  code: number,
-  message: string,
-  extra: { retryAfterSeconds?: number; errorInfo?: { reason: string; domain: string; metadata: Record<string, string> } },
-): Promise<grpc.Metadata> {
-  const types = await loadRpcTypes(paths);
-  const md = new grpc.Metadata();
-  const details: { type_url: string; value: Uint8Array }[] = [];
-  if (extra.errorInfo) {
-    details.push({ type_url: 'type.googleapis.com/google.rpc.ErrorInfo', value: types.errorInfo.encode(extra.errorInfo).finish() });
-    details.push({ type_url: 'type.googleapis.com/google.rpc.LocalizedMessage', value: types.localizedMessage.encode({ locale: 'en-US', message }).finish() });
-  }
-  if (extra.retryAfterSeconds !== undefined) {
-    const whole = Math.floor(extra.retryAfterSeconds);
-    const retryInfo = types.retryInfo.encode({ retryDelay: { seconds: whole, nanos: Math.round((extra.retryAfterSeconds - whole) * 1e9) } }).finish();
-    details.push({ type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: retryInfo });
-    md.set('google.rpc.retryinfo-bin', Buffer.from(retryInfo));
-  }
-  md.set('grpc-status-details-bin', Buffer.from(types.status.encode({ code, message, details }).finish()));
-  return md;
-}
-
-/** Splits text after sentence punctuation, one recognition result each. */
-function sentencesOf(text: string): string[] {
-  return text
-    .split(/(?<=[.!?。！？])\s+/u)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-function duration(ms: number): { seconds: string; nanos: number } {
-  const s = Math.floor(ms / 1000);
-  return { seconds: String(s), nanos: Math.round(ms - s * 1000) * 1_000_000 };
-}
 
 function stripSsml(ssml: string): string {
   return ssml
@@ -132,6 +53,8 @@ export class GoogleGrpcEmulator {
   constructor(
     private readonly faults: FaultScript,
     private readonly hits: HitCounter,
+    /** Pacing of StreamingRecognize / StreamingSynthesize. */
+    readonly streamTiming = new StreamTimingSettings(),
   ) {
     this.paths = googleProtoPaths();
     const load = (file: string) => grpc.loadPackageDefinition(protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: this.paths.includeDirs })) as AnyObject;
@@ -139,8 +62,16 @@ export class GoogleGrpcEmulator {
     const tts = load(this.paths.textToSpeech) as { google: { cloud: { texttospeech: { v1: { TextToSpeech: { service: grpc.ServiceDefinition } } } } } };
     // Google accepts 10 MB audio; take more so an oversized request gets Google's INVALID_ARGUMENT, not a transport error.
     this.server = new grpc.Server({ 'grpc.max_receive_message_length': 32 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+    const streams: StreamContext = { faults, hits, paths: this.paths, closeSignal: this.closeController.signal, isClosing: () => this.closing };
+    const timing = () => this.streamTiming.get();
     this.server.addService(speech.google.cloud.speech.v1.Speech.service, {
-      // LongRunningRecognize and StreamingRecognize are left out: grpc-js answers them UNIMPLEMENTED.
+      // LongRunningRecognize is left out: grpc-js answers it UNIMPLEMENTED.
+      streamingRecognize: bidiHandler(
+        streams,
+        'google-stt',
+        (first) => [String(((first.streamingConfig as AnyObject | undefined)?.config as AnyObject | undefined)?.model || 'default')],
+        (pump) => new StreamingRecognition(pump, timing),
+      ),
       recognize: this.unary('google-stt', (req) => [String((req.config as AnyObject | undefined)?.model || 'default')], (req) => this.recognize(req)),
     });
     this.server.addService(tts.google.cloud.texttospeech.v1.TextToSpeech.service, {
@@ -151,6 +82,15 @@ export class GoogleGrpcEmulator {
           return typeof name === 'string' && name ? [name] : [];
         },
         (req, fault) => this.synthesize(req, fault),
+      ),
+      streamingSynthesize: bidiHandler(
+        streams,
+        'google-tts',
+        (first) => {
+          const name = ((first.streamingConfig as AnyObject | undefined)?.voice as AnyObject | undefined)?.name;
+          return typeof name === 'string' && name ? [name] : [];
+        },
+        (pump) => new StreamingSynthesis(pump, timing),
       ),
       listVoices: (call: grpc.ServerUnaryCall<AnyObject, AnyObject>, cb: Callback) => {
         const lang = String(call.request.languageCode ?? '').toLowerCase();
@@ -179,20 +119,8 @@ export class GoogleGrpcEmulator {
       void (async () => {
         const fault = this.faults.pick(target, requestNames);
         if (!(await waitOutFault(fault, signal))) return;
-        if (fault?.kind === 'status') {
-          const code = grpcCodeFor(fault.status);
-          const message = fault.message ?? `${GRPC_CODE_NAMES[code]}: emulated failure`;
-          const metadata = fault.retryAfterSeconds !== undefined ? await statusTrailers(this.paths, code, message, { retryAfterSeconds: fault.retryAfterSeconds }) : new grpc.Metadata();
-          return reply({ code, details: message, metadata });
-        }
-        if (fault?.kind === 'api_key_invalid') {
-          // As Google: INVALID_ARGUMENT, told apart from a bad request only by the ErrorInfo detail.
-          const service = target === 'google-stt' ? 'speech.googleapis.com' : 'texttospeech.googleapis.com';
-          const metadata = await statusTrailers(this.paths, grpc.status.INVALID_ARGUMENT, API_KEY_INVALID_MESSAGE, {
-            errorInfo: { reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service } },
-          });
-          return reply({ code: grpc.status.INVALID_ARGUMENT, details: API_KEY_INVALID_MESSAGE, metadata });
-        }
+        const failure = await faultStatus(this.paths, target, fault);
+        if (failure) return reply(failure);
         reply(null, await handle(call.request, fault));
       })().catch((err: unknown) => {
         if (err instanceof RpcError) reply({ code: err.code, details: err.message });

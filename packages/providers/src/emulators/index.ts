@@ -1,8 +1,11 @@
 // Every public export of @korean-together/providers/emulators, by name.
 export { startEmulators, EMULATOR_GEMINI_API_VERSION, EMULATOR_VERTEX_API_VERSION, EMULATOR_VERTEX_PROJECT, EMULATOR_VERTEX_LOCATION } from './start-emulators.js';
 export { emulatorEnv } from './emulator-env.js';
-export type { EmulatorTarget, Fault, FaultRule, Faults, Hits, StartEmulatorsOptions, Emulators } from './types.js';
-export { EMULATOR_TARGETS, FAULT_TARGETS } from './faults.js';
+export type { EmulatorTarget, Fault, FaultRule, Faults, Hits, StartEmulatorsOptions, Emulators, StreamTiming, StreamTimingControl } from './types.js';
+export { EMULATOR_TARGETS, FAULT_TARGETS, STREAM_FAULT_KINDS } from './faults.js';
+export { DEFAULT_STREAM_TIMING } from './stream-timing.js';
+export { STREAMING_RECOGNIZE_MAX_CHUNK_BYTES, STREAMING_RECOGNIZE_MAX_MS } from './google-streaming-recognize.js';
+export { STREAMING_SYNTHESIZE_ENCODINGS } from './google-streaming-synthesize.js';
 export {
   synthesizeWav,
   synthesizeMp3,

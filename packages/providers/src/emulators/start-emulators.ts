@@ -7,6 +7,7 @@ import { GeminiEmulator } from './gemini-server.js';
 import { GoogleGrpcEmulator } from './google-grpc-server.js';
 import { OpenAiAudioEmulator } from './openai-audio-server.js';
 import { OpenAiChatEmulator } from './openai-chat-server.js';
+import { StreamTimingSettings } from './stream-timing.js';
 import type { Emulators, StartEmulatorsOptions } from './types.js';
 
 /** The Gemini API version the returned httpOptions pin (the one that takes responseJsonSchema); v1 is served too. */
@@ -29,7 +30,8 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
   const faults = new FaultScript(opts.seed ?? 1);
   const hits = new HitCounter();
   const gemini = new GeminiEmulator(faults, hits);
-  const google = new GoogleGrpcEmulator(faults, hits);
+  const streamTiming = new StreamTimingSettings(opts.streamTiming);
+  const google = new GoogleGrpcEmulator(faults, hits, streamTiming);
   const whisper = new OpenAiAudioEmulator('whisper', faults, hits);
   const httpTts = new OpenAiAudioEmulator('http-tts', faults, hits);
   const openai = new OpenAiChatEmulator(faults, hits);
@@ -73,6 +75,7 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
     httpTts: { baseUrl: `http://${urlHost}:${ttsPort}` },
     faults,
     hits,
+    streamTiming,
     close,
   };
 }

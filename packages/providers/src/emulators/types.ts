@@ -74,7 +74,19 @@ export type Fault =
    * TTS targets: audio cut short (the WAV header or ID3 length promises more than is sent; an MP3
    * ends inside a frame). The STT emulators then hear only the words whose audio survived.
    */
-  | { kind: 'truncated_audio' };
+  | { kind: 'truncated_audio' }
+  /**
+   * Streaming calls only (StreamingRecognize / StreamingSynthesize; unary calls pass the rule by):
+   * the stream ends with this gRPC status (default 14 UNAVAILABLE) before its first result or audio
+   * chunk, once the first audio / text request arrived.
+   */
+  | { kind: 'fail_before_first_result'; status?: number; message?: string }
+  /** Streaming calls only: the stream ends with this status (default 14 UNAVAILABLE) after `afterResults` results / chunks (default 1). */
+  | { kind: 'fail_mid_stream'; afterResults?: number; status?: number; message?: string }
+  /** Streaming calls only: after `afterResults` results / chunks (default 0) nothing more is sent until the client cancels. */
+  | { kind: 'stall'; afterResults?: number }
+  /** Streaming calls only: the first result / audio chunk comes `ms` later than the stream timing says; the rest on time. */
+  | { kind: 'slow_first_chunk'; ms: number };
 
 export interface FaultRule {
   target: EmulatorTarget;
@@ -110,6 +122,34 @@ export interface Hits {
   reset(): void;
 }
 
+/**
+ * Pacing of the streaming calls, all in ms, all default 0 (answer as fast as possible). Set at
+ * start (`startEmulators({ streamTiming })`) or later (`emulators.streamTiming.set({...})`).
+ */
+export interface StreamTiming {
+  /** StreamingRecognize: from the first audio request to the first (interim) result. */
+  recognizeFirstResultMs: number;
+  /** StreamingRecognize: gap before each later interim result. */
+  recognizeInterimMs: number;
+  /** StreamingRecognize: from the end of the speech (the client half-closes, or single_utterance heard it all) to the final result. */
+  recognizeFinalMs: number;
+  /** StreamingSynthesize: from the first complete sentence (or the half-close) to its first audio chunk. */
+  synthesizeFirstChunkMs: number;
+  /** StreamingSynthesize: gap before each later audio chunk. */
+  synthesizePerChunkMs: number;
+  /** StreamingSynthesize: audio per chunk, ms of speech (default 200; OGG_OPUS rounds to 20 ms packets). */
+  synthesizeChunkAudioMs: number;
+}
+
+export interface StreamTimingControl {
+  /** The timing in force. */
+  get(): StreamTiming;
+  /** Changes some fields; throws AiError 'invalid_config' for a negative or non-finite value. */
+  set(partial: Partial<StreamTiming>): void;
+  /** Back to the timing given at start (`startEmulators({ streamTiming })`, else the defaults). */
+  reset(): void;
+}
+
 export interface StartEmulatorsOptions {
   /** Host to bind, default '127.0.0.1'. */
   host?: string;
@@ -117,6 +157,8 @@ export interface StartEmulatorsOptions {
   seed?: number;
   /** Ports, default 0 (a free port) each. */
   ports?: { gemini?: number; grpc?: number; whisper?: number; httpTts?: number; openai?: number };
+  /** Pacing of StreamingRecognize / StreamingSynthesize; default all 0 (synthesizeChunkAudioMs 200). */
+  streamTiming?: Partial<StreamTiming>;
 }
 
 export interface Emulators {
@@ -151,6 +193,8 @@ export interface Emulators {
   httpTts: { baseUrl: string };
   faults: Faults;
   hits: Hits;
+  /** Pacing of the streaming calls (StreamingRecognize, StreamingSynthesize). */
+  streamTiming: StreamTimingControl;
   /** Stops every server, ending in-flight and hung requests; resolves once all are closed. */
   close(): Promise<void>;
 }
