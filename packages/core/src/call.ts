@@ -3,6 +3,7 @@
 import { AiError } from './errors/ai-error.js';
 import { microToUsd } from './pricing/cost.js';
 import type { CallOptions, ResultMeta } from './spec/types.js';
+import { openCache } from './cache/call-cache.js';
 import { callError } from './engine/call-error.js';
 import { CallState } from './engine/call-state.js';
 import { reserveCall, settleCall } from './engine/reservation.js';
@@ -19,25 +20,37 @@ export async function runCall(ctx: CallContext, plan: CapabilityPlan, req: unkno
   // 1. Validate: refuse what a provider would refuse anyway, before anything is reserved or sent.
   const facts = plan.descriptor.validate(req, plan.env);
   const call = new CallState(ctx, plan, req, facts, opts);
+  const cache = openCache(call);
   let won: Won;
   try {
-    // 2. Reserve the worst case against the budget caps (no cap: nothing to ask).
+    // 2. Cache (policy `cache`): a stored answer, or the one an identical call in flight is
+    //    getting, returns at once: no reservation, no provider call, one usage row (cacheHit).
+    const hit = cache && (await cache.lookup());
+    if (hit !== undefined) {
+      call.trace?.end(hit, undefined);
+      return hit;
+    }
+    // 3. Reserve the worst case against the budget caps (no cap: nothing to ask).
     if (call.limits.length > 0) await reserveCall(call);
-    // 3. Walk the chain: breaker, rate limit, attempts under timeouts with retries, hedging;
+    // 4. Walk the chain: breaker, rate limit, attempts under timeouts with retries, hedging;
     //    each answer is checked (eval output) and every attempt recorded as it ends.
     const walked = await walk(call);
-    // 4. Check how the walk ended: the winning answer, or the call's error.
+    // 5. Check how the walk ended: the winning answer (stored in the cache), or the call's error.
     won = winnerOf(call, walked);
+    cache?.fill(won);
   } catch (e) {
     call.trace?.end(undefined, e);
     throw e;
   } finally {
-    // 5. Settle the reservation to the real cost (in the background) and leave the in-flight set.
+    // 6. Settle the reservation to the real cost (in the background) and leave the in-flight set.
     if (call.reserved) settleCall(call);
+    cache?.close();
     call.end();
   }
-  // 6. The result, with the call's meta (and the end of its trace, when traced).
-  const result = plan.descriptor.result(won.raw, won.checked, metaOf(call, won));
+  // 7. The result, with the call's meta (and the end of its trace, when traced).
+  const meta = metaOf(call, won);
+  if (cache) meta.cache = 'miss';
+  const result = plan.descriptor.result(won.raw, won.checked, meta);
   call.trace?.end(result, undefined);
   return result;
 }

@@ -2,6 +2,8 @@ import { BudgetGuard } from './budget/budget-guard.js';
 import type { BudgetStore } from './budget/budget-store.js';
 import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { runCall } from './call.js';
+import { clientCaches, type CacheStoreOption } from './cache/client-caches.js';
+import { prefetchTts, type TtsPrefetchOptions, type TtsPrefetchReport } from './cache/tts-prefetch.js';
 import { CAPABILITY_DESCRIPTORS } from './capabilities/index.js';
 import { closeWithin, DEFAULT_CLOSE_TIMEOUT_MS } from './client-close.js';
 import type { Telemetry } from './engine/call-observer.js';
@@ -31,6 +33,8 @@ import {
   type TtsRequest,
   type TtsResult,
 } from './spec/types.js';
+import type { SttStream, SttStreamRequest } from './spec/streaming.js';
+import { transcribeStream } from './streaming/stt-stream.js';
 import { UsageFanOut } from './usage/fan-out.js';
 import type { UsageSink } from './usage/usage-record.js';
 
@@ -61,6 +65,14 @@ export interface CreateAiClientOptions {
   closeTimeoutMs?: number;
   /** Budget totals; default an in-memory store (one process). */
   budgetStore?: BudgetStore;
+  /**
+   * Where the response caches the policy turns on (`cache.tts`, `cache.eval`) keep answers: one
+   * CacheStore for both, or `{ tts?, eval? }`. `createRedisCacheStore()` from
+   * `@korean-together/core/redis`, `createPostgresCacheStore()` from `@korean-together/usage-log`.
+   * The host owns the stores: `close()` leaves them open. Default: a MemoryCacheStore per cached
+   * capability, bounded by its policy `maxBytes`.
+   */
+  cacheStore?: CacheStoreOption;
   /** Time source for every policy; default the system clock. */
   clock?: Clock;
   /** Randomness for backoff jitter; default Math.random. */
@@ -88,8 +100,24 @@ export interface CreateAiClientOptions {
 
 export interface AiClient {
   readonly policy: AiPolicy;
-  readonly stt: { transcribe(req: SttRequest, opts?: CallOptions): Promise<SttResult> };
-  readonly tts: { synthesize(req: TtsRequest, opts?: CallOptions): Promise<TtsResult> };
+  readonly stt: {
+    transcribe(req: SttRequest, opts?: CallOptions): Promise<SttResult>;
+    /**
+     * Recognises audio while it is spoken (`audio`: the microphone's chunks). Events come as the
+     * provider hears them; `result` is the joined final transcript with `.meta`. Same policy as
+     * `transcribe`, plus `firstResultTimeoutMs`; the deadline runs from the end of the audio.
+     */
+    transcribeStream(audio: AsyncIterable<Uint8Array>, req: SttStreamRequest, opts?: CallOptions): SttStream;
+  };
+  readonly tts: {
+    synthesize(req: TtsRequest, opts?: CallOptions): Promise<TtsResult>;
+    /**
+     * Synthesises a lesson's fixed lines ahead into the TTS cache (each line one ordinary call:
+     * same policy, budget and usage rows), with `onProgress` after each. Resolves with what
+     * happened to every line; rejects `invalid_config` when the policy has no `cache.tts`.
+     */
+    prefetch(texts: readonly string[], req: Omit<TtsRequest, 'text'>, opts?: TtsPrefetchOptions): Promise<TtsPrefetchReport>;
+  };
   readonly eval: { evaluate(req: EvalRequest, opts?: CallOptions): Promise<EvalResult> };
   /** Breaker state of every (capability, provider) in a chain, e.g. { 'stt:google': 'closed' }. */
   breakerStates(): Record<string, BreakerState>;
@@ -215,9 +243,10 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     calls: new Tracker<CallState>(),
     background: new BackgroundWork(),
     observer: undefined,
+    caches: clientCaches(policy, options.cacheStore, clock, events),
   };
   if (options.telemetry) {
-    ctx.observer = options.telemetry.observe({ breakerStates: () => breakerStates(), sinks });
+    ctx.observer = options.telemetry.observe({ breakerStates: () => breakerStates(), sinks, now: () => clock.now() });
   }
   function breakerStates(): Record<string, BreakerState> {
     const out: Record<string, BreakerState> = {};
@@ -228,20 +257,29 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
 
   /** The one facade every capability's method is: checks that hold for any call, then the call path. */
   function call(capability: Capability, req: unknown, opts: CallOptions | undefined): Promise<unknown> {
-    if (closing) return Promise.reject(new AiError('cancelled', `${capability}: the client is closed`, { retryable: false }));
+    const refused = refusal(capability, opts);
+    if (refused) return Promise.reject(refused);
+    return runCall(ctx, plans[capability], req, opts ?? {});
+  }
+
+  /** Why a call cannot start at all (client closed, no chain, bad options), checked before the call path. */
+  function refusal(capability: Capability, opts: CallOptions | undefined): AiError | undefined {
+    if (closing) return new AiError('cancelled', `${capability}: the client is closed`, { retryable: false });
     const plan = plans[capability];
-    if (plan.chain.length === 0) {
-      return Promise.reject(new AiError('invalid_config', `capabilities.${capability}.chain: no ${capability} provider configured`, { retryable: false }));
-    }
-    const bad = callOptionsError(plan.descriptor.operation, opts);
-    if (bad) return Promise.reject(bad);
-    return runCall(ctx, plan, req, opts ?? {});
+    if (plan.chain.length === 0) return new AiError('invalid_config', `capabilities.${capability}.chain: no ${capability} provider configured`, { retryable: false });
+    return callOptionsError(plan.descriptor.operation, opts);
   }
 
   return {
     policy,
-    stt: { transcribe: (req, opts) => call('stt', req, opts) as Promise<SttResult> },
-    tts: { synthesize: (req, opts) => call('tts', req, opts) as Promise<TtsResult> },
+    stt: {
+      transcribe: (req, opts) => call('stt', req, opts) as Promise<SttResult>,
+      transcribeStream: (audio, req, opts) => transcribeStream(ctx, plans.stt, audio, req, opts ?? {}, refusal('stt', opts)),
+    },
+    tts: {
+      synthesize: (req, opts) => call('tts', req, opts) as Promise<TtsResult>,
+      prefetch: (texts, req, opts) => prefetchTts((r, o) => call('tts', r, o) as Promise<TtsResult>, ctx.caches.tts !== undefined, texts, req, opts),
+    },
     eval: { evaluate: (req, opts) => call('eval', req, opts) as Promise<EvalResult> },
     breakerStates,
     inFlight: () => ctx.calls.size,

@@ -18,6 +18,12 @@ export interface AiClientEvents {
   /** A call refused by a budget cap before any provider call. */
   onBudgetRefused?(e: { capability: Capability; callId: string; message: string }): void;
   /**
+   * A cache store failed or ran past its timeout (`cache.storeTimeoutMs`): the call went on
+   * without it (a `get` counts as a miss, a `set` stores nothing) and the store is left alone
+   * for `pausedMs`. Never fired for a plain miss.
+   */
+  onCacheError?(e: { capability: 'tts' | 'eval'; operation: 'get' | 'set'; error: unknown; timedOut: boolean; pausedMs: number }): void;
+  /**
    * Something failed or ran late in the background (the call itself was not affected): a budget
    * settlement, a sink, a limiter's or provider's close(), or `close()` running out of
    * `closeTimeoutMs` (`where: 'close'`, with what was still `pending`).

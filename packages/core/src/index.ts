@@ -17,6 +17,7 @@ export { definePolicy, defaultPolicy, loadPolicy, aiPolicySchema, isDefinedPolic
 export type {
   AiPolicy,
   AiPolicyInput,
+  CachePolicy,
   CapabilityPolicy,
   EvalCapabilityPolicy,
   RetryPolicy,
@@ -70,6 +71,14 @@ export type { UsageUnits } from './pricing/cost.js';
 // Budgets and usage
 export { MemoryBudgetStore, createMemoryBudgetStore } from './budget/memory-budget-store.js';
 export type { BudgetStore, BudgetLimit, ReserveRequest, ReserveResult } from './budget/budget-store.js';
+export { MemoryCacheStore } from './cache/memory-cache-store.js';
+export type { MemoryCacheStoreOptions } from './cache/memory-cache-store.js';
+export type { CacheStore, CacheOperation } from './cache/cache-store.js';
+export type { CacheStoreOption } from './cache/client-caches.js';
+export { STORE_PAUSE_MS } from './cache/response-cache.js';
+export { normalizeText } from './cache/normalize-text.js';
+export { ttsCacheKey, evalCacheKey, gradingPromptVersion } from './cache/cache-key.js';
+export type { TtsPrefetchOptions, TtsPrefetchProgress, TtsPrefetchReport } from './cache/tts-prefetch.js';
 export type { UsageRecord, UsageSink } from './usage/usage-record.js';
 
 // Time: the clock the client and the stores run on (usage-log's sinks use these too)

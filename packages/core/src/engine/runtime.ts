@@ -1,6 +1,8 @@
 // What the call path needs from its client, prepared once at createAiClient: per capability,
 // the descriptor and the chain with each step's breaker, limiter and price rows, so a call
 // looks nothing up by string.
+import type { CachedCapability } from '../cache/capability-cache.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import type { BudgetGuard } from '../budget/budget-guard.js';
 import type { CapabilityDescriptor, CapabilityEnv } from '../capabilities/descriptor.js';
 import type { AiClientEvents } from '../events.js';
@@ -56,6 +58,8 @@ export interface CallContext {
   calls: Tracker<CallState>;
   /** Work that outlives the call (budget settlement); close() waits for it. */
   background: BackgroundWork;
+  /** The response caches the policy turns on (`cache.tts`, `cache.eval`); a capability without one is never cached. */
+  caches: Partial<Record<CachedCapability, ResponseCache>>;
   /** The telemetry observer (`createAiClient({ telemetry })`); undefined: no call is traced. */
   observer: CallObserver | undefined;
 }

@@ -109,12 +109,29 @@ const timeoutWithinDeadline: [(c: { attemptTimeoutMs: number; deadlineMs: number
   { message: 'must be <= deadlineMs', path: ['attemptTimeoutMs'] },
 ];
 
-const sttSchema = z.object(capabilityShape({ deadlineMs: 15_000, attemptTimeoutMs: 8_000 })).strict().refine(...timeoutWithinDeadline);
+const sttSchema = z
+  .object({
+    ...capabilityShape({ deadlineMs: 15_000, attemptTimeoutMs: 8_000 }),
+    /**
+     * Streams (`transcribeStream`): longest wait from the first audio an attempt sends to its
+     * first result (interim or final), ms; past it the attempt has failed ('timeout') and the
+     * buffered audio goes to the next one. Default 3000.
+     */
+    firstResultTimeoutMs: positiveMs.default(3_000),
+  })
+  .strict()
+  .refine(...timeoutWithinDeadline);
 const ttsSchema = z
   .object({
     ...capabilityShape({ deadlineMs: 10_000, attemptTimeoutMs: 5_000 }),
     /** Longest text accepted, in UTF-8 bytes; adapters split text over a provider's own limit (Google: 5000 bytes). */
     maxTextBytes: z.number().int('must be an integer').positive('must be > 0').default(20_000),
+    /**
+     * Streams (`synthesizeStream`): longest wait from the first text an attempt reads to its
+     * first audio chunk, ms; past it the attempt has failed ('timeout') and the next chain step
+     * gets the text. Default 2000.
+     */
+    firstAudioTimeoutMs: positiveMs.default(2_000),
   })
   .strict()
   .refine(...timeoutWithinDeadline);
@@ -128,6 +145,38 @@ const evalSchema = z
   })
   .strict()
   .refine(...timeoutWithinDeadline);
+
+// A cache entry may outlive a timer: its expiry is a timestamp, not a setTimeout.
+const MAX_CACHE_TTL_MS = 31_536_000_000;
+const cacheTtlMs = z.number({ error: 'must be a number of milliseconds' }).int('must be an integer').positive('must be > 0').max(MAX_CACHE_TTL_MS, `must be <= ${MAX_CACHE_TTL_MS} (365 days)`);
+const cacheBytes = z.number({ error: 'must be a number of bytes' }).int('must be an integer').positive('must be > 0').max(Number.MAX_SAFE_INTEGER, 'must be a safe integer');
+
+const cacheSchema = z
+  .object({
+    /** TTS: the audio of identical requests (same provider, voice, normalised text, encoding, rate). Absent: not cached. */
+    tts: z
+      .object({
+        /** How long a synthesised line stays cached, ms. Required. */
+        ttlMs: cacheTtlMs,
+        /** Most bytes the in-process (memory) store holds for TTS, least recently used evicted first. Default 67,108,864 (64 MiB). */
+        maxBytes: cacheBytes.default(67_108_864),
+      })
+      .strict()
+      .optional(),
+    /** Eval: the checked grade of identical answers to the same task, under the same chain and pass mark. Absent: not cached. */
+    eval: z
+      .object({
+        /** How long a grade stays cached, ms. Required. */
+        ttlMs: cacheTtlMs,
+        /** Most bytes the in-process (memory) store holds for grades. Default 16,777,216 (16 MiB). */
+        maxBytes: cacheBytes.default(16_777_216),
+      })
+      .strict()
+      .optional(),
+    /** Longest wait for one cache store operation, ms; past it the call goes on without the cache. Default 100. */
+    storeTimeoutMs: positiveMs.default(100),
+  })
+  .strict();
 
 export const aiPolicySchema = z
   .object({
@@ -148,14 +197,19 @@ export const aiPolicySchema = z
       })
       .strict()
       .prefault({}),
+    /** The SDK's response caches (cache/): each capability is cached only when its entry is set. */
+    cache: cacheSchema.prefault({}),
   })
   .strict();
 
 export type AiPolicy = z.output<typeof aiPolicySchema>;
 export type AiPolicyInput = z.input<typeof aiPolicySchema>;
-export type CapabilityPolicy = AiPolicy['capabilities']['stt'];
+/** What every capability's policy has (each adds its own fields). */
+export type CapabilityPolicy = Omit<AiPolicy['capabilities']['stt'], 'firstResultTimeoutMs'>;
+export type SttCapabilityPolicy = AiPolicy['capabilities']['stt'];
 export type TtsCapabilityPolicy = AiPolicy['capabilities']['tts'];
 export type EvalCapabilityPolicy = AiPolicy['capabilities']['eval'];
+export type CachePolicy = AiPolicy['cache'];
 export type RetryPolicy = CapabilityPolicy['retry'];
 export type CircuitBreakerPolicy = CapabilityPolicy['circuitBreaker'];
 export type RateLimitPolicy = NonNullable<CapabilityPolicy['rateLimit']>;

@@ -184,6 +184,11 @@ export interface ResultMeta {
   latencyMs: number;
   /** Sum of every attempt's cost, in USD (exact to the micro-dollar). */
   costUsd: number;
+  /**
+   * Set when the policy caches this capability (`cache.tts`, `cache.eval`): 'hit' when the
+   * SDK's cache answered (no provider call, `attempts` empty, `costUsd` 0), 'miss' when it ran.
+   */
+  cache?: 'hit' | 'miss';
 }
 
 export interface SttResult {

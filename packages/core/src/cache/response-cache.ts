@@ -1,0 +1,111 @@
+// One capability's cache as a client holds it: the store behind a short per-operation timeout,
+// a pause after a failure so a store that is down costs one timeout, not one per call, and the
+// identical misses in flight (single flight).
+import { AiError } from '../errors/ai-error.js';
+import { emit, type AiClientEvents } from '../events.js';
+import type { Clock } from '../policy/clock.js';
+import type { CacheOperation, CacheStore } from './cache-store.js';
+import type { CachedCapability } from './capability-cache.js';
+import type { CacheEntry } from './cache-entry.js';
+
+/** After a store fails or runs late, it is left alone this long (ms): calls go on without it meanwhile. */
+export const STORE_PAUSE_MS = 5_000;
+
+export interface ResponseCacheOptions {
+  capability: CachedCapability;
+  store: CacheStore;
+  /** How long an entry lives, ms. */
+  ttlMs: number;
+  /** Longest wait for one store operation, ms. */
+  timeoutMs: number;
+  clock: Clock;
+  events: AiClientEvents;
+}
+
+/** The leader of identical misses in flight: resolves with its entry, or undefined when it found none to share. */
+export interface Flight {
+  readonly done: Promise<CacheEntry | undefined>;
+  settle(entry: CacheEntry | undefined): void;
+}
+
+function newFlight(): Flight {
+  let settle!: (e: CacheEntry | undefined) => void;
+  const done = new Promise<CacheEntry | undefined>((r) => (settle = r));
+  return { done, settle };
+}
+
+export class ResponseCache {
+  readonly capability: CachedCapability;
+  readonly ttlMs: number;
+  private readonly flights = new Map<string, Flight>();
+  private pausedUntil = 0;
+
+  constructor(private readonly o: ResponseCacheOptions) {
+    this.capability = o.capability;
+    this.ttlMs = o.ttlMs;
+  }
+
+  get store(): CacheStore {
+    return this.o.store;
+  }
+
+  /** The flight for `key` in progress, if any. */
+  flight(key: string): Flight | undefined {
+    return this.flights.get(key);
+  }
+
+  /** Starts the flight for `key` (the caller leads it) and returns it. */
+  lead(key: string): Flight {
+    const f = newFlight();
+    this.flights.set(key, f);
+    return f;
+  }
+
+  /** Ends the flight for `key` with `entry` (undefined: its followers look again themselves). */
+  land(key: string, flight: Flight, entry: CacheEntry | undefined): void {
+    if (this.flights.get(key) === flight) this.flights.delete(key);
+    flight.settle(entry);
+  }
+
+  /** The stored value, or undefined on a miss, a paused store, a failure or a timeout (at most `min(timeoutMs, maxWaitMs)`). */
+  get(key: string, maxWaitMs: number): Promise<Uint8Array | undefined> {
+    return this.bounded('get', maxWaitMs, (signal) => this.o.store.get(key, signal));
+  }
+
+  /** Stores the value; never rejects (a failure is reported through `onCacheError`). */
+  async set(key: string, value: Uint8Array): Promise<void> {
+    await this.bounded('set', this.o.timeoutMs, (signal) => this.o.store.set(key, value, this.ttlMs, signal));
+  }
+
+  private async bounded<T>(operation: CacheOperation, maxWaitMs: number, op: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const { clock, timeoutMs } = this.o;
+    if (clock.now() < this.pausedUntil) return undefined;
+    const waitMs = Math.max(1, Math.min(timeoutMs, maxWaitMs));
+    const controller = new AbortController();
+    let timer: unknown;
+    const late = new Promise<'late'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('late'), waitMs);
+    });
+    try {
+      const running = op(controller.signal);
+      running.catch(() => {}); // a late rejection after the timeout is already reported
+      const out = await Promise.race([running, late]);
+      if (out === 'late') {
+        controller.abort();
+        this.fail(operation, new AiError('timeout', `cache ${this.capability}: store ${operation} took longer than ${waitMs} ms; skipped`, { retryable: true }), true);
+        return undefined;
+      }
+      return out;
+    } catch (error) {
+      this.fail(operation, error, false);
+      return undefined;
+    } finally {
+      clock.clearTimeout(timer as never);
+    }
+  }
+
+  private fail(operation: CacheOperation, error: unknown, timedOut: boolean): void {
+    this.pausedUntil = this.o.clock.now() + STORE_PAUSE_MS;
+    emit(this.o.events, 'onCacheError', { capability: this.capability, operation, error, timedOut, pausedMs: STORE_PAUSE_MS });
+  }
+}
