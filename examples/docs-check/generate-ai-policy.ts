@@ -174,6 +174,8 @@ function defaultsTable(policy: AiPolicy): string {
     row('rateLimit.perSecond', 'attempts / s', (p) => none(p.rateLimit?.perSecond)),
     row('hedgeAfterMs', 'ms', (p) => none(p.hedgeAfterMs)),
     `| \`maxTextBytes\` | UTF-8 bytes | - | ${c.tts.maxTextBytes} | - |`,
+    `| \`firstResultTimeoutMs\` (streams) | ms | ${c.stt.firstResultTimeoutMs} | - | - |`,
+    `| \`firstAudioTimeoutMs\` (streams) | ms | - | ${c.tts.firstAudioTimeoutMs} | - |`,
     `| \`passMark\` | score 0..100 | - | - | ${c.eval.passMark} |`,
     `| \`maxOutputTokens\` | tokens | - | - | ${c.eval.maxOutputTokens} |`,
     `| \`budget.perSessionUsd\` | USD | ${none(policy.budget.perSessionUsd)} (one cap across all three) | | |`,

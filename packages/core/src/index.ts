@@ -29,6 +29,19 @@ export type {
 
 // Errors
 export { AiError, isAiError, AI_ERROR_CODES } from './errors/ai-error.js';
+export { SttStreamInterruptedError, TtsStreamInterruptedError } from './streaming/stream-errors.js';
+export type { SttFinal } from './streaming/stream-errors.js';
+export type {
+  SttStreamRequest,
+  SttStreamEvent,
+  SttStream,
+  TtsStreamRequest,
+  TtsStream,
+  SttProviderStream,
+  TtsProviderStream,
+  SttStreamingCapable,
+  TtsStreamingCapable,
+} from './spec/streaming.js';
 export type { AiErrorCode, AiErrorOptions, BilledUsage } from './errors/ai-error.js';
 
 // The provider spec: requests, results, providers

@@ -7,7 +7,7 @@ import type { AttemptContext, AudioEncoding, SttResult, TtsAudioEncoding, TtsRes
 /** A streaming recognition request. The audio itself arrives as an AsyncIterable beside it. */
 export interface SttStreamRequest {
   encoding: AudioEncoding;
-  /** Required for LINEAR16 and FLAC. */
+  /** Required for LINEAR16 (raw 16-bit mono PCM, no header). */
   sampleRateHertz?: number;
   /** BCP-47 language, default 'ko-KR'. */
   languageCode?: string;

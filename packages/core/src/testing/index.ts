@@ -4,6 +4,8 @@
 export { fakeEval, fakeStt, fakeTts, goodEval, ArraySink, unavailable, badRequest, rateLimited } from './fakes.js';
 export type { Script, Recorder, FakeOptions } from './fakes.js';
 export { FakeClock } from './fake-clock.js';
+export { fakeSttStream, fakeTtsStream } from './fake-streams.js';
+export type { SttStreamScript, SttStreamRecorder, TtsStreamScript, TtsStreamRecorder } from './fake-streams.js';
 export { seededRandom } from './simulate/prng.js';
 export { worstCaseUnits } from '../capabilities/index.js';
 export * from './simulate/index.js';

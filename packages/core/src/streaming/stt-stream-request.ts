@@ -1,0 +1,70 @@
+import { requestError } from '../requests/invalid-request.js';
+import type { SttStreamRequest } from '../spec/streaming.js';
+import { AUDIO_ENCODINGS, type AudioEncoding } from '../spec/types.js';
+
+/** Longest audio one recognition stream may declare (`maxAudioMs`): one hour. */
+export const MAX_STREAM_AUDIO_MS = 3_600_000;
+export const STT_STREAM_OPERATION = 'stt.transcribeStream';
+
+const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i;
+
+/** True for anything `for await` can read. */
+export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Checks a streaming recognition request before anything is reserved or sent; throws
+ * `invalid_request` naming every bad field. The audio chunks are checked as they arrive.
+ */
+export function validateSttStreamRequest(audio: unknown, req: unknown): SttStreamRequest {
+  const who = STT_STREAM_OPERATION;
+  const issues: string[] = [];
+  if (!isAsyncIterable(audio)) issues.push('audio: must be an AsyncIterable<Uint8Array>');
+  if (req === null || typeof req !== 'object') throw requestError(who, [...issues, '(request): must be an object']);
+  const r = req as Partial<SttStreamRequest>;
+  if (!AUDIO_ENCODINGS.includes(r.encoding as AudioEncoding)) issues.push(`encoding: must be one of ${AUDIO_ENCODINGS.join(', ')}`);
+  const rate = r.sampleRateHertz;
+  if (rate !== undefined) {
+    if (typeof rate !== 'number' || !Number.isSafeInteger(rate)) issues.push('sampleRateHertz: must be an integer');
+    else if (rate < 8_000 || rate > 48_000) issues.push('sampleRateHertz: must be from 8000 to 48000');
+  } else if (r.encoding === 'LINEAR16') issues.push('sampleRateHertz: required for LINEAR16 (raw PCM carries no header)');
+  if (r.languageCode !== undefined && (typeof r.languageCode !== 'string' || !LANGUAGE_TAG.test(r.languageCode))) issues.push("languageCode: must be a BCP-47 code such as 'ko-KR'");
+  const max = r.maxAudioMs;
+  if (max === undefined) issues.push('maxAudioMs: required for a stream (the budget reserves this much audio)');
+  else if (typeof max !== 'number' || !Number.isSafeInteger(max) || max <= 0) issues.push('maxAudioMs: must be a positive integer number of milliseconds');
+  else if (max > MAX_STREAM_AUDIO_MS) issues.push(`maxAudioMs: must be at most ${MAX_STREAM_AUDIO_MS}`);
+  if (r.interimResults !== undefined && typeof r.interimResults !== 'boolean') issues.push('interimResults: must be a boolean');
+  if (r.singleUtterance !== undefined && typeof r.singleUtterance !== 'boolean') issues.push('singleUtterance: must be a boolean');
+  if (issues.length > 0) throw requestError(who, issues);
+  return r as SttStreamRequest;
+}
+
+/**
+ * Measures the audio of a stream as it arrives and refuses what breaks the request: a chunk that
+ * is not bytes, audio past `maxAudioMs`. LINEAR16 is measured by its bytes (16-bit mono);
+ * compressed audio by the time since its first chunk (a microphone delivers in real time).
+ */
+export class AudioMeter {
+  bytes = 0;
+  private firstAt: number | undefined;
+
+  constructor(
+    private readonly req: SttStreamRequest,
+    private readonly now: () => number,
+  ) {}
+
+  /** Audio received so far, ms. */
+  get audioMs(): number {
+    if (this.req.encoding === 'LINEAR16') return Math.floor((this.bytes / 2 / this.req.sampleRateHertz!) * 1000);
+    return this.firstAt === undefined ? 0 : this.now() - this.firstAt;
+  }
+
+  /** Counts one chunk; throws `invalid_request` naming the field when the chunk breaks the request. */
+  add(chunk: unknown, index: number): void {
+    if (!(chunk instanceof Uint8Array)) throw requestError(STT_STREAM_OPERATION, [`audio: chunk ${index} must be a Uint8Array (or Buffer)`]);
+    this.firstAt ??= this.now();
+    this.bytes += chunk.byteLength;
+    if (this.audioMs > this.req.maxAudioMs) throw requestError(STT_STREAM_OPERATION, [`audio: longer than the request's maxAudioMs (${this.req.maxAudioMs} ms)`]);
+  }
+}
