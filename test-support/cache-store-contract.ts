@@ -17,6 +17,9 @@ export interface CacheStoreContractOptions {
   ttlMs: number;
 }
 
+/** The answer of a miss is stored in the background: give it time to land before looking for the hit. */
+const landed = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 
 /** The behaviour every CacheStore shares, on the store alone and under a client: one suite for memory, Redis and Postgres. */
@@ -76,6 +79,7 @@ export function cacheStoreContract(name: string, o: CacheStoreContractOptions): 
       const client = createAiClient({ providers: { voice }, sinks: [sink], cacheStore: t.store, policy: { cache: { tts: { ttlMs: 600_000 } } } });
       try {
         const miss = await client.tts.synthesize({ text: '잘했어요! 100점이에요.' });
+        await landed();
         const hit = await client.tts.synthesize({ text: '잘했어요!  100점이에요. ' });
         expect(miss.meta.cache).toBe('miss');
         expect(hit.meta.cache).toBe('hit');
@@ -120,10 +124,12 @@ export function cacheStoreContract(name: string, o: CacheStoreContractOptions): 
         const tts = { text: '안녕하세요', voice: 'ko-KR-Wavenet-A', audioEncoding: 'MP3' as const, speakingRate: 1 };
         const ttsVariants = [tts, { ...tts, text: '안녕히 가세요' }, { ...tts, voice: 'ko-KR-Wavenet-B' }, { ...tts, audioEncoding: 'LINEAR16' as const }, { ...tts, speakingRate: 0.8 }];
         for (const r of ttsVariants) expect((await client.tts.synthesize(r)).meta.cache).toBe('miss');
+        await landed();
         expect((await client.tts.synthesize(tts)).meta.cache).toBe('hit');
         const ev = { prompt: '물을 달라고 하세요', learnerAnswer: '물 좀 주세요', expectedAnswer: '물 좀 주세요', targetFormality: 'haeyo' as const, level: 'A1' };
         const evVariants = [ev, { ...ev, prompt: '밥을 달라고 하세요' }, { ...ev, learnerAnswer: '물 주세요' }, { ...ev, expectedAnswer: '물 주세요' }, { ...ev, targetFormality: 'hapsyo' as const }, { ...ev, level: 'A2' }];
         for (const r of evVariants) expect((await client.eval.evaluate(r)).meta.cache).toBe('miss');
+        await landed();
         expect((await client.eval.evaluate({ ...ev, learnerAnswer: ' 물  좀 주세요' })).meta.cache).toBe('hit');
         expect(voice.calls).toHaveLength(ttsVariants.length);
         expect(grader.calls).toHaveLength(evVariants.length);

@@ -3,6 +3,8 @@
 // optional peer dependency, needed only by this entry).
 export { createRedisBudgetStore, RedisBudgetStore } from './redis-budget-store.js';
 export type { RedisBudgetStoreOptions } from './redis-budget-store.js';
+export { createRedisCacheStore, RedisCacheStore } from './redis-cache-store.js';
+export type { RedisCacheStoreOptions } from './redis-cache-store.js';
 export { createRedisRateLimits, RedisRateLimits } from './redis-rate-limits.js';
 export type { RedisRateLimitsOptions } from './redis-rate-limits.js';
 export { SharedRateLimiter } from './shared-rate-limiter.js';
