@@ -8,7 +8,7 @@ import { createRedisCacheStore } from './redis-cache-store.js';
 
 const onRedis = redisTestsRun('RedisCacheStore tests on the Redis server');
 let redis: RedisKeys;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(onRedis)('RedisCacheStore', () => {
   redis = useRedisKeys((p) => `${p}:*`);
