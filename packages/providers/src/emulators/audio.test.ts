@@ -137,7 +137,7 @@ describe('reading audio back', () => {
     const text = '저는 학생입니다. 한국어를 배워요!';
     expect(readEmbeddedText(synthesizeWav(text))).toBe(text);
     expect(readEmbeddedText(synthesizeMp3(text))).toBe(text);
-    expect(hearAudio(synthesizeWav(text))).toEqual({ transcript: text, durationMs: speechDurationMs(text), truncated: false });
+    expect(hearAudio(synthesizeWav(text))).toEqual({ transcript: text, durationMs: speechDurationMs(text), truncated: false, embeddedText: text });
     expect(hearAudio(synthesizeMp3(text)).transcript).toBe(text);
   });
 
@@ -189,7 +189,7 @@ describe('truncateAudio', () => {
     const cut = truncateAudio(synthesizeMp3(text), 0);
     expect(mp3Info(cut)).toMatchObject({ frames: 0, durationMs: 0, bitrateKbps: 32, truncated: true });
     expect(estimateAudioDurationMs(cut)).toBe(0);
-    expect(hearAudio(cut)).toEqual({ transcript: '', durationMs: 0, truncated: true });
+    expect(hearAudio(cut)).toEqual({ transcript: '', durationMs: 0, truncated: true, embeddedText: text });
   });
 });
 

@@ -3,7 +3,8 @@
 // that text back, so a TTS -> STT round trip is exact without a speech model. Tests and demos
 // use the same helpers to fabricate learner audio. The parts live in files named after them:
 // speech-synthesis (the tones and containers), embedded-text (the tags), audio-reading (core's
-// parsers plus the tags) and hearing (what STT hears, and cutting audio short).
+// parsers plus the tags), inband-text (text carried in the signal, for microphone audio) and
+// hearing (what STT hears, and cutting audio short).
 
 export {
   DEFAULT_SAMPLE_RATE_HERTZ,
@@ -29,5 +30,7 @@ export {
   ASSUMED_COMPRESSED_BYTES_PER_SECOND,
 } from './audio-reading.js';
 export type { TaggedWavInfo, Mp3Info, AudioContainer } from './audio-reading.js';
-export { hearAudio, truncateAudio } from './hearing.js';
+export { hearAudio, hearPcm, truncateAudio } from './hearing.js';
+export { inbandTextPcm, readInbandText, synthesizeMicrophonePcm } from './inband-text.js';
+export type { InbandText } from './inband-text.js';
 export type { HeardAudio } from './hearing.js';

@@ -3,7 +3,7 @@ import { TextToSpeechClient } from '@google-cloud/text-to-speech';
 import { oggOpusDurationMs, oggOpusProblem } from '@korean-together/core/provider-kit';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { speechDurationMs, synthesizePcm, synthesizeWav } from './audio.js';
+import { speechDurationMs, synthesizeMicrophonePcm, synthesizePcm, synthesizeWav } from './audio.js';
 import { FaultScript, HitCounter } from './faults.js';
 import { GoogleGrpcEmulator } from './google-grpc-server.js';
 import { STREAMING_RECOGNIZE_MAX_CHUNK_BYTES } from './google-streaming-recognize.js';
@@ -111,7 +111,16 @@ describe('StreamingRecognize with the real SpeechClient', () => {
     expect(error?.details).toContain('sample_rate_hertz is required');
   });
 
-  it('headerless PCM is heard as speech without words: no results, billed by its length', async () => {
+  it('headerless PCM from a microphone is heard through its in-band tone code, word by word', async () => {
+    const said = '저는 학생입니다';
+    const mic = synthesizeMicrophonePcm(said, { sampleRateHertz: 16_000 });
+    const { responses, error } = await recognizeStream(mic, { chunkBytes: 1600 }).done;
+    expect(error).toBeUndefined();
+    expect(interims(responses).map((r) => r.alternatives![0]!.transcript)).toContain('저는');
+    expect(finals(responses).map((r) => r.alternatives![0]!.transcript)).toEqual([said]);
+  });
+
+  it('headerless PCM without a tone code is heard as speech without words: no results, billed by its length', async () => {
     const pcm = synthesizePcm('안녕하세요', { sampleRateHertz: 16_000 });
     const { responses, error } = await recognizeStream(pcm).done;
     expect(error).toBeUndefined();

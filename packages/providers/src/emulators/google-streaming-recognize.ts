@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { hearAudio, wavInfo } from './audio.js';
+import { hearPcm } from './hearing.js';
+import { readInbandText, type InbandText } from './inband-text.js';
 import { duration, sentencesOf } from './google-grpc-status.js';
 import { StreamPump } from './stream-pump.js';
 import type { StreamTiming } from './types.js';
@@ -19,6 +21,9 @@ type AnyObject = Record<string, unknown>;
 export const STREAMING_RECOGNIZE_MAX_CHUNK_BYTES = 25_600;
 /** Longest stream Google serves (about 5 minutes); past it the stream ends OUT_OF_RANGE. */
 export const STREAMING_RECOGNIZE_MAX_MS = 305_000;
+
+/** How far into headerless PCM the in-band tone code is looked for. */
+const CODE_SEARCH_MS = 30_000;
 
 export const MALORDERED_MESSAGE = 'Malordered Data Received. Send exactly one config, followed by audio data.';
 
@@ -54,6 +59,8 @@ export class StreamingRecognition {
   private lastInterimText = '';
   private heardText = '';
   private utteranceOver = false;
+  /** Headerless PCM: its tone code once read (searched for in the first CODE_SEARCH_MS only, to keep long streams cheap). */
+  private code: InbandText | undefined;
 
   constructor(
     private readonly pump: StreamPump,
@@ -100,7 +107,10 @@ export class StreamingRecognition {
     if (!wav && config.encoding === 'LINEAR16' && !config.sampleRateHertz) {
       return this.pump.fail(grpc.status.INVALID_ARGUMENT, "Invalid recognition 'config': sample_rate_hertz is required for LINEAR16 audio without a WAV header.");
     }
-    const heard = hearAudio(bytes, { encoding: config.encoding, ...(config.sampleRateHertz && { sampleRateHertz: config.sampleRateHertz }) });
+    const rate = config.sampleRateHertz;
+    const raw = !wav && config.encoding === 'LINEAR16' && rate !== undefined;
+    if (raw && !this.code && bytes.length / 2 / rate <= CODE_SEARCH_MS / 1000) this.code = readInbandText(bytes, rate);
+    const heard = raw ? hearPcm(bytes, rate, this.code) : hearAudio(bytes, { encoding: config.encoding, ...(rate && { sampleRateHertz: rate }) });
     this.heardMs = heard.durationMs;
     if (heard.durationMs > STREAMING_RECOGNIZE_MAX_MS) {
       return this.pump.fail(grpc.status.OUT_OF_RANGE, `Exceeded maximum allowed stream duration of ${STREAMING_RECOGNIZE_MAX_MS / 1000} seconds.`);
@@ -108,7 +118,7 @@ export class StreamingRecognition {
     const text = heard.transcript;
     this.heardText = text;
     const pending = text.slice(this.finalChars).trim();
-    const complete = wav?.text !== undefined && text === wav.text && !heard.truncated;
+    const complete = heard.embeddedText !== undefined && text === heard.embeddedText && !heard.truncated;
 
     if (config.singleUtterance) {
       if (complete && text) {
@@ -129,7 +139,8 @@ export class StreamingRecognition {
       const rest = text.slice(this.finalChars).trim();
       if (rest && rest !== this.lastInterimText) {
         this.lastInterimText = rest;
-        const fraction = wav?.text ? Math.min(1, rest.length / Math.max(1, wav.text.length - this.finalChars)) : 0.5;
+        const whole = heard.embeddedText;
+        const fraction = whole ? Math.min(1, rest.length / Math.max(1, whole.length - this.finalChars)) : 0.5;
         this.latestInterim = this.response([{ transcript: rest }], false, Math.round(Math.min(0.9, 0.1 + 0.8 * fraction) * 100) / 100);
         this.pump.push({
           result: true,

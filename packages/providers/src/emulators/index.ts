@@ -13,6 +13,10 @@ export {
   pcmToWav,
   readEmbeddedText,
   hearAudio,
+  hearPcm,
+  inbandTextPcm,
+  readInbandText,
+  synthesizeMicrophonePcm,
   wavInfo,
   wavDurationMs,
   mp3Info,
@@ -30,7 +34,7 @@ export {
   ID3_TEXT_DESCRIPTION,
   ASSUMED_COMPRESSED_BYTES_PER_SECOND,
 } from './audio.js';
-export type { SynthesizeOptions, TaggedWavInfo, Mp3Info, HeardAudio, AudioContainer } from './audio.js';
+export type { SynthesizeOptions, TaggedWavInfo, Mp3Info, HeardAudio, AudioContainer, InbandText } from './audio.js';
 export { gradeAnswer, parseEvalPrompt, parsePassMark, detectFormality, convertEnding, normalizeKorean, DEFAULT_PASS_MARK, PENALTIES } from './grading.js';
 export type { GradeInput, ParsedEvalPrompt } from './grading.js';
 export { estimateTokens, thinkingTokens, AUDIO_TOKENS_PER_SECOND } from './gemini-server.js';
