@@ -33,8 +33,9 @@ import {
   type TtsRequest,
   type TtsResult,
 } from './spec/types.js';
-import type { SttStream, SttStreamRequest } from './spec/streaming.js';
+import type { SttStream, SttStreamRequest, TtsStream, TtsStreamRequest } from './spec/streaming.js';
 import { transcribeStream } from './streaming/stt-stream.js';
+import { synthesizeStream } from './streaming/tts-stream.js';
 import { UsageFanOut } from './usage/fan-out.js';
 import type { UsageSink } from './usage/usage-record.js';
 
@@ -111,6 +112,13 @@ export interface AiClient {
   };
   readonly tts: {
     synthesize(req: TtsRequest, opts?: CallOptions): Promise<TtsResult>;
+    /**
+     * Synthesises text while it arrives (`text`: a string, or an LLM reply in pieces). Audio
+     * chunks in one encoding come as they are made; providers without streaming synthesise
+     * sentence by sentence. Same policy as `synthesize`, plus `firstAudioTimeoutMs`; the chain
+     * moves on only until the first chunk was yielded; the deadline runs from the end of the text.
+     */
+    synthesizeStream(text: string | AsyncIterable<string>, req: TtsStreamRequest, opts?: CallOptions): TtsStream;
     /**
      * Synthesises a lesson's fixed lines ahead into the TTS cache (each line one ordinary call:
      * same policy, budget and usage rows), with `onProgress` after each. Resolves with what
@@ -278,6 +286,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     },
     tts: {
       synthesize: (req, opts) => call('tts', req, opts) as Promise<TtsResult>,
+      synthesizeStream: (text, req, opts) => synthesizeStream(ctx, plans.tts, text, req, opts ?? {}, refusal('tts', opts)),
       prefetch: (texts, req, opts) => prefetchTts((r, o) => call('tts', r, o) as Promise<TtsResult>, ctx.caches.tts !== undefined, texts, req, opts),
     },
     eval: { evaluate: (req, opts) => call('eval', req, opts) as Promise<EvalResult> },
