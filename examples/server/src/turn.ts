@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  AiError,
   isAiError,
   type AiClient,
   type AudioEncoding,
@@ -11,10 +10,8 @@ import {
   type TtsAudioEncoding,
   type TtsResult,
 } from '@korean-together/core';
-import { qualifiedName } from '@korean-together/sql';
-import { ensureSession, writeSessionEvent, type QueryableLike } from '@korean-together/usage-log';
-import { databaseStep } from './database-errors.js';
-import { DID_NOT_HEAR, tutorReply } from './tutor-reply.js';
+import type { QueryableLike } from '@korean-together/usage-log';
+import { gradeRequest, replyText, TurnRecorder } from './turn-record.js';
 
 /** One learner turn: what they were asked and what they said (audio) or typed (text). */
 export interface TurnInput {
@@ -81,10 +78,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
   const calls: CallReport[] = [];
   const eventIds: TurnResult['eventIds'] = {};
   const opts = (eventId: string) => ({ sessionId, eventId, ...(signal && { signal }) });
-  const tableOptions = db ? { schema: db.schema } : {};
-
-  const recordEvent = (queryable: QueryableLike, event: Parameters<typeof writeSessionEvent>[1], options: typeof tableOptions) =>
-    databaseStep('recording the turn', () => writeSessionEvent(queryable, event, options));
+  const record = new TurnRecorder(db, sessionId, activityId);
 
   async function tracked<T extends { meta: ResultMeta }>(capability: Capability, purpose: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -97,11 +91,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
     }
   }
 
-  if (db && activityId !== undefined) {
-    const found = await databaseStep('checking the activity', () => db.queryable.query(`SELECT 1 FROM ${qualifiedName(db.schema, 'activities')} WHERE id = $1`, [activityId]));
-    if (found.rows.length === 0) throw new AiError('invalid_request', 'activityId: no such activity (it must exist in activities)', { retryable: false });
-  }
-  if (db) await databaseStep('recording the session', () => ensureSession(db.queryable, { id: sessionId }, tableOptions));
+  await record.open();
 
   let transcript: string;
   const userEventId = randomUUID();
@@ -110,73 +100,31 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnRes
       client.stt.transcribe({ audio: input.audio!.data, encoding: input.audio!.encoding, sampleRateHertz: input.audio!.sampleRateHertz, languageCode: 'ko-KR' }, opts(userEventId)),
     );
     transcript = heard.transcript.trim();
-    if (db) {
-      await recordEvent(
-        db.queryable,
-        { id: userEventId, sessionId, activityId, eventType: 'user_input', userInput: transcript, provider: heard.meta.provider, modelId: heard.meta.modelId, latencyMs: heard.meta.latencyMs, metadata: { source: 'audio', callId: heard.meta.callId } },
-        tableOptions,
-      );
-      eventIds.userInput = userEventId;
-    }
+    eventIds.userInput = await record.userInput(userEventId, transcript, { meta: heard.meta, source: 'audio' });
   } else {
     transcript = (input.text ?? '').trim();
-    if (db) {
-      await recordEvent(db.queryable, { id: userEventId, sessionId, activityId, eventType: 'user_input', userInput: transcript, metadata: { source: 'text' } }, tableOptions);
-      eventIds.userInput = userEventId;
-    }
+    eventIds.userInput = await record.userInput(userEventId, transcript);
   }
 
   let evaluation: EvalResult | null = null;
-  let replyText: string;
-  if (transcript === '') {
-    replyText = DID_NOT_HEAR;
-  } else {
+  if (transcript !== '') {
     const evalEventId = randomUUID();
-    evaluation = await tracked('eval', 'grade answer', () =>
-      client.eval.evaluate(
-        {
-          prompt: input.prompt,
-          learnerAnswer: transcript,
-          ...(input.expectedAnswer && { expectedAnswer: input.expectedAnswer }),
-          ...(input.targetFormality && { targetFormality: input.targetFormality }),
-          ...(input.level && { level: input.level }),
-        },
-        opts(evalEventId),
-      ),
-    );
-    if (db) {
-      await recordEvent(db.queryable, { id: evalEventId, sessionId, activityId, eventType: 'evaluation', evaluation }, tableOptions);
-      eventIds.evaluation = evalEventId;
-    }
-    replyText = tutorReply(evaluation, { ...(input.expectedAnswer && { expectedAnswer: input.expectedAnswer }), ...(input.targetFormality && { targetFormality: input.targetFormality }) });
+    evaluation = await tracked('eval', 'grade answer', () => client.eval.evaluate(gradeRequest(input, transcript), opts(evalEventId)));
+    eventIds.evaluation = await record.evaluation(evalEventId, evaluation);
   }
+  const reply = replyText(input, evaluation);
 
   const replyEventId = randomUUID();
   let tts: TtsResult | null = null;
   let replyError: string | undefined;
   try {
     tts = await tracked('tts', 'speak reply', () =>
-      client.tts.synthesize({ text: replyText, ...(input.voice && { voice: input.voice }), ...(input.replyEncoding && { audioEncoding: input.replyEncoding }) }, opts(replyEventId)),
+      client.tts.synthesize({ text: reply, ...(input.voice && { voice: input.voice }), ...(input.replyEncoding && { audioEncoding: input.replyEncoding }) }, opts(replyEventId)),
     );
   } catch (e) {
     if (!isAiError(e) || e.code === 'cancelled') throw e;
     replyError = e.code;
   }
-  if (db) {
-    await recordEvent(
-      db.queryable,
-      {
-        id: replyEventId,
-        sessionId,
-        activityId,
-        eventType: 'tutor_response',
-        tutorResponse: replyText,
-        ...(tts && { provider: tts.meta.provider, modelId: tts.meta.modelId, latencyMs: tts.meta.latencyMs }),
-        ...(replyError && { metadata: { ttsErrorCode: replyError } }),
-      },
-      tableOptions,
-    );
-    eventIds.tutorResponse = replyEventId;
-  }
-  return { sessionId, transcript, evaluation, reply: { text: replyText, tts, ...(replyError && { errorCode: replyError }) }, calls, eventIds };
+  eventIds.tutorResponse = await record.tutorResponse(replyEventId, reply, tts, replyError);
+  return { sessionId, transcript, evaluation, reply: { text: reply, tts, ...(replyError && { errorCode: replyError }) }, calls, eventIds };
 }
