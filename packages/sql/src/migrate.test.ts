@@ -44,6 +44,7 @@ describe('migrate', () => {
       'activities',
       'ai_budget_reservations',
       'ai_budget_totals',
+      'ai_response_cache',
       'ai_usage_daily',
       'ai_usage_hourly',
       'ai_usage_log',

@@ -18,5 +18,7 @@ export { normalizeUsage, rowToRecord, MAX_ERROR_MESSAGE } from './usage-row.js';
 export type { UsageRow, NormalizeResult } from './usage-row.js';
 export { createPostgresBudgetStore, PostgresBudgetStore } from './postgres-budget-store.js';
 export type { PostgresBudgetStoreOptions, PgBudgetPoolLike, PgBudgetClientLike } from './postgres-budget-store.js';
+export { createPostgresCacheStore, PostgresCacheStore } from './postgres-cache-store.js';
+export type { PostgresCacheStoreOptions, PgCachePoolLike, PgCacheClientLike } from './postgres-cache-store.js';
 export { profileFromUsageLog } from './profile-from-usage-log.js';
 export type { ProfileFromUsageLogOptions } from './profile-from-usage-log.js';
