@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig([{
-  entry: { index: 'src/index.ts', 'provider-kit': 'src/provider-kit.ts', 'testing/index': 'src/testing/index.ts', 'redis/index': 'src/redis/index.ts' },
-  external: ['ioredis'],
+  entry: { index: 'src/index.ts', 'provider-kit': 'src/provider-kit.ts', 'testing/index': 'src/testing/index.ts', 'redis/index': 'src/redis/index.ts', 'otel/index': 'src/otel/index.ts' },
+  external: ['ioredis', '@opentelemetry/api'],
   format: ['esm', 'cjs'],
   // p-timeout ships ESM only; bundled, the CJS build loads on every Node 20.
   noExternal: ['p-timeout'],

@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import * as main from './index.js';
 import * as kit from './provider-kit.js';
 import * as testing from './testing/index.js';
+import * as otel from './otel/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What adapters need: on ./provider-kit, no longer on the main entry. */
 const ADAPTER_NAMES = [
@@ -64,5 +68,22 @@ describe('entry points', () => {
       expect(main, name).not.toHaveProperty(name);
       expect(kit, name).not.toHaveProperty(name);
     }
+  });
+
+  it('./otel holds openTelemetry, and only src/otel imports @opentelemetry/api (an optional peer)', () => {
+    expect(otel).toHaveProperty('openTelemetry');
+    expect(main).not.toHaveProperty('openTelemetry');
+    const src = fileURLToPath(new URL('.', import.meta.url));
+    const importers: string[] = [];
+    const visit = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) visit(path);
+        else if (/\.ts$/.test(entry.name) && !/\.test\.ts$/.test(entry.name) && /from '@opentelemetry\//.test(readFileSync(path, 'utf8'))) importers.push(relative(src, path));
+      }
+    };
+    visit(src);
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((p) => !p.startsWith('otel/'))).toEqual([]);
   });
 });

@@ -51,6 +51,8 @@ export interface CallTrace {
 export interface ObservedClient {
   breakerStates(): Record<string, BreakerState>;
   readonly sinks: readonly UsageSink[];
+  /** The client's clock, epoch ms (every time an observer is told is on it). */
+  now(): number;
 }
 
 /** Made once per client by `telemetry.observe(client)`. */
