@@ -119,7 +119,7 @@ describe('openTelemetry(): spans', () => {
     const rows = r.sink.records.filter((x) => x.callId === second.attributes['korean_together.call.id']);
     expect(second.attributes['gen_ai.usage.input_tokens']).toBe(rows.reduce((s, x) => s + (x.tokensIn ?? 0), 0));
     expect(second.attributes['gen_ai.usage.output_tokens']).toBe(rows.reduce((s, x) => s + (x.tokensOut ?? 0), 0));
-    const micro = rows.reduce((s, x) => s + usdToMicro(x.estimatedCostUsd), 0);
+    const micro = rows.reduce((s, x) => s + usdToMicro(x.estimatedCostUsd ?? 0), 0);
     expect(second.attributes['korean_together.cost.micro_usd']).toBe(micro);
     expect(second.attributes['korean_together.cost.usd']).toBe(`0.${String(micro).padStart(6, '0')}`);
   });
@@ -174,7 +174,7 @@ describe('openTelemetry(): metrics', () => {
     const byType = (t: string) => tokens.dataPoints.filter((p) => p.attributes['gen_ai.token.type'] === t).reduce((s, p) => s + p.value.sum!, 0);
     expect(byType('input')).toBe(rows.reduce((s, x) => s + (x.tokensIn ?? 0), 0));
     expect(byType('output')).toBe(rows.reduce((s, x) => s + (x.tokensOut ?? 0), 0));
-    expect(sumOf(metric(all, 'korean_together.client.cost'))).toBe(rows.reduce((s, x) => s + usdToMicro(x.estimatedCostUsd), 0));
+    expect(sumOf(metric(all, 'korean_together.client.cost'))).toBe(rows.reduce((s, x) => s + usdToMicro(x.estimatedCostUsd ?? 0), 0));
     const attempts = metric(all, 'korean_together.client.attempts') as SumMetricData;
     const counted: Record<string, number> = {};
     for (const p of attempts.dataPoints) counted[String(p.attributes['korean_together.attempt.outcome'])] = (counted[String(p.attributes['korean_together.attempt.outcome'])] ?? 0) + (p.value as number);
