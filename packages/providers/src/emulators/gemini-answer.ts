@@ -7,6 +7,7 @@ import { hearAudio } from './audio.js';
 import type { Content } from './gemini-request.js';
 import { contentText } from './gemini-request.js';
 import { gradeAnswer, parseEvalPrompt, parsePassMark } from './grading.js';
+import type { PromptCache } from './openai-prompt-cache.js';
 import { estimateTokens } from './token-estimate.js';
 import type { Fault } from './types.js';
 
@@ -22,7 +23,20 @@ export interface GeminiAnswer {
   createTime?: string;
 }
 
-export function buildGeminiAnswer(model: string, body: Record<string, unknown>, contents: Content[], gc: Record<string, unknown>, jsonMode: boolean, fault: Fault | undefined): GeminiAnswer {
+/**
+ * `promptCache`: Gemini's implicit cache. A prompt whose text shares a prefix of at least 1,024
+ * tokens with a recent prompt to the same model reports that prefix as cachedContentTokenCount
+ * (part of promptTokenCount, as the API counts it).
+ */
+export function buildGeminiAnswer(
+  model: string,
+  body: Record<string, unknown>,
+  contents: Content[],
+  gc: Record<string, unknown>,
+  jsonMode: boolean,
+  fault: Fault | undefined,
+  promptCache?: PromptCache,
+): GeminiAnswer {
   const system = contentText(body.systemInstruction ?? body.system_instruction);
   const userTurn = [...contents].reverse().find((c) => c?.role === undefined || c.role === 'user') ?? contents[contents.length - 1]!;
   const userText = contentText(userTurn);
@@ -36,6 +50,9 @@ export function buildGeminiAnswer(model: string, body: Record<string, unknown>, 
   const textTokens = estimateTokens([system, ...contents.map(contentText)].filter(Boolean).join('\n')) + schemaTokens;
   const promptTokenCount = textTokens + audioTokens;
   const promptTokensDetails = [{ modality: 'TEXT', tokenCount: textTokens }, ...(audio ? [{ modality: 'AUDIO', tokenCount: audioTokens }] : [])];
+  const promptText = [system, ...contents.map(contentText)].filter(Boolean).join('\n');
+  const cachedContentTokenCount = promptCache ? Math.min(promptCache.cachedPrefixTokens(model, promptText, textTokens), textTokens) : 0;
+  const cacheUsage = cachedContentTokenCount > 0 ? { cachedContentTokenCount, cacheTokensDetails: [{ modality: 'TEXT', tokenCount: cachedContentTokenCount }] } : {};
   const base = { modelVersion: model, responseId: randomBytes(16).toString('base64url').slice(0, 22) };
 
   if (fault?.kind === 'empty_candidates') {
@@ -90,6 +107,7 @@ export function buildGeminiAnswer(model: string, body: Record<string, unknown>, 
       totalTokenCount: promptTokenCount + candidatesTokenCount + thoughtsTokenCount,
       ...(thoughtsTokenCount > 0 && { thoughtsTokenCount }),
       promptTokensDetails,
+      ...cacheUsage,
     },
     ...base,
   };

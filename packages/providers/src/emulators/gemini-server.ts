@@ -8,6 +8,7 @@
 
 import type http from 'node:http';
 import { buildGeminiAnswer } from './gemini-answer.js';
+import { PROMPT_CACHE_MIN_TOKENS, PromptCache } from './openai-prompt-cache.js';
 import { DEFAULT_FAULT_MESSAGES, quotaFailure, sendApiKeyInvalid, sendGoogleError, sendVertexUnauthenticated, vertexFault } from './gemini-errors.js';
 import { checkGeminiRequest } from './gemini-request.js';
 import { parseGeminiRoute } from './gemini-route.js';
@@ -26,6 +27,8 @@ export { API_KEY_INVALID_MESSAGE, sendGoogleError } from './gemini-errors.js';
 
 export class GeminiEmulator {
   readonly http: HttpEmulator;
+  /** Gemini 2.5's implicit prompt cache: a repeated prefix of 1,024+ tokens is reported as cached. */
+  private readonly promptCache = new PromptCache({ minTokens: PROMPT_CACHE_MIN_TOKENS, stepTokens: 1 });
 
   constructor(
     private readonly faults: FaultScript,
@@ -87,7 +90,7 @@ export class GeminiEmulator {
     const request = checkGeminiRequest(res, raw, route);
     if (!request) return;
 
-    const answer = buildGeminiAnswer(model, request.body, request.contents, request.gc, request.jsonMode, fault);
+    const answer = buildGeminiAnswer(model, request.body, request.contents, request.gc, request.jsonMode, fault, this.promptCache);
     if (route.vertex) {
       // Vertex AI's response also carries its creation time and the traffic type it billed.
       answer.createTime = new Date().toISOString();

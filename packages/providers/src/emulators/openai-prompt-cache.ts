@@ -18,6 +18,9 @@ export class PromptCache {
   /** Recent prompts per model, for prompt-cache hits on a repeated prefix. */
   private readonly recentPrompts = new Map<string, string[]>();
 
+  /** Defaults: OpenAI's rule. Gemini's implicit cache (2.5 Flash): 1,024 tokens at least, counted to the token (step 1). */
+  constructor(private readonly rule: { minTokens: number; stepTokens: number } = { minTokens: PROMPT_CACHE_MIN_TOKENS, stepTokens: PROMPT_CACHE_STEP_TOKENS }) {}
+
   /**
    * Tokens of this prompt served from the prompt cache: the longest prefix it shares with a
    * recent prompt to the same model, when that prefix is at least 1,024 tokens, counted in
@@ -30,7 +33,8 @@ export class PromptCache {
     recent.unshift(promptText);
     this.recentPrompts.set(model, recent.slice(0, 16));
     const shared = Math.min(estimateTokens(promptText.slice(0, best)), promptTokens);
-    if (shared < PROMPT_CACHE_MIN_TOKENS) return 0;
-    return PROMPT_CACHE_MIN_TOKENS + Math.floor((shared - PROMPT_CACHE_MIN_TOKENS) / PROMPT_CACHE_STEP_TOKENS) * PROMPT_CACHE_STEP_TOKENS;
+    const { minTokens, stepTokens } = this.rule;
+    if (shared < minTokens) return 0;
+    return minTokens + Math.floor((shared - minTokens) / stepTokens) * stepTokens;
   }
 }
