@@ -1,8 +1,9 @@
 import { SpeechClient, type protos } from '@google-cloud/speech';
-import type { AttemptContext, SttProvider, SttProviderResult, SttRequest } from '@korean-together/core';
+import type { AttemptContext, SttProvider, SttProviderResult, SttProviderStream, SttRequest, SttStreamingCapable, SttStreamRequest } from '@korean-together/core';
 import { GOOGLE_SYNC_STT_LIMITS, invalidRequest, parseWav, validateSttRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { mapSpeechError } from './errors.js';
+import { recognizeStream } from './google-stt-stream.js';
 import { GOOGLE_STT_DEFAULTS, type GoogleSttOptions } from './options.js';
 
 const PROVIDER = 'google-stt';
@@ -24,7 +25,7 @@ export function durationToMs(d: Duration | null | undefined): number | undefined
 }
 
 /** An `SttProvider` on Google Cloud Speech-to-Text v1 synchronous `Recognize`. */
-export class GoogleStt implements SttProvider {
+export class GoogleStt implements SttProvider, SttStreamingCapable {
   readonly capability = 'stt' as const;
   readonly name = PROVIDER;
   readonly modelId: string;
@@ -65,6 +66,11 @@ export class GoogleStt implements SttProvider {
     return { transcript, audioDurationMs, ...(confidence !== undefined && { confidence }) };
   }
 
+  /** Recognition while the audio is spoken, on StreamingRecognize (see google-stt-stream.ts). */
+  transcribeStream(audio: AsyncIterable<Uint8Array>, req: SttStreamRequest, ctx: AttemptContext): SttProviderStream {
+    return recognizeStream(this.client, this.options, audio, req, ctx, PROVIDER, this.secrets);
+  }
+
   private buildRequest(req: SttRequest): RecognizeRequest {
     let sampleRateHertz = req.sampleRateHertz;
     let audioChannelCount: number | undefined;
@@ -101,8 +107,9 @@ export class GoogleStt implements SttProvider {
 }
 
 /**
- * Korean speech recognition on Google Cloud Speech-to-Text v1 (synchronous Recognize, up to
- * 60 s / 10 MB). google-gax retries are off; the policy retries.
+ * Korean speech recognition on Google Cloud Speech-to-Text v1: synchronous Recognize (up to
+ * 60 s / 10 MB) and StreamingRecognize (`transcribeStream`, any length: a new stream every
+ * ~5 minutes). google-gax retries are off; the policy retries.
  */
 export function googleStt(options: GoogleSttOptions = {}): GoogleStt {
   return new GoogleStt(options);

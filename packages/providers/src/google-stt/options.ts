@@ -21,6 +21,12 @@ export interface GoogleSttOptions {
    * Default Credentials against speech.googleapis.com.
    */
   clientOptions?: SpeechClientOptions;
+  /**
+   * Streams (`transcribeStream`): audio sent on one StreamingRecognize stream before the adapter
+   * half-closes it and opens the next (Google serves about 5 minutes per stream), ms. Result end
+   * times carry on across streams. Default 290000.
+   */
+  maxStreamAudioMs?: number;
 }
 
 export const GOOGLE_STT_DEFAULTS = { languageCode: 'ko-KR' } as const;
