@@ -96,26 +96,30 @@ export class OtelCallTrace implements CallTrace {
     const provider = genAiProviderName(info.provider);
     const m = this.m;
     if (m !== undefined) {
-      const base: Attributes = { [ATTR.capability]: this.capability, [ATTR.provider]: provider, [ATTR.providerKey]: info.providerKey, [ATTR.requestModel]: info.modelId };
-      m.attempts.add(1, info.errorCode === undefined ? { ...base, [ATTR.outcome]: info.outcome } : { ...base, [ATTR.outcome]: info.outcome, [ATTR.errorType]: info.errorCode });
-      if (costMicro > 0) m.costMicro.add(costMicro, base);
-      if (units.audioDurationMs !== undefined) m.audioSeconds.add(units.audioDurationMs / 1000, base);
-      if (units.characters !== undefined) m.characters.add(units.characters, base);
+      const key = `${this.capability}|${info.providerKey}|${info.provider}|${info.modelId}|${info.outcome}|${info.errorCode ?? ''}`;
+      const cell = m.cell(key, () => {
+        const attrs: Attributes = { [ATTR.capability]: this.capability, [ATTR.provider]: provider, [ATTR.providerKey]: info.providerKey, [ATTR.requestModel]: info.modelId, [ATTR.outcome]: info.outcome };
+        if (info.errorCode !== undefined) attrs[ATTR.errorType] = info.errorCode;
+        return attrs;
+      });
+      cell.attempts++;
+      cell.costMicro += costMicro;
+      if (units.audioDurationMs !== undefined) cell.audioSeconds += units.audioDurationMs / 1000;
+      if (units.characters !== undefined) cell.characters += units.characters;
     }
     if (this.tracer === undefined) return;
+    // Few attributes: the SDK checks each one, and this span is made on every attempt.
     const attributes: Attributes = {
-      [ATTR.operation]: operationName(this.capability, info.provider),
       [ATTR.provider]: provider,
-      [ATTR.providerRawName]: info.provider,
       [ATTR.providerKey]: info.providerKey,
       [ATTR.requestModel]: info.modelId,
       [ATTR.attempt]: info.attempt,
       [ATTR.outcome]: info.outcome,
-      [ATTR.hedgeLost]: info.outcome === 'hedge_lost',
-      [ATTR.breakerSkipped]: info.outcome === 'skipped',
       [ATTR.costMicro]: costMicro,
-      [ATTR.costUsd]: usdString(costMicro),
     };
+    if (costMicro > 0) attributes[ATTR.costUsd] = usdString(costMicro);
+    if (info.outcome === 'hedge_lost') attributes[ATTR.hedgeLost] = true;
+    else if (info.outcome === 'skipped') attributes[ATTR.breakerSkipped] = true;
     if (timeoutMs !== undefined) attributes[ATTR.timeoutMs] = timeoutMs;
     if (info.errorCode !== undefined) attributes[ATTR.errorType] = info.errorCode;
     if (info.retryable !== undefined) attributes[ATTR.retryable] = info.retryable;

@@ -1,7 +1,11 @@
 // The client's metrics: the two GenAI client histograms as the conventions define them (name,
 // unit, bucket boundaries), the SDK's counters (audio seconds, characters, cost, attempts by
 // outcome) and gauges read when the reader collects (breaker states, sink backlog and spill).
-import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, Observable, ObservableGauge } from '@opentelemetry/api';
+// The counters are observable: an attempt adds to a cell of its own (one Map lookup by a
+// joined key), and the reader reads the cells' totals when it collects. A synchronous counter
+// would make the SDK hash the attribute set on every add, which costs more than the rest of an
+// attempt's telemetry.
+import type { Attributes, BatchObservableResult, Histogram, Meter, Observable, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 import type { ObservedClient } from '../engine/call-observer.js';
 import { ATTR, BREAKER_LEVEL } from './attributes.js';
 
@@ -18,13 +22,23 @@ interface SinkStatsLike {
   dropped?: unknown;
 }
 
+/** One attribute set's running totals. */
+export interface CounterCell {
+  readonly attributes: Attributes;
+  attempts: number;
+  costMicro: number;
+  audioSeconds: number;
+  characters: number;
+}
+
 export class Instruments {
   readonly duration: Histogram;
   readonly tokens: Histogram;
-  readonly audioSeconds: Counter;
-  readonly characters: Counter;
-  readonly costMicro: Counter;
-  readonly attempts: Counter;
+  private readonly audioSeconds: ObservableCounter;
+  private readonly characters: ObservableCounter;
+  private readonly costMicro: ObservableCounter;
+  private readonly attempts: ObservableCounter;
+  private readonly cells = new Map<string, CounterCell>();
   private readonly breakerGauge: ObservableGauge;
   private readonly sinkPending: ObservableGauge;
   private readonly sinkSpillSegments: ObservableGauge;
@@ -46,15 +60,15 @@ export class Instruments {
       unit: '{token}',
       advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
     });
-    this.audioSeconds = meter.createCounter('korean_together.client.audio.duration', { description: 'Seconds of audio billed (STT input, TTS output)', unit: 's' });
-    this.characters = meter.createCounter('korean_together.client.characters', { description: 'Characters billed (TTS input)', unit: '{character}' });
-    this.costMicro = meter.createCounter('korean_together.client.cost', { description: 'Cost of every attempt, integer micro-dollars', unit: '{micro_usd}' });
-    this.attempts = meter.createCounter('korean_together.client.attempts', { description: 'Attempts (and breaker skips) by outcome', unit: '{attempt}' });
+    this.audioSeconds = meter.createObservableCounter('korean_together.client.audio.duration', { description: 'Seconds of audio billed (STT input, TTS output)', unit: 's' });
+    this.characters = meter.createObservableCounter('korean_together.client.characters', { description: 'Characters billed (TTS input)', unit: '{character}' });
+    this.costMicro = meter.createObservableCounter('korean_together.client.cost', { description: 'Cost of every attempt, integer micro-dollars', unit: '{micro_usd}' });
+    this.attempts = meter.createObservableCounter('korean_together.client.attempts', { description: 'Attempts (and breaker skips) by outcome', unit: '{attempt}' });
     this.breakerGauge = meter.createObservableGauge('korean_together.breaker.state', { description: 'Circuit breaker state: 0 closed, 1 half open, 2 open', unit: '1' });
     this.sinkPending = meter.createObservableGauge('korean_together.sink.pending', { description: 'Usage rows in a sink\'s memory, not yet committed nor spilled', unit: '{row}' });
     this.sinkSpillSegments = meter.createObservableGauge('korean_together.sink.spill.segments', { description: 'Spill segments waiting for replay', unit: '{segment}' });
     this.sinkSpilled = meter.createObservableGauge('korean_together.sink.spilled', { description: 'Rows appended to spill files since the sink started', unit: '{row}' });
-    this.observables = [this.breakerGauge, this.sinkPending, this.sinkSpillSegments, this.sinkSpilled];
+    this.observables = [this.attempts, this.costMicro, this.audioSeconds, this.characters, this.breakerGauge, this.sinkPending, this.sinkSpillSegments, this.sinkSpilled];
     meter.addBatchObservableCallback(this.collect, this.observables);
   }
 
@@ -63,7 +77,23 @@ export class Instruments {
     this.meter.removeBatchObservableCallback(this.collect, this.observables);
   }
 
+  /** The totals of the attribute set `key` names (made by `attributes()` the first time). */
+  cell(key: string, attributes: () => Attributes): CounterCell {
+    let cell = this.cells.get(key);
+    if (cell === undefined) {
+      cell = { attributes: attributes(), attempts: 0, costMicro: 0, audioSeconds: 0, characters: 0 };
+      this.cells.set(key, cell);
+    }
+    return cell;
+  }
+
   private observe(result: BatchObservableResult): void {
+    for (const cell of this.cells.values()) {
+      result.observe(this.attempts, cell.attempts, cell.attributes);
+      if (cell.costMicro > 0) result.observe(this.costMicro, cell.costMicro, cell.attributes);
+      if (cell.audioSeconds > 0) result.observe(this.audioSeconds, cell.audioSeconds, cell.attributes);
+      if (cell.characters > 0) result.observe(this.characters, cell.characters, cell.attributes);
+    }
     for (const [key, state] of Object.entries(this.client.breakerStates())) {
       result.observe(this.breakerGauge, BREAKER_LEVEL[state], { [ATTR.breakerKey]: key });
     }
