@@ -180,7 +180,15 @@ function defaultsTable(policy: AiPolicy): string {
     `| \`maxOutputTokens\` | tokens | - | - | ${c.eval.maxOutputTokens} |`,
     `| \`budget.perSessionUsd\` | USD | ${none(policy.budget.perSessionUsd)} (one cap across all three) | | |`,
     `| \`budget.perDayUsd\` | USD | ${none(policy.budget.perDayUsd)} (one cap across all three) | | |`,
+    `| \`cache.tts.ttlMs\` / \`cache.eval.ttlMs\` | ms | - | ${cacheWords(policy.cache.tts?.ttlMs)} | ${cacheWords(policy.cache.eval?.ttlMs)} |`,
+    `| \`cache.tts.maxBytes\` / \`cache.eval.maxBytes\` (memory store) | bytes | - | ${policy.cache.tts ? policy.cache.tts.maxBytes : '67108864 when on'} | ${policy.cache.eval ? policy.cache.eval.maxBytes : '16777216 when on'} |`,
+    `| \`cache.storeTimeoutMs\` | ms | ${policy.cache.storeTimeoutMs} (one timeout for every cache store operation) | | |`,
   ].join('\n');
+}
+
+/** A cache's TTL, or that the cache is off (the policy sets no entry for it). */
+function cacheWords(ttlMs: number | undefined): string {
+  return ttlMs === undefined ? 'off (no cache)' : String(ttlMs);
 }
 
 function priceTable(table: PriceTable): string {
@@ -234,7 +242,9 @@ export function renderAiPolicyDoc(policy: AiPolicy = tutoringPolicy(), defaults:
     '',
     '1. **Check the request** before anything is sent: empty or oversized audio, unknown formats, empty or too long',
     '   text are refused as `invalid_request`. Nothing is called, nothing is billed.',
-    '2. **Reserve the budget** for the worst case of the next attempt; no room means `budget_exceeded`.',
+    '2. **Look in the cache** when the policy caches the capability (`cache.tts`, `cache.eval`; off by default): a hit',
+    '   returns at once, costs nothing and writes one usage row with `cache_hit` and the cost it saved.',
+    '   Otherwise **reserve the budget** for the worst case of the next attempt; no room means `budget_exceeded`.',
     '3. **Walk the chain**: for each provider in order, skip it when its breaker is open, wait for a rate-limit slot,',
     '   then attempt, retrying only what a retry can fix, within the one deadline of the call.',
     '4. **Check the grade** (evaluation only) against the schema; a bad answer moves on like a failure.',
