@@ -59,3 +59,7 @@ export type { WavInfo } from './audio/wav.js';
 export { evalSystemInstruction, evalUserPrompt, FORMALITY_LABELS } from './eval/prompt.js';
 export { evalOutputSchema, evalOutputJsonSchema, checkEvalOutput } from './eval/eval-result.js';
 export type { EvalOutput } from './eval/eval-result.js';
+
+// Streaming synthesis for voices without it: sentence by sentence over the one-shot call
+export { sentenceStream, DEFAULT_STREAM_RATE_HZ } from './streaming/sentence-synthesis.js';
+export { SentenceSplitter, splitSentences } from './streaming/sentence-split.js';

@@ -1,10 +1,11 @@
 import { TextToSpeechClient, type protos } from '@google-cloud/text-to-speech';
-import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsRequest } from '@korean-together/core';
-import { invalidRequest, validateTtsRequest } from '@korean-together/core/provider-kit';
+import { AiError, type AttemptContext, type TtsAudioEncoding, type TtsProvider, type TtsProviderResult, type TtsProviderStream, type TtsRequest, type TtsStreamingCapable, type TtsStreamRequest } from '@korean-together/core';
+import { invalidRequest, sentenceStream, validateTtsRequest } from '@korean-together/core/provider-kit';
 import { AttemptScope } from '../shared/attempt-scope.js';
 import { splitText, TextTooLongError, utf8Bytes } from '../shared/text-split.js';
 import { checkSynthesizedAudio, JOINABLE_ENCODINGS, synthesisResult, synthesizePieces } from '../shared/tts-audio.js';
 import { mapTextToSpeechError } from './errors.js';
+import { streamsNatively, synthesizeConfig, synthesizeStreaming } from './google-tts-stream.js';
 import { GOOGLE_TTS_DEFAULTS, type GoogleTtsOptions } from './options.js';
 
 const PROVIDER = 'google-tts';
@@ -22,7 +23,7 @@ function toBytes(content: Uint8Array | string | null | undefined): Uint8Array {
 }
 
 /** A `TtsProvider` on Google Cloud Text-to-Speech v1 `SynthesizeSpeech`. */
-export class GoogleTts implements TtsProvider {
+export class GoogleTts implements TtsProvider, TtsStreamingCapable {
   readonly capability = 'tts' as const;
   readonly name = PROVIDER;
   readonly modelId: string;
@@ -101,12 +102,24 @@ export class GoogleTts implements TtsProvider {
     }
   }
 
-  /** Closes the client's gRPC channel. */
+  /**
+   * Synthesis while the text arrives: StreamingSynthesize for Chirp 3 HD voices (the only ones
+   * that stream); any other voice sentence by sentence over SynthesizeSpeech.
+   */
+  synthesizeStream(text: AsyncIterable<string>, req: TtsStreamRequest, ctx: AttemptContext): TtsProviderStream {
+    const voice = req.voice ?? this.modelId;
+    const languageCode = languageOfVoice(voice);
+    if (!languageCode) throw invalidRequest(PROVIDER, 'voice', `'${voice}' is not a Google voice name (expected e.g. ko-KR-Chirp3-HD-Aoede)`, PROVIDER);
+    if (!streamsNatively(voice)) return sentenceStream(this, text, { ...req, voice }, ctx);
+    return synthesizeStreaming(this.client, synthesizeConfig(req, voice, languageCode, PROVIDER), text, ctx, PROVIDER, this.secrets);
+  }
+
   /** Google prices by the requested voice's tier. */
   modelIdFor(req: TtsRequest): string {
     return req.voice ?? this.modelId;
   }
 
+  /** Closes the client's gRPC channel. */
   async close(): Promise<void> {
     await this.client.close();
   }
