@@ -6,7 +6,7 @@ import { evaluateBody, sttBody, ttsBody, turnBody, type EvaluateBody, type SttBo
 import { runTurn } from './turn.js';
 
 /** A call's meta without anything the caller did not send: ids, providers, attempts, latency, cost. */
-function publicMeta(meta: ResultMeta) {
+export function publicMeta(meta: ResultMeta) {
   return {
     callId: meta.callId,
     provider: meta.provider,

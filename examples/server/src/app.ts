@@ -8,6 +8,7 @@ import { registerDashboard } from './dashboard.js';
 import { DrainState, closeConnectionsWhileDraining, trackRequests } from './drain-tracking.js';
 import { errorHandler, notFoundHandler } from './error-replies.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { registerLiveRoutes, type LiveRoutesDeps } from './live-routes.js';
 import { MAX_HEADER_BYTES, answerClientError } from './http-parser-errors.js';
 import { BODY_LIMIT_BYTES, registerJsonBodyParser } from './json-body.js';
 import { buildProviders, type AiBackend } from './providers.js';
@@ -39,6 +40,8 @@ export interface TutoringServerOptions {
   databaseTimeouts?: Partial<DatabaseTimeouts>;
   /** Extra engine events (the server adds its own logging of breaker changes). */
   events?: AiClientEvents;
+  /** The live turn (GET /v1/turns/live): its limits (default LIVE_LIMITS) and a hook called with every turn as it starts. */
+  live?: Pick<LiveRoutesDeps, 'limits' | 'onTurn'>;
 }
 
 export interface TutoringServer {
@@ -120,6 +123,7 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
   app.setNotFoundHandler(notFoundHandler);
 
   registerAiRoutes(app, { client, db, shutdownSignal: shutdownAbort.signal });
+  registerLiveRoutes(app, { client, db, shutdownSignal: shutdownAbort.signal, ...options.live });
   registerStatsRoutes(app, { client, db });
   registerHealthRoutes(app, { client, db, isShuttingDown: () => drain.shuttingDown });
   trackRequests(app, drain);

@@ -1,7 +1,7 @@
 import { startEmulators, type Emulators } from '@korean-together/providers/emulators';
 import type { AiPolicy } from '@korean-together/core';
 import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
-import { createTutoringServer, type TutoringServer } from '../src/app.js';
+import { createTutoringServer, type TutoringServer, type TutoringServerOptions } from '../src/app.js';
 import type { DatabaseTimeouts } from '../src/config.js';
 
 /** A key the tests hand to the emulators, to prove it never reaches an answer. */
@@ -30,6 +30,8 @@ export interface StackOptions {
    */
   databaseUrl?: (db: TestDatabase) => string;
   databaseTimeouts?: Partial<DatabaseTimeouts>;
+  /** The live turn's limits and per-turn hook. */
+  live?: TutoringServerOptions['live'];
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -42,6 +44,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.policy && { policy: options.policy }),
     logger: false,
     ...(options.shutdownDeadlineMs !== undefined && { shutdownDeadlineMs: options.shutdownDeadlineMs }),
+    ...(options.live && { live: options.live }),
   });
   const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
   let closed = false;
