@@ -21,7 +21,8 @@ export interface LiveTurnDeps {
   db?: { queryable: QueryableLike; schema: string };
   /** Aborts the turn when the server's shutdown deadline passes. */
   shutdownSignal: AbortSignal;
-  limits?: Partial<Pick<typeof LIVE_LIMITS, 'maxAudioMs' | 'maxTurnMs'>>;
+  /** Per-turn limits in ms; default LIVE_LIMITS.maxAudioMs / maxTurnMs. */
+  limits?: { maxAudioMs?: number; maxTurnMs?: number };
 }
 
 class TurnEnded extends Error {
