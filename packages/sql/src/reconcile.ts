@@ -104,7 +104,9 @@ function rawUsage(q: string, grain: 'hour' | 'day'): string {
                    'audio_duration_ms', sum(audio_duration_ms)::text, 'characters', sum(characters)::text,
                    'cost_usd', sum(estimated_cost_usd)::text, 'latency_ms_sum', sum(latency_ms)::text,
                    'latency_ms_min', min(latency_ms)::text, 'latency_ms_max', max(latency_ms)::text,
-                   'latency_histogram', ${q}.ai_latency_histogram(array_agg(latency_ms ORDER BY latency_ms))::text) AS v
+                   'latency_histogram', ${q}.ai_latency_histogram(array_agg(latency_ms ORDER BY latency_ms))::text,
+                   'cache_hits', (count(*) FILTER (WHERE cache_hit))::text, 'tokens_cached_in', sum(tokens_cached_in)::text,
+                   'saved_cost_usd', sum(saved_cost_usd)::text) AS v
             FROM ${q}.ai_usage_log
            WHERE created_at >= ($1::date::timestamp AT TIME ZONE 'UTC') AND created_at < ($2::date::timestamp AT TIME ZONE 'UTC')
            GROUP BY 1`;
@@ -124,7 +126,9 @@ function rollupUsage(q: string, grain: 'hour' | 'day'): string {
                    'audio_duration_ms', audio_duration_ms::text, 'characters', characters::text,
                    'cost_usd', cost_usd::text, 'latency_ms_sum', latency_ms_sum::text,
                    'latency_ms_min', latency_ms_min::text, 'latency_ms_max', latency_ms_max::text,
-                   'latency_histogram', latency_histogram::text) AS v
+                   'latency_histogram', latency_histogram::text,
+                   'cache_hits', cache_hits::text, 'tokens_cached_in', tokens_cached_in::text,
+                   'saved_cost_usd', saved_cost_usd::text) AS v
             FROM ${q}.${table}
            WHERE ${where}`;
 }

@@ -21,8 +21,12 @@ function scenario(prefix: string): UsageInput[][] {
     const base = Date.parse('2026-04-10T08:00:00Z') + c * 37_000;
     const at = (ms: number) => new Date(base + ms).toISOString();
     const kind = c % 6;
-    if (kind === 0) {
-      rows.push({ id: id(), callId: call, attempt: 1, providerType: 'eval', providerName: 'gemini', modelId: 'gemini-2.5-flash', tokensIn: 120, tokensOut: 40, latencyMs: 900 + c, cost: '0.000136', at: at(0) });
+    if (kind === 0 && c % 12 === 6) {
+      // Answered by the SDK's cache: no provider call, cost 0, the cost it saved.
+      rows.push({ id: id(), callId: call, attempt: 1, providerType: 'eval', providerName: 'gemini', modelId: 'gemini-2.5-flash', latencyMs: 1, cost: '0', cacheHit: true, savedCost: '0.000136', at: at(0) });
+    } else if (kind === 0) {
+      // Part of the prompt served from Gemini's prompt cache.
+      rows.push({ id: id(), callId: call, attempt: 1, providerType: 'eval', providerName: 'gemini', modelId: 'gemini-2.5-flash', tokensIn: 120, tokensOut: 40, tokensCachedIn: c % 4 === 0 ? 64 : null, latencyMs: 900 + c, cost: '0.000136', at: at(0) });
     } else if (kind === 1) {
       // Retried twice on the same provider, then an answer.
       rows.push({ id: id(), callId: call, attempt: 1, providerType: 'eval', providerName: 'gemini', modelId: 'gemini-2.5-flash', latencyMs: 3000, success: false, errorCode: 'timeout', cost: '0', at: at(0) });
@@ -37,6 +41,7 @@ function scenario(prefix: string): UsageInput[][] {
     } else if (kind === 4) {
       // Hedged: the second attempt (another provider) ends first; the first is cancelled later.
       rows.push({ id: id(), callId: call, attempt: 2, providerType: 'tts', providerName: 'vits', characters: 80, latencyMs: 300, cost: '0.000001', at: at(2300) });
+      if (c % 12 === 4) rows.push({ id: id(), callId: uuidOf(prefix, 5000 + c), attempt: 1, providerType: 'tts', providerName: 'google', characters: 80, latencyMs: 0, cost: '0', cacheHit: true, savedCost: '0.001280', at: at(2500) });
       rows.push({ id: id(), callId: call, attempt: 1, providerType: 'tts', providerName: 'google', characters: 80, latencyMs: 2400, success: false, errorCode: 'cancelled', cost: '0', at: at(2400) });
     } else {
       // Starts before UTC midnight, answered after it: the call counts on both days, as COUNT(DISTINCT) per day does.
@@ -104,7 +109,21 @@ describe('rollups kept by the writers', () => {
     expect(types).toEqual([
       { provider_type: 'eval', calls: 41 },
       { provider_type: 'stt', calls: 10 },
-      { provider_type: 'tts', calls: 10 },
+      { provider_type: 'tts', calls: 15 },
+    ]);
+    // Cache hits, misses, money saved and cached prompt tokens, as the view shows them: five eval
+    // hits (0.000136 saved each) and five TTS hits (0.001280 each); 64 cached tokens on five calls.
+    const cache = await db.query(
+      `SELECT provider_type, provider_name, cache_hits::int AS hits, (total_calls - cache_hits = cache_misses) AS misses_add_up,
+              total_saved_cost_usd::text AS saved, total_tokens_cached_in::int AS cached
+         FROM ${s}.v_daily_ai_costs WHERE date = '2026-04-10' ORDER BY 1, 2`,
+    );
+    expect(cache).toEqual([
+      { provider_type: 'eval', provider_name: 'gemini', hits: 5, misses_add_up: true, saved: '0.000680', cached: 320 },
+      { provider_type: 'eval', provider_name: 'openai', hits: 0, misses_add_up: true, saved: null, cached: null },
+      { provider_type: 'stt', provider_name: 'google', hits: 0, misses_add_up: true, saved: null, cached: null },
+      { provider_type: 'tts', provider_name: 'google', hits: 5, misses_add_up: true, saved: '0.006400', cached: null },
+      { provider_type: 'tts', provider_name: 'vits', hits: 0, misses_add_up: true, saved: null, cached: null },
     ]);
     // The calls that crossed midnight count on the next day too (their answer came then).
     const next = await db.query(`SELECT distinct_calls::int, calls::int, calls_succeeded::int FROM ${s}.ai_usage_daily WHERE day = '2026-04-11'`);

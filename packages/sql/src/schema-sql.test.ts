@@ -38,7 +38,7 @@ describe('schema.sql and the embedded migrations', () => {
       expect(cols).toEqual([
         {
           table_name: 'v_daily_ai_costs',
-          cols: 'date date, provider_type character varying, provider_name character varying, total_calls bigint, successful_calls bigint, avg_latency_ms numeric, total_tokens_in bigint, total_tokens_out bigint, total_cost_usd numeric, total_audio_duration_ms bigint, total_characters bigint, distinct_calls bigint',
+          cols: 'date date, provider_type character varying, provider_name character varying, total_calls bigint, successful_calls bigint, avg_latency_ms numeric, total_tokens_in bigint, total_tokens_out bigint, total_cost_usd numeric, total_audio_duration_ms bigint, total_characters bigint, distinct_calls bigint, cache_hits bigint, cache_misses bigint, total_saved_cost_usd numeric, total_tokens_cached_in bigint',
         },
         {
           table_name: 'v_daily_ai_latency',

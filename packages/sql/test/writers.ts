@@ -21,27 +21,32 @@ export interface UsageInput {
   cost?: string | null;
   /** ISO timestamp. */
   at: string;
+  tokensCachedIn?: number | null;
+  cacheHit?: boolean;
+  /** Decimal string; null when none. */
+  savedCost?: string | null;
 }
 
-/** The 19 column arrays, in the order ai_usage_log_insert takes them (the usage sink's order). */
-export function usageArrays(rows: readonly UsageInput[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 19 }, () => []);
+/** The 22 column arrays, in the order ai_usage_log_insert takes them (the usage sink's order); `legacy`: the first 19 only, as a writer of migration 000003's time sends them. */
+export function usageArrays(rows: readonly UsageInput[], legacy = false): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 22 }, () => []);
   for (const r of rows) {
     const v = [
       r.id ?? randomUUID(), r.callId, r.attempt ?? 1, r.sessionId ?? null, null, r.providerType, r.providerName, r.modelId ?? null,
       r.tokensIn ?? null, r.tokensOut ?? null, r.audioDurationMs ?? null, r.characters ?? null, r.latencyMs, r.success ?? true,
       r.errorCode ?? null, null, r.cost === undefined ? null : r.cost, 'test', r.at,
+      r.tokensCachedIn ?? null, r.cacheHit ?? false, r.savedCost ?? null,
     ];
     v.forEach((x, i) => cols[i]!.push(x));
   }
-  return cols;
+  return legacy ? cols.slice(0, 19) : cols;
 }
 
-const TYPES = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'boolean', 'text', 'text', 'numeric', 'text', 'timestamptz'];
+const TYPES = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'boolean', 'text', 'text', 'numeric', 'text', 'timestamptz', 'int', 'boolean', 'numeric'];
 
-/** The statement a writer sends: one call of ai_usage_log_insert with one array per column. */
-export function usageInsertSql(schema: string): string {
-  return `SELECT "${schema}".ai_usage_log_insert(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS n`;
+/** The statement a writer sends: one call of ai_usage_log_insert with one array per column (`legacy`: the 19 of migration 000003). */
+export function usageInsertSql(schema: string, legacy = false): string {
+  return `SELECT "${schema}".ai_usage_log_insert(${TYPES.slice(0, legacy ? 19 : 22).map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS n`;
 }
 
 /** Writes a batch through ai_usage_log_insert, as a writer would; resolves to the rows inserted. */

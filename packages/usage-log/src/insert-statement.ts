@@ -21,6 +21,10 @@ const COLUMNS = [
   ['estimated_cost_usd', 'numeric'],
   ['price_version', 'text'],
   ['created_at', 'timestamptz'],
+  // Migration 000004.
+  ['tokens_cached_in', 'int'],
+  ['cache_hit', 'bool'],
+  ['saved_cost_usd', 'numeric'],
 ] as const;
 
 /** The table whose rows the SDK's rollups count (migration 000003 of @korean-together/sql). */
@@ -45,7 +49,8 @@ export interface InsertStatement {
  * none first. It runs as its owner: the writer role needs only USAGE on the schema and EXECUTE.
  *
  * Into any other table (`table` option) it is a plain `INSERT ... SELECT FROM unnest(...) ON
- * CONFLICT DO NOTHING`, without rollups; without a conflict target it needs only INSERT privilege
+ * CONFLICT DO NOTHING` of every column of `ai_usage_log` (migration 000004's tokens_cached_in,
+ * cache_hit and saved_cost_usd included), without rollups; without a conflict target it needs only INSERT privilege
  * (a target such as `(id)` would also need SELECT on id).
  */
 export function insertStatement(schema: string, table: string): InsertStatement {
@@ -92,6 +97,9 @@ export function insertParams(rows: readonly UsageRow[]): unknown[][] {
     cols[16]![i] = r.estimatedCostUsd;
     cols[17]![i] = r.priceVersion;
     cols[18]![i] = new Date(r.createdAt).toISOString();
+    cols[19]![i] = r.tokensCachedIn ?? null;
+    cols[20]![i] = r.cacheHit === true;
+    cols[21]![i] = r.savedCostUsd ?? null;
   }
   return cols;
 }

@@ -198,7 +198,7 @@ describe('database sink', () => {
     // Spill lines carry the row only: no secrets, no learner text.
     const first = (await readFile((await spillSegments(spillDir))[0]!, 'utf8')).split('\n')[0]!;
     expect(Object.keys(JSON.parse(first)).sort()).toEqual(
-      ['attempt', 'audioDurationMs', 'callId', 'characters', 'createdAt', 'errorCode', 'errorMessage', 'estimatedCostUsd', 'eventId', 'id', 'latencyMs', 'modelId', 'priceVersion', 'providerName', 'providerType', 'sessionId', 'success', 'tokensIn', 'tokensOut'].sort(),
+      ['attempt', 'audioDurationMs', 'callId', 'characters', 'createdAt', 'errorCode', 'errorMessage', 'estimatedCostUsd', 'eventId', 'id', 'latencyMs', 'modelId', 'priceVersion', 'providerName', 'providerType', 'sessionId', 'success', 'tokensIn', 'tokensOut', 'tokensCachedIn', 'cacheHit', 'savedCostUsd'].sort(),
     );
 
     await db.query(`ALTER TABLE "${db.schema}"."${db.table}_away" RENAME TO "${db.table}"`);

@@ -44,9 +44,28 @@ describe('normalizeUsage', () => {
         estimatedCostUsd: '0.000125',
         priceVersion: '2026-01',
         createdAt: Date.parse('2026-03-01T10:00:00Z'),
+        tokensCachedIn: null,
+        cacheHit: false,
+        savedCostUsd: null,
       },
     });
     expect(r.ok && rowToRecord(r.row)).toEqual(base);
+  });
+
+  it('keeps the cache fields (hit, saving as an exact decimal, cached tokens) through a spill line and back', () => {
+    const hit: UsageRecord = { ...base, estimatedCostUsd: 0, cacheHit: true, savedCostUsd: 0.000125, tokensCachedIn: 64 };
+    const r = normalizeUsage(hit);
+    expect(r).toMatchObject({ ok: true, clamped: false, row: { cacheHit: true, savedCostUsd: '0.000125', tokensCachedIn: 64, estimatedCostUsd: '0.000000' } });
+    const line = JSON.parse(JSON.stringify(r.ok && r.row)) as unknown;
+    expect(normalizeUsage(line)).toEqual(r);
+    expect(r.ok && rowToRecord(r.row)).toEqual(hit);
+    // Bad values are clamped, never stored as made-up numbers.
+    expect(normalizeUsage({ ...base, cacheHit: 'yes', savedCostUsd: -1, tokensCachedIn: Number.NaN })).toMatchObject({ ok: true, clamped: true, row: { cacheHit: false, savedCostUsd: null, tokensCachedIn: null } });
+  });
+
+  it('replays a spill line written before the cache fields existed as no hit, unchanged and not clamped', () => {
+    const old = { id: base.id, callId: base.callId, attempt: 2, sessionId: null, eventId: null, providerType: 'eval', providerName: 'gemini', modelId: 'gemini-2.5-flash', tokensIn: 100, tokensOut: 20, audioDurationMs: null, characters: null, latencyMs: 123, success: true, errorCode: null, errorMessage: null, estimatedCostUsd: '0.000125', priceVersion: '2026-01', createdAt: Date.parse('2026-03-01T10:00:00Z') };
+    expect(normalizeUsage(old)).toEqual({ ok: true, clamped: false, row: { ...old, tokensCachedIn: null, cacheHit: false, savedCostUsd: null } });
   });
 
   it.each([

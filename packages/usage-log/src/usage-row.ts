@@ -29,6 +29,16 @@ export interface UsageRow {
   priceVersion: string | null;
   /** Epoch milliseconds. */
   createdAt: number;
+  /**
+   * Part of tokensIn served from the provider's prompt cache; null when not reported. This and
+   * the next two fields came with migration 000004: a spill line written before them has none,
+   * and replays as null / false / null.
+   */
+  tokensCachedIn?: number | null;
+  /** The SDK's own cache answered (no provider call). */
+  cacheHit?: boolean;
+  /** For a cache hit, what the provider call would have cost: USD with exactly 6 decimals; null otherwise. */
+  savedCostUsd?: string | null;
 }
 
 /** Longest error message stored (characters); longer ones are cut. Provider text is redacted first. */
@@ -92,6 +102,9 @@ export function normalizeUsage(input: unknown, now?: number): NormalizeResult {
     estimatedCostUsd: cost(r.estimatedCostUsd, c),
     priceVersion: optionalText(r.priceVersion, 50, c),
     createdAt: timestamp(r.createdAt, now, c),
+    tokensCachedIn: count(r.tokensCachedIn, c),
+    cacheHit: flag(r.cacheHit, c),
+    savedCostUsd: cost(r.savedCostUsd, c),
   };
   return { ok: true, row, clamped: c.clamped };
 }
@@ -119,6 +132,9 @@ export function rowToRecord(row: UsageRow): UsageRecord {
   if (row.errorMessage !== null) rec.errorMessage = row.errorMessage;
   if (row.estimatedCostUsd !== null) rec.estimatedCostUsd = Number(row.estimatedCostUsd);
   if (row.priceVersion !== null) rec.priceVersion = row.priceVersion;
+  if (row.tokensCachedIn != null) rec.tokensCachedIn = row.tokensCachedIn;
+  if (row.cacheHit === true) rec.cacheHit = true;
+  if (row.savedCostUsd != null) rec.savedCostUsd = Number(row.savedCostUsd);
   return rec;
 }
 
@@ -126,7 +142,7 @@ export function rowToRecord(row: UsageRow): UsageRecord {
 export function describeRejected(input: unknown): Record<string, unknown> {
   if (typeof input !== 'object' || input === null) return { type: typeof input };
   const out: Record<string, unknown> = {};
-  for (const key of ['id', 'callId', 'attempt', 'sessionId', 'eventId', 'providerType', 'providerName', 'modelId', 'latencyMs', 'success', 'errorCode', 'estimatedCostUsd', 'priceVersion']) {
+  for (const key of ['id', 'callId', 'attempt', 'sessionId', 'eventId', 'providerType', 'providerName', 'modelId', 'latencyMs', 'success', 'errorCode', 'estimatedCostUsd', 'priceVersion', 'cacheHit', 'savedCostUsd', 'tokensCachedIn']) {
     const v = (input as Record<string, unknown>)[key];
     if (v === undefined) continue;
     out[key] = typeof v === 'string' ? safeProviderText(v.slice(0, 400), 100) : typeof v === 'number' || typeof v === 'boolean' || v === null ? v : typeof v;
@@ -153,6 +169,14 @@ function count(v: unknown, c: { clamped: boolean }): number | null {
     return Math.round(v);
   }
   return v;
+}
+
+/** A flag that is absent (older records and spill lines) is false; anything but a boolean is false and clamped. */
+function flag(v: unknown, c: { clamped: boolean }): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  c.clamped = true;
+  return false;
 }
 
 function optionalUuid(v: unknown, c: { clamped: boolean }): string | null {

@@ -29,6 +29,9 @@ function records(stream: string, calls: number): UsageRecord[] {
           providerName: c % 3 === 2 && last ? 'openai' : 'gemini',
           success: last,
           ...(last ? {} : { errorCode: 'timeout', errorMessage: 'attempt timed out' }),
+          // Some answered by the SDK's cache (cost 0, what it saved), some with prompt-cached tokens.
+          ...(attempts === 1 && c % 5 === 0 && { cacheHit: true, estimatedCostUsd: 0, savedCostUsd: (c + 1) / 1_000_000, latencyMs: 1 }),
+          ...(c % 4 === 1 && { tokensCachedIn: 32 + (c % 7) }),
         }),
       );
     }
@@ -75,6 +78,44 @@ describe('rollups through the usage sink', () => {
     expect(calls.map((c) => [c.provider_name, c.distinct_calls, c.calls_succeeded])).toEqual([['gemini', 300, 200], ['openai', 100, 100]]);
     expect(calls.reduce((n, c) => n + c.calls, 0)).toBe(300);
     await db.query(`DROP TRIGGER refuse_restricted ON "${db.schema}".ai_usage_log`);
+  });
+});
+
+describe('cache columns through the usage sink', () => {
+  const db = useMigratedDatabase('sink_cache');
+
+  it('a hit, a prompt-cached call and a miss go from the records through the table and the rollups to the view', async () => {
+    const s = streamId();
+    const at = new Date('2026-03-05T10:00:00Z');
+    const hit = makeRecord(s, 0, { providerType: 'tts', providerName: 'google', modelId: 'ko-KR-Wavenet-A', characters: 18, latencyMs: 1, success: true, estimatedCostUsd: 0, cacheHit: true, savedCostUsd: 0.000288, createdAt: at });
+    const cached = makeRecord(s, 1, { providerType: 'eval', tokensIn: 1200, tokensCachedIn: 1024, success: true, estimatedCostUsd: 0.000151, createdAt: at });
+    const miss = makeRecord(s, 2, { providerType: 'tts', providerName: 'google', modelId: 'ko-KR-Wavenet-A', characters: 18, success: true, estimatedCostUsd: 0.000288, createdAt: at });
+    const sink = sinkFor(db, { spillDir: await tempDir('cache-cols') });
+    for (const r of [hit, cached, miss, hit]) sink.write(r); // the hit twice: stored and counted once
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: 4, duplicates: 1, failed: 0, dropped: 0 });
+
+    const raw = await db.query(`SELECT id::text, cache_hit, saved_cost_usd::text AS saved, tokens_cached_in AS cached, estimated_cost_usd::text AS cost FROM "${db.schema}".ai_usage_log ORDER BY id`);
+    expect(raw).toEqual([
+      { id: recordId(s, 0), cache_hit: true, saved: '0.000288', cached: null, cost: '0.000000' },
+      { id: recordId(s, 1), cache_hit: false, saved: null, cached: 1024, cost: '0.000151' },
+      { id: recordId(s, 2), cache_hit: false, saved: null, cached: null, cost: '0.000288' },
+    ]);
+    const hourly = await db.query(`SELECT provider_type, sum(cache_hits)::int AS hits, sum(saved_cost_usd)::text AS saved, sum(tokens_cached_in)::int AS cached FROM "${db.schema}".ai_usage_hourly GROUP BY 1 ORDER BY 1`);
+    expect(hourly).toEqual([
+      { provider_type: 'eval', hits: 0, saved: null, cached: 1024 },
+      { provider_type: 'tts', hits: 1, saved: '0.000288', cached: null },
+    ]);
+    const view = await db.query(
+      `SELECT provider_type, total_calls::int AS calls, cache_hits::int AS hits, cache_misses::int AS misses, total_saved_cost_usd::text AS saved,
+              total_tokens_cached_in::int AS cached, total_cost_usd::text AS cost
+         FROM "${db.schema}".v_daily_ai_costs WHERE date = '2026-03-05' ORDER BY 1`,
+    );
+    expect(view).toEqual([
+      { provider_type: 'eval', calls: 1, hits: 0, misses: 1, saved: null, cached: 1024, cost: '0.000151' },
+      { provider_type: 'tts', calls: 2, hits: 1, misses: 1, saved: '0.000288', cached: null, cost: '0.000288' },
+    ]);
+    expect((await reconcile({ client: db.client, schema: db.schema, from: '2026-03-05', to: '2026-03-06' })).differences).toEqual([]);
   });
 });
 
