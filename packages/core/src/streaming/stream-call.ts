@@ -89,9 +89,10 @@ export class StreamCall {
     if (this.call.limits.length > 0) await reserveCall(this.call);
   }
 
-  /** The call is over: settle the budget in the background, stop the deadline, leave the in-flight set. */
-  finish(): void {
+  /** The call is over: settle the budget in the background, stop the deadline, leave the in-flight set, end the trace. */
+  finish(result: unknown, error: unknown): void {
     const { call } = this;
+    call.trace?.end(result, error);
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (call.reserved) settleCall(call);

@@ -58,6 +58,8 @@ async function run(ctx: CallContext, plan: CapabilityPlan, audio: AsyncIterable<
     }
     channel.push(ev);
   };
+  let done: SttResult | undefined;
+  let failure: unknown;
   try {
     await sc.reserve();
     const walked = await walkStream(sc, (link) => (typeof (link.provider as Partial<SttStreamingCapable>).transcribeStream === 'function' ? streamBody(sc, link, source, meter, req, deliver) : syncBody(sc, link, source, req, deliver)));
@@ -78,6 +80,7 @@ async function run(ctx: CallContext, plan: CapabilityPlan, audio: AsyncIterable<
         },
       };
       if (confidences.length > 0) sttResult.confidence = confidences.reduce((a, b) => a + b, 0) / confidences.length;
+      done = sttResult;
       return sttResult;
     }
     if (sc.fatal) throw sc.fatal;
@@ -88,8 +91,11 @@ async function run(ctx: CallContext, plan: CapabilityPlan, audio: AsyncIterable<
       throw new SttStreamInterruptedError(code, `${STT_STREAM_OPERATION}: the stream failed after ${finals.length} final result(s) were delivered; not retried (error.finals holds them)`, [...finals], call.attempts, last);
     }
     throw callError('stt', STT_STREAM_OPERATION, walked.errors, call.attempts, call.cause, call.deadlineMs);
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
-    sc.finish();
+    sc.finish(done, failure);
     source.close();
   }
 }

@@ -61,12 +61,14 @@ async function run(ctx: CallContext, plan: CapabilityPlan, text: unknown, rawReq
     bytes += chunk.byteLength;
     channel.push(chunk);
   };
+  let done: TtsResult | undefined;
+  let failure: unknown;
   try {
     await sc.reserve();
     const walked = await walkStream(sc, (link) => body(sc, link, source, req, deliver));
     if (walked.ok) {
       const { link, out } = walked;
-      return {
+      done = {
         audio: Buffer.concat(chunks),
         encoding: req.audioEncoding ?? 'LINEAR16',
         characters: out.units.characters ?? 0,
@@ -80,6 +82,7 @@ async function run(ctx: CallContext, plan: CapabilityPlan, text: unknown, rawReq
           costUsd: microToUsd(call.totalMicro),
         },
       };
+      return done;
     }
     if (sc.fatal) throw sc.fatal;
     if (call.budgetFailure) throw new AiError(call.budgetFailure.code, call.budgetFailure.message, { retryable: call.budgetFailure.retryable, attempts: call.attempts, cause: call.budgetFailure });
@@ -89,8 +92,11 @@ async function run(ctx: CallContext, plan: CapabilityPlan, text: unknown, rawReq
       throw new TtsStreamInterruptedError(code, `${TTS_STREAM_OPERATION}: the stream failed after ${chunks.length} audio chunk(s) (${bytes} bytes) were yielded; not restarted`, chunks.length, bytes, call.attempts, last);
     }
     throw callError('tts', TTS_STREAM_OPERATION, walked.errors, call.attempts, call.cause, call.deadlineMs);
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
-    sc.finish();
+    sc.finish(done, failure);
     source.close();
   }
 }
