@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createAiClient } from '../client.js';
 import { AiError, isAiError } from '../errors/ai-error.js';
 import { definePolicy } from '../policy/ai-policy.js';
+import { microToUsd, Pricer } from '../pricing/cost.js';
+import { defaultPriceTable } from '../pricing/price-table.js';
 import { ArraySink, fakeEval, fakeTts, goodEval } from '../testing/fakes.js';
 import type { CacheStore } from './cache-store.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
@@ -139,6 +141,23 @@ describe('tts.prefetch', () => {
   it('refuses when the policy has no TTS cache', async () => {
     const client = createAiClient({ providers: { voice: fakeTts([{ ok: true }]) } });
     await expect(client.tts.prefetch(['a'], {})).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringMatching(/cache\.tts/) });
+    await client.close();
+  });
+});
+
+describe('the cache comes before the budget', () => {
+  it('a hit is served when the session budget has no room left: it costs nothing and reserves nothing', async () => {
+    const voice = fakeTts([{ ok: true }]);
+    const sink = new ArraySink();
+    const line = { text: '처음 만난 선생님께 격식 있게 인사하세요. 만나서 반갑습니다 선생님' };
+    // The session cap holds one synthesis of the line, not two.
+    const oneLineMicro = new Pricer(defaultPriceTable).costMicro('tts', voice.modelId, { characters: [...line.text].length, requests: 1 });
+    const client = createAiClient({ providers: { voice }, sinks: [sink], policy: { budget: { perSessionUsd: microToUsd(Math.round(oneLineMicro * 1.5)) }, cache: { tts: { ttlMs: 60_000 } } } });
+    const opts = { sessionId: '5f0c3a7e-5d0e-4c52-9a8f-0d9b8f1e2a10' };
+    expect((await client.tts.synthesize(line, opts)).meta.cache).toBe('miss');
+    expect((await client.tts.synthesize(line, opts)).meta.cache).toBe('hit');
+    await expect(client.tts.synthesize({ text: `${line.text}!` }, opts)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    expect(voice.calls).toHaveLength(1);
     await client.close();
   });
 });

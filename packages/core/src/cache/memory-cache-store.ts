@@ -50,11 +50,6 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.getNow(key);
-  }
-
-  /** The synchronous read `get` wraps (the call path avoids a promise per hit). */
-  getNow(key: string): Uint8Array | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     this.entries.delete(key);
