@@ -237,4 +237,39 @@ describe('stt.transcribeStream', () => {
     ]);
     expect(client.breakerStates()['stt:a']).toBe('open');
   });
+
+  it('the caller aborting mid-stream ends the call cancelled, the attempt recorded', async () => {
+    const a = fakeSttStream([{}]);
+    const { clock, sink, client } = setup({ a });
+    const mic = new EventChannel<Uint8Array>();
+    const controller = new AbortController();
+    const stream = client.stt.transcribeStream(mic, REQ, { signal: controller.signal });
+    drain(stream);
+    await speak(mic, clock, 1, 2);
+    controller.abort();
+    const e = (await stream.result.catch((x: unknown) => x)) as AiError;
+    expect(e.code).toBe('cancelled');
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'cancelled', audioDurationMs: 200 });
+    expect(client.inFlight()).toBe(0);
+  });
+
+  it('a stream holds its rate-limit slot while it runs: a second one waits, then is refused rate_limited', async () => {
+    const a = fakeSttStream([{}]);
+    const { clock, sink, client } = setup({ a }, { stt: { rateLimit: { maxConcurrent: 1, maxWaitMs: 300 } } });
+    const mic1 = new EventChannel<Uint8Array>();
+    const first = client.stt.transcribeStream(mic1, REQ);
+    drain(first);
+    await speak(mic1, clock, 1, 1);
+    const second = client.stt.transcribeStream(new EventChannel<Uint8Array>(), REQ);
+    drain(second);
+    await clock.advance(300);
+    const e = (await second.result.catch((x: unknown) => x)) as AiError;
+    expect(e.code).toBe('exhausted');
+    expect(e.attempts?.map((x) => x.errorCode)).toEqual(['rate_limited']);
+    mic1.end();
+    expect((await first.result).transcript).toBe('final-1');
+    expect(a.received).toHaveLength(1);
+    expect(sink.records.map((r) => r.errorCode ?? 'ok').sort()).toEqual(['ok', 'rate_limited']);
+  });
 });
