@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@korean-together\/core\/redis$/, replacement: src('./packages/core/src/redis/index.ts') },
       { find: /^@korean-together\/core\/provider-kit$/, replacement: src('./packages/core/src/provider-kit.ts') },
       { find: /^@korean-together\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@korean-together\/core\/otel$/, replacement: src('./packages/core/src/otel/index.ts') },
       { find: /^@korean-together\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@korean-together\/providers\/emulators$/, replacement: src('./packages/providers/src/emulators/index.ts') },
       { find: /^@korean-together\/providers$/, replacement: src('./packages/providers/src/index.ts') },

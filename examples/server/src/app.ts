@@ -15,6 +15,7 @@ import { buildProviders, type AiBackend } from './providers.js';
 import { defaultShutdownTimeoutMs, shutdownBudget, shutdownBudgetProblem } from './shutdown-budget.js';
 import { createShutdown } from './shutdown-sequence.js';
 import { registerStatsRoutes } from './stats-routes.js';
+import { registerRequestSpans, type ServerTelemetry } from './telemetry.js';
 import { tutoringPolicy } from './tutoring-policy.js';
 
 export { MAX_HEADER_BYTES } from './http-parser-errors.js';
@@ -40,6 +41,8 @@ export interface TutoringServerOptions {
   databaseTimeouts?: Partial<DatabaseTimeouts>;
   /** Extra engine events (the server adds its own logging of breaker changes). */
   events?: AiClientEvents;
+  /** OpenTelemetry (`startTelemetry()` in telemetry.ts): a span per request and the AI client's spans and metrics. Default: none. */
+  telemetry?: Pick<ServerTelemetry, 'client'>;
   /** The live turn (GET /v1/turns/live): its limits (default LIVE_LIMITS) and a hook called with every turn as it starts. */
   live?: Pick<LiveRoutesDeps, 'limits' | 'onTurn'>;
 }
@@ -82,6 +85,7 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     genReqId: () => randomUUID(),
   });
   const log = app.log;
+  if (options.telemetry) registerRequestSpans(app);
 
   // The AI client and the usage sink get what the shutdown timeout leaves after the deadline, so
   // the sink has spilled what the database did not take before the timeout could cut it.
@@ -98,6 +102,7 @@ export async function createTutoringServer(options: TutoringServerOptions): Prom
     providers: providerSet.providers,
     sinks: [db.sink],
     closeTimeoutMs: budget.clientCloseTimeoutMs,
+    ...(options.telemetry && { telemetry: options.telemetry.client }),
     events: {
       ...options.events,
       onBreak: (e) => {

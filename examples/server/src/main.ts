@@ -5,6 +5,7 @@
 import { createTutoringServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { emulatorEndpoints } from './providers.js';
+import { startTelemetry, telemetryFromEnv } from './telemetry.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,7 +18,11 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set (before the server, so its spans are traced).
+  const telemetryOptions = telemetryFromEnv();
+  const telemetry = telemetryOptions && startTelemetry(telemetryOptions);
   const server = await createTutoringServer({
+    ...(telemetry && { telemetry }),
     database: {
       ...(config.databaseUrl && { databaseUrl: config.databaseUrl }),
       schema: config.dbSchema,
@@ -44,7 +49,9 @@ async function main(): Promise<void> {
     // shutdown() is bounded by shutdownTimeoutMs, whatever the database does; exiting explicitly
     // also ends sockets a partitioned database never closes.
     server.shutdown().then(
-      ({ forced }) => {
+      async ({ forced }) => {
+        // The last spans and metrics go out before the exit, within 2 s (a collector that is down must not hold the exit).
+        if (telemetry) await Promise.race([telemetry.shutdown().catch(() => {}), new Promise((done) => setTimeout(done, 2_000).unref())]);
         log.info(forced ? 'stopped after cutting in-flight calls or the closing short' : 'stopped cleanly; usage rows flushed');
         process.exit(forced ? 1 : 0);
       },

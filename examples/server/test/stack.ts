@@ -32,6 +32,8 @@ export interface StackOptions {
   databaseTimeouts?: Partial<DatabaseTimeouts>;
   /** The live turn's limits and per-turn hook. */
   live?: TutoringServerOptions['live'];
+  /** OpenTelemetry for the server (startTelemetry()). */
+  telemetry?: TutoringServerOptions['telemetry'];
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -45,6 +47,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     logger: false,
     ...(options.shutdownDeadlineMs !== undefined && { shutdownDeadlineMs: options.shutdownDeadlineMs }),
     ...(options.live && { live: options.live }),
+    ...(options.telemetry && { telemetry: options.telemetry }),
   });
   const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
   let closed = false;

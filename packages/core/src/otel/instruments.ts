@@ -43,8 +43,10 @@ export class Instruments {
   private readonly sinkPending: ObservableGauge;
   private readonly sinkSpillSegments: ObservableGauge;
   private readonly sinkSpilled: ObservableGauge;
-  private readonly observables: Observable[];
-  private readonly collect = (result: BatchObservableResult): void => this.observe(result);
+  private readonly counters: Observable[];
+  private readonly gauges: Observable[];
+  private readonly collectCounters = (result: BatchObservableResult): void => this.observeCounters(result);
+  private readonly collectGauges = (result: BatchObservableResult): void => this.observeGauges(result);
 
   constructor(
     private readonly meter: Meter,
@@ -68,13 +70,24 @@ export class Instruments {
     this.sinkPending = meter.createObservableGauge('korean_together.sink.pending', { description: 'Usage rows in a sink\'s memory, not yet committed nor spilled', unit: '{row}' });
     this.sinkSpillSegments = meter.createObservableGauge('korean_together.sink.spill.segments', { description: 'Spill segments waiting for replay', unit: '{segment}' });
     this.sinkSpilled = meter.createObservableGauge('korean_together.sink.spilled', { description: 'Rows appended to spill files since the sink started', unit: '{row}' });
-    this.observables = [this.attempts, this.costMicro, this.audioSeconds, this.characters, this.breakerGauge, this.sinkPending, this.sinkSpillSegments, this.sinkSpilled];
-    meter.addBatchObservableCallback(this.collect, this.observables);
+    this.counters = [this.attempts, this.costMicro, this.audioSeconds, this.characters];
+    this.gauges = [this.breakerGauge, this.sinkPending, this.sinkSpillSegments, this.sinkSpilled];
+    meter.addBatchObservableCallback(this.collectCounters, this.counters);
+    meter.addBatchObservableCallback(this.collectGauges, this.gauges);
   }
 
-  /** Stops the gauges (the client closed, or the meter provider changed). */
+  /**
+   * The client closed: the gauges stop reading it. The counters keep reporting their totals, so
+   * the last export (the SDK's shutdown, after the client's close) still has every attempt.
+   */
+  closeGauges(): void {
+    this.meter.removeBatchObservableCallback(this.collectGauges, this.gauges);
+  }
+
+  /** The meter provider changed: nothing more is reported here. */
   close(): void {
-    this.meter.removeBatchObservableCallback(this.collect, this.observables);
+    this.closeGauges();
+    this.meter.removeBatchObservableCallback(this.collectCounters, this.counters);
   }
 
   /** The totals of the attribute set `key` names (made by `attributes()` the first time). */
@@ -87,13 +100,16 @@ export class Instruments {
     return cell;
   }
 
-  private observe(result: BatchObservableResult): void {
+  private observeCounters(result: BatchObservableResult): void {
     for (const cell of this.cells.values()) {
       result.observe(this.attempts, cell.attempts, cell.attributes);
       if (cell.costMicro > 0) result.observe(this.costMicro, cell.costMicro, cell.attributes);
       if (cell.audioSeconds > 0) result.observe(this.audioSeconds, cell.audioSeconds, cell.attributes);
       if (cell.characters > 0) result.observe(this.characters, cell.characters, cell.attributes);
     }
+  }
+
+  private observeGauges(result: BatchObservableResult): void {
     for (const [key, state] of Object.entries(this.client.breakerStates())) {
       result.observe(this.breakerGauge, BREAKER_LEVEL[state], { [ATTR.breakerKey]: key });
     }

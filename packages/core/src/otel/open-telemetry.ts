@@ -71,8 +71,7 @@ class OpenTelemetryObserver implements CallObserver {
 
   close(): void {
     this.closed = true;
-    this.instruments?.close();
-    this.instruments = undefined;
+    this.instruments?.closeGauges();
   }
 
   private currentTracer(): Tracer | undefined {
