@@ -37,6 +37,9 @@ export class CallCache {
     const { ctx, plan } = call;
     this.key = this.kind.key(plan.chain, call.req, ctx.policy);
     for (;;) {
+      const writing = cache.written(this.key);
+      const fresh = writing && this.hit(writing);
+      if (fresh) return fresh;
       const ahead = cache.flight(this.key);
       if (ahead !== undefined) {
         const entry = await this.waitFor(ahead);
@@ -73,7 +76,7 @@ export class CallCache {
     // TTS answers are kept under the key of the step that made them: a fallback voice never
     // answers for the primary's key. Eval keys name the whole chain already.
     const storeKey = this.kind.perStep ? this.kind.key([won.link], call.req, ctx.policy) : this.key;
-    ctx.background.run(cache.set(storeKey, encodeEntry(entry)));
+    ctx.background.run(cache.set(storeKey, encodeEntry(entry), entry));
     if (flight) cache.land(this.key, flight, entry);
   }
 

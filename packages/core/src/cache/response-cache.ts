@@ -38,6 +38,8 @@ export class ResponseCache {
   readonly capability: CachedCapability;
   readonly ttlMs: number;
   private readonly flights = new Map<string, Flight>();
+  /** Entries whose store write is still on its way: served from here meanwhile, so no call misses in that gap. */
+  private readonly writing = new Map<string, CacheEntry>();
   private pausedUntil = 0;
 
   constructor(private readonly o: ResponseCacheOptions) {
@@ -72,9 +74,19 @@ export class ResponseCache {
     return this.bounded('get', maxWaitMs, (signal) => this.o.store.get(key, signal));
   }
 
-  /** Stores the value; never rejects (a failure is reported through `onCacheError`). */
-  async set(key: string, value: Uint8Array): Promise<void> {
-    await this.bounded('set', this.o.timeoutMs, (signal) => this.o.store.set(key, value, this.ttlMs, signal));
+  /** An entry being written under `key` right now, if any. */
+  written(key: string): CacheEntry | undefined {
+    return this.writing.get(key);
+  }
+
+  /** Stores `entry` (encoded as `value`); never rejects (a failure is reported through `onCacheError`). */
+  async set(key: string, value: Uint8Array, entry: CacheEntry): Promise<void> {
+    this.writing.set(key, entry);
+    try {
+      await this.bounded('set', this.o.timeoutMs, (signal) => this.o.store.set(key, value, this.ttlMs, signal));
+    } finally {
+      if (this.writing.get(key) === entry) this.writing.delete(key);
+    }
   }
 
   private async bounded<T>(operation: CacheOperation, maxWaitMs: number, op: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
