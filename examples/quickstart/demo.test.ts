@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { testRunPrefix } from '../../test-support/db.js';
-import { LESSON } from './lesson-script.js';
+import { LESSON, LIVE } from './lesson-script.js';
 
 // `pnpm demo` end to end, as a child process: exactly what a newcomer runs.
 const DEMO = fileURLToPath(new URL('./demo.ts', import.meta.url));
@@ -59,13 +59,20 @@ describe('pnpm demo', () => {
       /grade answer\s+gpt-4\.1-mini \(gpt-4\.1-mini\)\s+5: flash unavailable → flash unavailable → flash-vertex unavailable → flash-vertex unavailable → gpt-4\.1-mini ok\s+\d+\s+0\.\d{6}/,
     );
     expect(s).toMatch(/grade answer\s+flash-vertex \(gemini-2\.5-flash\)\s+2: flash-vertex ok → flash hedge lost/);
-    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 29 attempts');
+    // The live activity: interim transcripts while the answer is spoken, then the streamed reply.
+    expect(o).toContain(`▶ Live activity: ${LIVE.title}`);
+    expect(o).toMatch(/… 저는\n/);
+    expect(o).toContain(`✓ ${LIVE.learnerAnswer}`);
+    expect(o).toMatch(/after the end of speech: final transcript \d+ ms, grade \d+ ms, .*first reply audio \d+ ms/);
+    expect(s).toMatch(/live transcript\s+google-stt \(google-stt\/default\)\s+1: google-stt ok/);
+    expect(s).toMatch(/stream reply\s+google-tts \(ko-KR-Wavenet-A\)\s+1: google-tts ok/);
+    expect(s).toContain('23 calls (stt 6, eval 6, tts 11), 32 attempts');
     // The views read back: each route and vendor on its own rows, and the usage log matching the calls to the micro-dollar.
-    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini\s+8\s+3/);
+    expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini\s+9\s+4/);
     expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+gemini-vertex\s+3\s+1/);
     expect(s).toMatch(/v_daily_ai_costs[\s\S]+eval\s+openai\s+1\s+1/);
     expect(s).toMatch(/v_evaluation_stats[\s\S]+openai\s+gpt-4\.1-mini\s+grammar\s+55\.0\s+1/);
-    expect(s).toMatch(/✓ ai_usage_log holds 29 rows for the lesson's 20 calls \(one per attempt; expected 29\), total \$(\d+\.\d{6}) \(calls above: \$\1\)/);
+    expect(s).toMatch(/✓ ai_usage_log holds 32 rows for the lesson's 23 calls \(one per attempt; expected 32\), total \$(\d+\.\d{6}) \(calls above: \$\1\)/);
     expect(o).toMatch(/✓ lesson finished in \d+\.\d s/);
     // Learner text appears in the lesson view only: never in progress/error lines or the summary.
     const failureLines = o.split('\n').filter((l) => /^\s+[✗↻→⇉⚠]/.test(l));
@@ -81,8 +88,8 @@ describe('pnpm demo', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('fault injected');
     const s = summaryPart(r.stdout);
-    expect(s).toContain('20 calls (stt 5, eval 5, tts 10), 20 attempts');
-    expect(s).toMatch(/✓ ai_usage_log holds 20 rows/);
+    expect(s).toContain('23 calls (stt 6, eval 6, tts 11), 23 attempts');
+    expect(s).toMatch(/✓ ai_usage_log holds 23 rows/);
   }, 90_000);
 
   it('--help prints the usage and exits 0; an unknown flag exits 2; --real without keys says what is missing', async () => {

@@ -22,7 +22,8 @@ import { buildProviders, type ProviderSet } from '../server/src/providers.js';
 import { runTurn, type CallReport } from '../server/src/turn.js';
 import { tutoringPolicy, TUTORING_POLICY_PATH } from '../server/src/tutoring-policy.js';
 import { evalFallbacks } from './eval-fallbacks.js';
-import { LESSON } from './lesson-script.js';
+import { LESSON, LIVE } from './lesson-script.js';
+import { runLiveActivity } from './live-activity.js';
 import { textTable } from './text-table.js';
 
 const HELP = `Usage: pnpm demo [options]
@@ -225,6 +226,20 @@ async function main(): Promise<void> {
       }
       out(`    tutor:   ${turn.reply.text}  ${dim(turn.reply.tts ? `(${turn.reply.tts.meta.providerKey}, ${turn.reply.tts.meta.latencyMs} ms)` : `(not spoken: ${turn.reply.errorCode})`)}`);
       for (const remove of removers) remove();
+    }
+
+    // A live turn: streaming STT and TTS under the same policy (real speech needs --real's voice; skipped there).
+    if (!opts.real) {
+      out();
+      out(bold(`▶ Live activity: ${LIVE.title} (the answer streams in while spoken, the reply streams out)`));
+      out(`    tutor:   ${LIVE.prompt}`);
+      const live = await runLiveActivity(client, LIVE, sessionId, out);
+      for (const c of live.calls) calls.push({ ...c, ok: true, activity: LESSON.length + 1 });
+      out(`    heard:   ${live.transcript}  ${dim(`(${live.interims} interim transcripts while speaking)`)}`);
+      out(
+        `    after the end of speech: final transcript ${live.finalMs.toFixed(0)} ms, grade ${live.gradeMs.toFixed(0)} ms, ` +
+          bold(`first reply audio ${live.firstAudioMs.toFixed(0)} ms`),
+      );
     }
 
     out();

@@ -97,3 +97,12 @@ export const LESSON: readonly Activity[] = [
     ],
   },
 ];
+
+/** The live activity after the lesson: spoken and answered while streaming (no faults). */
+export const LIVE = {
+  title: 'Say what you like',
+  prompt: '좋아하는 음식을 해요체로 말해 보세요.',
+  expectedAnswer: '저는 김치찌개를 좋아해요',
+  targetFormality: 'haeyo',
+  learnerAnswer: '저는 김치찌개를 좋아해요',
+} as const satisfies { title: string; prompt: string; expectedAnswer: string; targetFormality: Formality; learnerAnswer: string };
