@@ -11,6 +11,8 @@ import type { UsageSink } from '../usage/usage-record.js';
 /** What an observer is told of a call as it starts (the engine's CallState is one). */
 export interface ObservedCall {
   readonly callId: string;
+  /** What the call is, as messages name it: 'eval.evaluate', 'stt.transcribeStream'. */
+  readonly operation: string;
   /** Epoch ms (the client's clock). */
   readonly startedAt: number;
   readonly deadlineMs: number;
@@ -43,6 +45,8 @@ export interface CallTrace {
   breaker(key: string, state: BreakerState): void;
   /** A budget cap refused the call (or one of its attempts). */
   budgetRefused(message: string): void;
+  /** A streaming call delivered its first output: 'result' (an STT event), 'audio' (a TTS chunk). Later calls are ignored. */
+  firstOutput(kind: 'result' | 'audio'): void;
   /** The call ended: `result` (with its `.meta`) or `error` (an AiError, as the caller sees it). */
   end(result: unknown, error: unknown): void;
 }

@@ -13,6 +13,8 @@ export const ATTR = {
   responseModel: 'gen_ai.response.model',
   outputType: 'gen_ai.output.type',
   conversationId: 'gen_ai.conversation.id',
+  stream: 'gen_ai.request.stream',
+  timeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
   tokensIn: 'gen_ai.usage.input_tokens',
   tokensOut: 'gen_ai.usage.output_tokens',
   reasoningTokens: 'gen_ai.usage.reasoning.output_tokens',

@@ -47,6 +47,7 @@ export class OtelCallTrace implements CallTrace {
   private cachedIn = 0;
   private sawTokens = false;
   private costMicro = 0;
+  private firstOutputSeen = false;
 
   constructor(
     private readonly call: ObservedCall,
@@ -79,6 +80,7 @@ export class OtelCallTrace implements CallTrace {
       [ATTR.deadlineMs]: call.deadlineMs,
     };
     if (call.opts.sessionId !== undefined) attributes[ATTR.conversationId] = call.opts.sessionId;
+    if (call.operation.endsWith('Stream')) attributes[ATTR.stream] = true;
     if (capability === 'stt') attributes[ATTR.language] = (call.req as SttRequest).languageCode ?? 'ko-KR';
     if (capability === 'tts' && (call.req as TtsRequest).voice !== undefined) attributes[ATTR.voice] = (call.req as TtsRequest).voice!;
     if (recordsContent(recordContent, capability)) Object.assign(attributes, inputContent(capability, call.req));
@@ -166,6 +168,14 @@ export class OtelCallTrace implements CallTrace {
     if (before === state) return;
     breakers.set(key, state);
     this.span?.addEvent('korean_together.breaker.transition', { [ATTR.breakerKey]: key, 'korean_together.breaker.from': before, [ATTR.breakerState]: state }, this.shared.now());
+  }
+
+  firstOutput(kind: 'result' | 'audio'): void {
+    if (this.firstOutputSeen) return;
+    this.firstOutputSeen = true;
+    const now = this.shared.now();
+    this.span?.setAttribute(ATTR.timeToFirstChunk, (now - this.call.startedAt) / 1000);
+    this.span?.addEvent(kind === 'audio' ? 'korean_together.stream.first_audio' : 'korean_together.stream.first_result', undefined, now);
   }
 
   budgetRefused(message: string): void {

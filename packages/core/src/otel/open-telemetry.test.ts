@@ -252,7 +252,7 @@ describe('openTelemetry(): content and context', () => {
     await clock.advance(10);
     await p;
     expect(sink.records).toHaveLength(1);
-    const fakeCall = { callId: 'x', startedAt: 0, deadlineMs: 1, req: evalReq, opts: {}, plan: { capability: 'eval' as const, chain: [{ key: 'a', provider: fakeEval([]) }] } };
+    const fakeCall = { callId: 'x', operation: 'eval.evaluate', startedAt: 0, deadlineMs: 1, req: evalReq, opts: {}, plan: { capability: 'eval' as const, chain: [{ key: 'a', provider: fakeEval([]) }] } };
     expect(observer.startCall(fakeCall)).toBeUndefined();
     await client.close();
   });

@@ -26,6 +26,7 @@ export async function walkStream(sc: StreamCall, bodyFor: (link: ChainLink) => S
   const errors: unknown[] = [];
   for (const link of plan.chain) {
     if (call.reason !== undefined) return { ok: false, errors, stopped: true };
+    if (link.index > 0) call.trace?.fallback(link.key, link.index, isAiError(errors[errors.length - 1]) ? (errors[errors.length - 1] as { code: string }).code : undefined);
     if (link.index > 0 && ctx.events.onFallback) {
       const last = errors[errors.length - 1];
       emit(ctx.events, 'onFallback', { capability: plan.capability, callId: call.callId, providerKey: link.key, index: link.index, errorCode: isAiError(last) ? last.code : undefined });
@@ -75,6 +76,7 @@ export async function walkStream(sc: StreamCall, bodyFor: (link: ChainLink) => S
       if (sc.fatal !== undefined || sc.committed || call.reason !== undefined) return { ok: false, errors, stopped: true };
       const decision = decideRetry(error, made, plan.policy.retry, call.deadlineAt - ctx.clock.now(), ctx.random);
       if (!decision.retry) break;
+      call.trace?.retry(key, decision.delayMs, error.code);
       emit(ctx.events, 'onRetry', { capability: plan.capability, callId: call.callId, providerKey: key, attempt: call.attemptCount, delayMs: decision.delayMs, errorCode: error.code });
       const scope = call.lane.open();
       try {

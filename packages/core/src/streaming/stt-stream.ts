@@ -52,6 +52,7 @@ async function run(ctx: CallContext, plan: CapabilityPlan, audio: AsyncIterable<
   });
   const finals: SttFinal[] = [];
   const deliver = (ev: SttStreamEvent): void => {
+    call.trace?.firstOutput('result');
     if (ev.type === 'final') {
       finals.push(ev);
       sc.committed = true;

@@ -56,6 +56,7 @@ async function run(ctx: CallContext, plan: CapabilityPlan, text: unknown, rawReq
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   const deliver = (chunk: Uint8Array): void => {
+    call.trace?.firstOutput('audio');
     sc.committed = true;
     chunks.push(chunk);
     bytes += chunk.byteLength;
