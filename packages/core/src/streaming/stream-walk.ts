@@ -36,6 +36,7 @@ export async function walkStream(sc: StreamCall, bodyFor: (link: ChainLink) => S
     for (;;) {
       const { breaker, key } = link;
       const permit = breaker.acquire();
+      call.trace?.breaker(breaker.key, breaker.state);
       if (permit === 'rejected') {
         const retryInMs = breaker.retryInMs();
         const error = new AiError('circuit_open', `${key}: circuit breaker open, provider skipped (retry in ${retryInMs} ms)`, { provider: key, retryable: true, retryAfterMs: retryInMs });
@@ -53,6 +54,7 @@ export async function walkStream(sc: StreamCall, bodyFor: (link: ChainLink) => S
         } catch (e) {
           breaker.onNeutral(permit);
           call.budgetFailure = e as AiError;
+          if ((e as AiError).code === 'budget_exceeded') call.trace?.budgetRefused((e as AiError).message);
           errors.push(e);
           return { ok: false, errors, stopped: true };
         }
@@ -66,12 +68,14 @@ export async function walkStream(sc: StreamCall, bodyFor: (link: ChainLink) => S
       made++;
       if (outcome.ok) {
         breaker.onSuccess(permit);
+        call.trace?.breaker(breaker.key, breaker.state);
         return { ok: true, link, out: outcome.raw as BodyOutcome };
       }
       const { error } = outcome;
       const ourAbort = outcome.abortCause !== undefined && outcome.abortCause !== 'attempt_timeout';
       if (!ourAbort && !outcome.limiterRefused && sc.fatal === undefined && countsAsBreakerFailure(error.code)) breaker.onFailure(permit);
       else breaker.onNeutral(permit);
+      call.trace?.breaker(breaker.key, breaker.state);
       errors.push(error);
       if (sc.fatal !== undefined || sc.committed || call.reason !== undefined) return { ok: false, errors, stopped: true };
       const decision = decideRetry(error, made, plan.policy.retry, call.deadlineAt - ctx.clock.now(), ctx.random);
