@@ -56,6 +56,7 @@ export const ATTR = {
   passMark: 'korean_together.evaluation.pass_mark',
   evalExplanation: 'gen_ai.evaluation.explanation',
   chainIndex: 'korean_together.chain.index',
+  cache: 'korean_together.cache.result',
   breakerKey: 'korean_together.breaker.key',
   breakerState: 'korean_together.breaker.state',
   budgetMessage: 'korean_together.budget.message',

@@ -201,6 +201,8 @@ export class OtelCallTrace implements CallTrace {
       attrs[ATTR.responseModel] = meta.modelId;
       attrs[ATTR.providerKey] = meta.providerKey;
       attrs[ATTR.attemptCount] = meta.attempts.length;
+      const cache = (meta as { cache?: string }).cache;
+      if (cache !== undefined) attrs[ATTR.cache] = cache;
       this.resultAttributes(attrs, result);
       if (recordsContent(this.shared.recordContent, this.capability)) Object.assign(attrs, outputContent(this.capability, result));
     } else {

@@ -85,4 +85,18 @@ describe('speech spans', () => {
     expect(call.status.code).toBe(2);
     await client.close();
   });
+
+  it('a cached TTS answer: the second call span says cache hit, with no attempt spans', async () => {
+    const { client, spans, clock } = traced({ policy: { cache: { tts: { ttlMs: 60_000 } } }, providers: { tts: fakeTts([{ ok: true }]) } });
+    for (let i = 0; i < 2; i++) {
+      const p = client.tts.synthesize({ text: '다시 말해 주세요' });
+      await clock.advance(10);
+      await p;
+    }
+    const all = await spans();
+    const calls = all.filter(isCall);
+    expect(calls.map((c) => c.attributes['korean_together.cache.result'])).toEqual(['miss', 'hit']);
+    expect(all.filter((s) => s.parentSpanContext?.spanId === calls[1]!.spanContext().spanId)).toEqual([]);
+    await client.close();
+  });
 });
