@@ -176,4 +176,31 @@ describe('tts.synthesizeStream', () => {
     await client.close();
     expect(await store.usage('session:s')).toEqual({ spentMicro: 60, reservedMicro: 0 });
   });
+
+  it('the deadline runs from the latest text: slow pieces keep the call alive, a stall after the text ended times out', async () => {
+    const a = fakeTtsStream([{}]);
+    const { clock, client } = setup({ a }, { deadlineMs: 1_000, attemptTimeoutMs: 500 });
+    const text = new EventChannel<string>();
+    const stream = client.tts.synthesizeStream(text, {});
+    drain(stream);
+    for (let i = 0; i < 5; i++) {
+      text.push(`문장 ${i}. `);
+      await clock.advance(800); // 4 s in all: four times deadlineMs, but never 1 s without text
+    }
+    text.end();
+    expect((await stream.result).characters).toBe(30);
+
+    const stalled = fakeTtsStream([{ stall: true }]);
+    const s2 = setup({ stalled }, { deadlineMs: 1_000, attemptTimeoutMs: 500, firstAudioTimeoutMs: 100_000 });
+    const stream2 = s2.client.tts.synthesizeStream('안녕하세요.', {});
+    drain(stream2);
+    let settled = false;
+    stream2.result.catch(() => (settled = true));
+    await s2.clock.advance(999);
+    expect(settled).toBe(false);
+    await s2.clock.advance(1);
+    const e = (await stream2.result.catch((x: unknown) => x)) as AiError;
+    expect(e.code).toBe('timeout');
+    expect(e.message).toMatch(/call deadline of 1000 ms/);
+  });
 });
