@@ -32,7 +32,10 @@ export interface ReplayHooks<T> {
  * is given up is not lost: the next reader gets its item.
  */
 export class ReplaySource<T> {
+  /** The kept items, from absolute index `base` on. */
   readonly items: T[] = [];
+  /** Items before this index were let go (`forgetBefore`): no reader will start over again. */
+  private base = 0;
   ended = false;
   /** What the caller's iterable threw, or what onItem refused. */
   error: unknown;
@@ -66,7 +69,7 @@ export class ReplaySource<T> {
         this.hooks.onEnd?.();
         return;
       }
-      this.hooks.onItem?.(r.value, this.items.length);
+      this.hooks.onItem?.(r.value, this.base + this.items.length);
       this.items.push(r.value);
     } catch (e) {
       if (this.ended) return;
@@ -90,8 +93,9 @@ export class ReplaySource<T> {
           next: async (): Promise<IteratorResult<T>> => {
             for (;;) {
               if (done || stopper.stopped) return { value: undefined, done: true };
-              if (at < this.items.length) {
-                const item = this.items[at]!;
+              if (at < this.base) throw new Error('replay-source: a reader started after its items were let go');
+              if (at < this.base + this.items.length) {
+                const item = this.items[at - this.base]!;
                 onRead?.(item, at);
                 at++;
                 return { value: item, done: false };
@@ -112,6 +116,17 @@ export class ReplaySource<T> {
         };
       },
     };
+  }
+
+  /**
+   * Lets go of the items before absolute index `index`: once nothing can be replayed any more
+   * (a final result was delivered), a long stream keeps only what its reader has not read yet.
+   */
+  forgetBefore(index: number): void {
+    const n = Math.min(index, this.base + this.items.length) - this.base;
+    if (n <= 0) return;
+    this.items.splice(0, n);
+    this.base += n;
   }
 
   /** Stops reading the caller's input (the call is over): its iterator's return() runs. */

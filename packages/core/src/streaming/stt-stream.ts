@@ -110,8 +110,10 @@ function streamBody(sc: StreamCall, link: ChainLink, source: ReplaySource<Uint8A
     let sentBytes = 0;
     const reader = source.reader(
       stopper,
-      (chunk) => {
+      (chunk, index) => {
         sentBytes += chunk.byteLength;
+        // After a final nothing is replayed: keep no audio this reader has already sent.
+        if (sc.committed) source.forgetBefore(index);
         tools.armFirst(firstMs, `no result within firstResultTimeoutMs (${firstMs} ms) of the first audio sent`);
       },
       () => tools.armTail('audio'),
