@@ -256,4 +256,29 @@ describe('openTelemetry(): content and context', () => {
     expect(observer.startCall(fakeCall)).toBeUndefined();
     await client.close();
   });
+
+  it('the global providers are looked up per call: an SDK registered after the client is made is used from the next call', async () => {
+    const clock = new FakeClock();
+    const client = createAiClient({ providers: { a: fakeEval([{ ok: true }], { clock }) }, clock, telemetry: openTelemetry() });
+    const call = async () => {
+      const p = client.eval.evaluate(evalReq);
+      await clock.advance(10);
+      await p;
+    };
+    await call();
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    expect(trace.setGlobalTracerProvider(provider)).toBe(true);
+    try {
+      await call();
+      await provider.forceFlush();
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['attempt a', 'chat gemini-2.5-flash']);
+    } finally {
+      trace.disable();
+    }
+    await call();
+    await provider.forceFlush();
+    expect(exporter.getFinishedSpans()).toHaveLength(2);
+    await client.close();
+  });
 });
