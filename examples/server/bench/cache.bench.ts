@@ -88,6 +88,8 @@ interface LessonRun {
   savedMicro: number;
   seconds: number;
   failedTurns: number;
+  /** onCacheError events: store operations that failed or ran past cache.storeTimeoutMs. */
+  storeErrors: number;
 }
 
 async function runLesson(label: string, cached: boolean, store?: CacheStore): Promise<LessonRun> {
@@ -102,7 +104,8 @@ async function runLesson(label: string, cached: boolean, store?: CacheStore): Pr
     ...(cached && { cache: { tts: { ttlMs: 86_400_000, maxBytes: 256 * 1024 * 1024 }, eval: { ttlMs: 86_400_000 } } }),
   });
   const sink = new ArraySink();
-  const client = createAiClient({ policy, providers, sinks: [sink], ...(store && { cacheStore: store }) });
+  let storeErrors = 0;
+  const client = createAiClient({ policy, providers, sinks: [sink], ...(store && { cacheStore: store }), events: { onCacheError: () => void storeErrors++ } });
   const random = seededRandom(SEED);
   const samplers = LESSON.map(() => zipf(DISTINCT_ANSWERS, ZIPF_S, random));
   const answers = LESSON.map(answersFor);
@@ -150,6 +153,7 @@ async function runLesson(label: string, cached: boolean, store?: CacheStore): Pr
     savedMicro: rows.reduce((s, r) => s + usdToMicro(r.savedCostUsd ?? 0), 0),
     seconds,
     failedTurns,
+    storeErrors,
   };
 }
 
@@ -199,7 +203,7 @@ async function main(): Promise<void> {
   let pool: pg.Pool | undefined;
   let schema: string | undefined;
   if (process.env.DATABASE_URL) {
-    pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
+    pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
     schema = `bench_cache_${Date.now()}`;
     await pool.query(`CREATE SCHEMA ${schema}`);
     await migrate({ client: pool, schema });
@@ -223,9 +227,10 @@ async function main(): Promise<void> {
     ratio(r.evalHits, r.evalRows),
     usd(r.savedMicro),
     r.failedTurns,
+    r.storeErrors,
     r.seconds.toFixed(1),
   ]);
-  const lessonCols = ['run', 'TTS spend', 'eval spend', 'TTS spend per lesson', 'TTS provider calls', 'eval provider calls', 'TTS hit rate', 'eval hit rate', 'saved (usage rows)', 'failed turns', 'seconds'];
+  const lessonCols = ['run', 'TTS spend', 'eval spend', 'TTS spend per lesson', 'TTS provider calls', 'eval provider calls', 'TTS hit rate', 'eval hit rate', 'saved (usage rows)', 'failed turns', 'store errors', 'seconds'];
   printTable(lessonCols, lessonRows);
 
   const load1 = os.loadavg()[0] ?? 0;

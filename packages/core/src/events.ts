@@ -19,8 +19,8 @@ export interface AiClientEvents {
   onBudgetRefused?(e: { capability: Capability; callId: string; message: string }): void;
   /**
    * A cache store failed or ran past its timeout (`cache.storeTimeoutMs`): the call went on
-   * without it (a `get` counts as a miss, a `set` stores nothing) and the store is left alone
-   * for `pausedMs`. Never fired for a plain miss.
+   * without it (a `get` counts as a miss, a `set` stores nothing). The third failure in a row
+   * leaves the store alone for `pausedMs` (5000; 0 on the others). Never fired for a plain miss.
    */
   onCacheError?(e: { capability: 'tts' | 'eval'; operation: 'get' | 'set'; error: unknown; timedOut: boolean; pausedMs: number }): void;
   /**

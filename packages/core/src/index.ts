@@ -88,7 +88,7 @@ export { MemoryCacheStore } from './cache/memory-cache-store.js';
 export type { MemoryCacheStoreOptions } from './cache/memory-cache-store.js';
 export type { CacheStore, CacheOperation } from './cache/cache-store.js';
 export type { CacheStoreOption } from './cache/client-caches.js';
-export { STORE_PAUSE_MS } from './cache/response-cache.js';
+export { STORE_FAILURES_TO_PAUSE, STORE_PAUSE_MS } from './cache/response-cache.js';
 export { normalizeText } from './cache/normalize-text.js';
 export { ttsCacheKey, evalCacheKey, gradingPromptVersion } from './cache/cache-key.js';
 export type { TtsPrefetchOptions, TtsPrefetchProgress, TtsPrefetchReport } from './cache/tts-prefetch.js';

@@ -52,7 +52,9 @@ describe('PostgresCacheStore', () => {
     const client = createAiClient({ providers: { voice }, cacheStore: store, events: { onCacheError: (e) => errors.push(e) }, policy: { cache: { tts: { ttlMs: 60_000 }, storeTimeoutMs: 100 } } });
     try {
       await client.tts.synthesize({ text: '안녕하세요' });
-      await sleep(50);
+      // Until the write has committed, the client serves the entry itself: wait for the row.
+      while ((await db.query(`SELECT 1 FROM "${db.schema}"."${table}"`)).length === 0) await sleep(10);
+      await sleep(150); // and for the write's own bookkeeping to end (its timeout is 100 ms)
       expect((await client.tts.synthesize({ text: '안녕하세요' })).meta.cache).toBe('hit');
       await proxy.cut('blackhole');
       const r = await client.tts.synthesize({ text: '안녕하세요' });
@@ -60,8 +62,8 @@ describe('PostgresCacheStore', () => {
       expect(voice.calls).toHaveLength(2);
       // Blackholing kills the pooled connections (an error at once) and stalls new ones (a timeout): either way the call went on.
       expect(errors[0]).toMatchObject({ operation: 'get' });
+      await sleep(150); // the failed write of that answer ends (the client served it meanwhile)
       await proxy.cut('refuse');
-      await sleep(5_100); // past the store's pause: the next call asks the store again
       const refused = await client.tts.synthesize({ text: '안녕하세요' });
       expect(refused.meta.cache).toBe('miss');
       expect(voice.calls).toHaveLength(3);

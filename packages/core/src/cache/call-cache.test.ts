@@ -91,11 +91,15 @@ describe('the cache step of the call path', () => {
     const voice = fakeTts([{ ok: true }]);
     const sink = new ArraySink();
     const client = createAiClient({ providers: { voice }, sinks: [sink], cacheStore: broken, events: { onCacheError: (e) => errors.push(e) }, policy: { cache: { tts: { ttlMs: 60_000 } } } });
-    const r1 = await client.tts.synthesize({ text: '안녕하세요' });
-    const r2 = await client.tts.synthesize({ text: '안녕하세요' });
-    expect([r1.meta.cache, r2.meta.cache]).toEqual(['miss', 'miss']);
-    expect(gets).toBe(1);
-    expect(errors[0]).toMatchObject({ operation: 'get', timedOut: false });
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await client.tts.synthesize({ text: `안녕하세요 ${i}` }));
+    expect(results.map((r) => r.meta.cache)).toEqual(['miss', 'miss', 'miss', 'miss', 'miss']);
+    // Three failures in a row (two gets and a set) pause the store: the calls after it do not ask it.
+    expect(gets).toBe(2);
+    expect(errors).toHaveLength(3);
+    expect(errors.map((e) => e.operation).sort()).toEqual(['get', 'get', 'set']);
+    expect(errors.map((e) => (e as { pausedMs: number }).pausedMs)).toEqual([0, 0, 5_000]);
+    expect(errors.every((e) => !e.timedOut)).toBe(true);
     expect(sink.records.every((r) => r.cacheHit === undefined)).toBe(true);
     await client.close();
   });

@@ -8,8 +8,10 @@ import type { CacheOperation, CacheStore } from './cache-store.js';
 import type { CachedCapability } from './capability-cache.js';
 import type { CacheEntry } from './cache-entry.js';
 
-/** After a store fails or runs late, it is left alone this long (ms): calls go on without it meanwhile. */
+/** After STORE_FAILURES_TO_PAUSE operations in a row fail or run late, the store is left alone this long (ms): calls go on without it meanwhile. */
 export const STORE_PAUSE_MS = 5_000;
+/** Failed or late operations in a row that pause the store: one slow moment (a cold connection pool) is not an outage. */
+export const STORE_FAILURES_TO_PAUSE = 3;
 
 export interface ResponseCacheOptions {
   capability: CachedCapability;
@@ -41,6 +43,7 @@ export class ResponseCache {
   /** Entries whose store write is still on its way: served from here meanwhile, so no call misses in that gap. */
   private readonly writing = new Map<string, CacheEntry>();
   private pausedUntil = 0;
+  private failuresInRow = 0;
 
   constructor(private readonly o: ResponseCacheOptions) {
     this.capability = o.capability;
@@ -107,6 +110,7 @@ export class ResponseCache {
         this.fail(operation, new AiError('timeout', `cache ${this.capability}: store ${operation} took longer than ${waitMs} ms; skipped`, { retryable: true }), true);
         return undefined;
       }
+      this.failuresInRow = 0;
       return out;
     } catch (error) {
       this.fail(operation, error, false);
@@ -117,7 +121,11 @@ export class ResponseCache {
   }
 
   private fail(operation: CacheOperation, error: unknown, timedOut: boolean): void {
-    this.pausedUntil = this.o.clock.now() + STORE_PAUSE_MS;
-    emit(this.o.events, 'onCacheError', { capability: this.capability, operation, error, timedOut, pausedMs: STORE_PAUSE_MS });
+    const pause = ++this.failuresInRow >= STORE_FAILURES_TO_PAUSE;
+    if (pause) {
+      this.failuresInRow = 0;
+      this.pausedUntil = this.o.clock.now() + STORE_PAUSE_MS;
+    }
+    emit(this.o.events, 'onCacheError', { capability: this.capability, operation, error, timedOut, pausedMs: pause ? STORE_PAUSE_MS : 0 });
   }
 }

@@ -42,7 +42,7 @@ describe.runIf(onRedis)('RedisCacheStore', () => {
       const client = createAiClient({ providers: { voice }, cacheStore: store, events: { onCacheError: (e) => errors.push(e) }, policy: { cache: { tts: { ttlMs: 60_000 }, storeTimeoutMs: 100 } } });
       try {
         await client.tts.synthesize({ text: '안녕하세요' });
-        await sleep(50); // the background set lands
+        await sleep(150); // the background set lands (and the client stops serving it from its pending writes)
         expect((await client.tts.synthesize({ text: '안녕하세요' })).meta.cache).toBe('hit');
         await proxy.cut(mode);
         const r = await client.tts.synthesize({ text: '안녕하세요' });
