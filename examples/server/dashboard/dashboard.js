@@ -125,6 +125,28 @@ function errorsChart(labels, evals) {
   draw('chart-errors', { type: 'bar', data: { labels, datasets }, options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'evaluations' } } } } });
 }
 
+// Money saved per day (bars, USD) and the share of attempts the cache answered (line, %).
+function cacheChart(labels, cache) {
+  const on = (d) => cache.filter((r) => r.date === d);
+  const saved = labels.map((d) => on(d).reduce((s, r) => s + Number(r.savedCostUsd), 0));
+  const rate = labels.map((d) => {
+    const rows = on(d);
+    const total = rows.reduce((s, r) => s + r.hits + r.misses, 0);
+    return total ? (100 * rows.reduce((s, r) => s + r.hits, 0)) / total : null;
+  });
+  draw('chart-cache', {
+    type: 'bar',
+    data: {
+      labels,
+      datasets: [
+        { type: 'bar', label: 'saved USD', backgroundColor: color(2), data: saved, yAxisID: 'y' },
+        { type: 'line', label: 'hit rate %', backgroundColor: color(4), borderColor: color(4), data: rate, yAxisID: 'rate', spanGaps: true },
+      ],
+    },
+    options: { scales: { y: { title: { display: true, text: 'USD' } }, rate: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: '%' } } } },
+  });
+}
+
 function breakersTable(breakers) {
   const body = document.querySelector('#breakers tbody');
   body.replaceChildren(
@@ -149,6 +171,14 @@ function breakersTable(breakers) {
   );
 }
 
+function cacheTiles(cache) {
+  const hits = cache.reduce((s, r) => s + r.hits, 0);
+  const total = cache.reduce((s, r) => s + r.hits + r.misses, 0);
+  const saved = cache.reduce((s, r) => s + Number(r.savedCostUsd), 0);
+  document.getElementById('tile-cache-hits').textContent = total ? `${((100 * hits) / total).toFixed(1)}%` : '–';
+  document.getElementById('tile-saved').textContent = `$${saved.toFixed(4)}`;
+}
+
 function tiles(costs, calls, evals) {
   const cost = costs.reduce((s, r) => s + Number(r.totalCostUsd ?? 0), 0);
   const totalCalls = calls.reduce((s, r) => s + r.calls, 0);
@@ -167,21 +197,24 @@ async function refresh() {
   const q = `?days=${days}`;
   const errorBox = document.getElementById('error');
   try {
-    const [costs, calls, latency, evals, breakers] = await Promise.all([
+    const [costs, calls, latency, evals, breakers, cache] = await Promise.all([
       getJson(`/v1/stats/costs${q}`),
       getJson(`/v1/stats/calls${q}`),
       getJson(`/v1/stats/latency${q}`),
       getJson(`/v1/stats/evaluations${q}`),
       getJson('/v1/stats/breakers'),
+      getJson(`/v1/stats/cache${q}`),
     ]);
     const labels = dayLabels(days);
-    window.__dashboard.data = { costs, calls, latency, evals, breakers };
+    window.__dashboard.data = { costs, calls, latency, evals, breakers, cache };
     tiles(costs.rows, calls.rows, evals.rows);
     costChart(labels, costs.rows);
     callsChart(labels, calls.rows);
     latencyChart(latency.window);
     passChart(labels, evals.rows);
     errorsChart(labels, evals.rows);
+    cacheChart(labels, cache.rows);
+    cacheTiles(cache.rows);
     breakersTable(breakers.breakers);
     errorBox.hidden = true;
     document.getElementById('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AiClient } from '@korean-together/core';
 import type { Database } from './database.js';
 import { statsQuery, type StatsQuery } from './schemas.js';
-import { callStats, dailyCosts, evaluationStats, latencyOverWindow, latencyPercentiles } from './stats.js';
+import { cacheStats, callStats, dailyCosts, evaluationStats, latencyOverWindow, latencyPercentiles } from './stats.js';
 
 /** The read-only stats routes under /v1/stats. */
 export function registerStatsRoutes(app: FastifyInstance, deps: { client: AiClient; db: Database }): void {
@@ -15,5 +15,6 @@ export function registerStatsRoutes(app: FastifyInstance, deps: { client: AiClie
     window: await latencyOverWindow(db, request.query.days),
   }));
   app.get<{ Querystring: StatsQuery }>('/v1/stats/calls', { schema: { querystring: statsQuery } }, async (request) => ({ days: request.query.days, rows: await callStats(db, request.query.days) }));
+  app.get<{ Querystring: StatsQuery }>('/v1/stats/cache', { schema: { querystring: statsQuery } }, async (request) => ({ days: request.query.days, rows: await cacheStats(db, request.query.days) }));
   app.get('/v1/stats/breakers', async () => ({ breakers: client.breakerStates() }));
 }

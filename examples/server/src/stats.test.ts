@@ -4,7 +4,7 @@ import type { UsageRecord } from '@korean-together/core';
 import { applyRetention, migrate } from '@korean-together/sql';
 import { createPgliteSink, createPostgresSink, ensureSession, writeSessionEvent } from '@korean-together/usage-log';
 import { testDatabase, type TestDatabase } from '../../../test-support/db.js';
-import { callStats, dailyCosts, evaluationStats, latencyOverWindow, latencyPercentiles, type StatsDb } from './stats.js';
+import { cacheStats, callStats, dailyCosts, evaluationStats, latencyOverWindow, latencyPercentiles, type StatsDb } from './stats.js';
 
 // The read models behind /v1/stats/* and the dashboard, on rows written the way the server
 // writes them (the usage sink, writeSessionEvent): exact counts and costs, percentiles within the
@@ -128,5 +128,48 @@ describe('stats read models over the rollups', () => {
     expect(dropped.dropped.length).toBeGreaterThanOrEqual(4);
     expect(await db.query(`SELECT 1 FROM "${db.schema}".ai_usage_log LIMIT 1`)).toEqual([]);
     expect([await dailyCosts(stats, 2), await callStats(stats, 2), await latencyPercentiles(stats, 2), await latencyOverWindow(stats, 2), await evaluationStats(stats, 2)]).toEqual(before);
+  });
+});
+
+describe('cache stats over the rollups', () => {
+  let db: TestDatabase;
+  let stats: StatsDb;
+  const today = new Date(Math.floor(Date.now() / DAY) * DAY);
+  const at = (dayOffset: number, ms: number) => new Date(today.getTime() + dayOffset * DAY + ms);
+
+  beforeAll(async () => {
+    db = await testDatabase({ label: 'stats_cache' });
+    await migrate({ client: db.client, schema: db.schema });
+    stats = { schema: db.schema, query: db.query.bind(db) as StatsDb['query'] };
+    // Yesterday 1 hit in 4 TTS attempts, today 3 in 4; each hit saved 0.000320; eval calls never hit, one had cached prompt tokens.
+    const records: UsageRecord[] = [];
+    for (const [d, hits] of [[-1, 1], [0, 3]] as const) {
+      for (let i = 0; i < 4; i++) {
+        const hit = i < hits;
+        records.push({ id: randomUUID(), callId: randomUUID(), attempt: 1, providerType: 'tts', providerName: 'google-tts', characters: 20, latencyMs: hit ? 0 : 180, success: true, estimatedCostUsd: hit ? 0 : 0.00032, ...(hit && { cacheHit: true, savedCostUsd: 0.00032 }), createdAt: at(d, 3_600_000 + i * 1000) });
+      }
+      records.push({ id: randomUUID(), callId: randomUUID(), attempt: 1, providerType: 'eval', providerName: 'gemini', tokensIn: 1500, tokensCachedIn: 1024, latencyMs: 700, success: true, estimatedCostUsd: 0.0001, createdAt: at(d, 3_600_000) });
+    }
+    const sink = db.kind === 'postgres' ? createPostgresSink({ connectionString: db.connectionString!, schema: db.schema }) : createPgliteSink({ db: db.pglite!, schema: db.schema });
+    for (const r of records) sink.write(r);
+    await sink.close();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('cacheStats gives hits, misses, hit rate and money saved per day and capability; dailyCosts carries them per provider', async () => {
+    const d = (o: number) => at(o, 0).toISOString().slice(0, 10);
+    expect(await cacheStats(stats, 2)).toEqual([
+      { date: d(-1), providerType: 'eval', hits: 0, misses: 1, hitRate: 0, savedCostUsd: '0.000000', costUsd: '0.000100' },
+      { date: d(-1), providerType: 'tts', hits: 1, misses: 3, hitRate: 0.25, savedCostUsd: '0.000320', costUsd: '0.000960' },
+      { date: d(0), providerType: 'eval', hits: 0, misses: 1, hitRate: 0, savedCostUsd: '0.000000', costUsd: '0.000100' },
+      { date: d(0), providerType: 'tts', hits: 3, misses: 1, hitRate: 0.75, savedCostUsd: '0.000960', costUsd: '0.000320' },
+    ]);
+    const costs = await dailyCosts(stats, 1);
+    expect(costs.map((r) => [r.providerType, r.cacheHits, r.cacheMisses, r.totalSavedCostUsd, r.totalTokensCachedIn])).toEqual([
+      ['eval', 0, 1, null, 1024],
+      ['tts', 3, 1, '0.000960', null],
+    ]);
   });
 });

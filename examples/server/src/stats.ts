@@ -26,6 +26,29 @@ export interface DailyCostRow {
   totalCharacters: number | null;
   /** USD, decimal string, e.g. "0.001020". */
   totalCostUsd: string | null;
+  /** Attempts the SDK's cache answered (no provider call). */
+  cacheHits: number;
+  /** The other attempts (totalCalls - cacheHits). */
+  cacheMisses: number;
+  /** USD the hits saved (what their provider calls would have cost), decimal string; null when none. */
+  totalSavedCostUsd: string | null;
+  /** Input tokens served from the provider's prompt cache (priced at the cached rate). */
+  totalTokensCachedIn: number | null;
+}
+
+export interface CacheRow {
+  date: string;
+  providerType: string;
+  /** Attempts the SDK's cache answered. */
+  hits: number;
+  /** Attempts that went to a provider. */
+  misses: number;
+  /** hits / (hits + misses), 0..1 */
+  hitRate: number;
+  /** USD the hits saved, decimal string ("0.000000" when none). */
+  savedCostUsd: string;
+  /** USD spent, decimal string ("0.000000" when nothing was billed). */
+  costUsd: string;
 }
 
 export interface EvaluationStatsRow {
@@ -79,10 +102,27 @@ export async function dailyCosts(db: StatsDb, days: number): Promise<DailyCostRo
             round(avg_latency_ms::numeric, 1)::float8 AS "avgLatencyMs",
             total_tokens_in::float8 AS "totalTokensIn", total_tokens_out::float8 AS "totalTokensOut",
             total_audio_duration_ms::float8 AS "totalAudioDurationMs", total_characters::float8 AS "totalCharacters",
-            total_cost_usd::text AS "totalCostUsd"
+            total_cost_usd::text AS "totalCostUsd", cache_hits::int AS "cacheHits", cache_misses::int AS "cacheMisses",
+            total_saved_cost_usd::text AS "totalSavedCostUsd", total_tokens_cached_in::float8 AS "totalTokensCachedIn"
        FROM ${qualifiedName(db.schema, 'v_daily_ai_costs', 'view')}
       WHERE date > ${sinceToday}
       ORDER BY date, provider_type, provider_name`,
+    [days],
+  );
+}
+
+/** Cache hits, misses, hit rate and money saved per UTC day and capability (v_daily_ai_costs), oldest first. */
+export async function cacheStats(db: StatsDb, days: number): Promise<CacheRow[]> {
+  return db.query<CacheRow>(
+    `SELECT to_char(date, 'YYYY-MM-DD') AS "date", provider_type AS "providerType",
+            sum(cache_hits)::int AS "hits", sum(cache_misses)::int AS "misses",
+            sum(cache_hits)::float8 / NULLIF(sum(total_calls), 0) AS "hitRate",
+            coalesce(sum(total_saved_cost_usd), 0)::numeric(14, 6)::text AS "savedCostUsd",
+            coalesce(sum(total_cost_usd), 0)::numeric(14, 6)::text AS "costUsd"
+       FROM ${qualifiedName(db.schema, 'v_daily_ai_costs', 'view')}
+      WHERE date > ${sinceToday}
+      GROUP BY date, provider_type
+      ORDER BY 1, 2`,
     [days],
   );
 }

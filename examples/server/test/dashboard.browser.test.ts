@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,10 @@ describe.runIf(hasChromium)('GET /dashboard in headless chromium', () => {
     for (const target of ['gemini', 'gemini-vertex', 'openai'] as const) s.emu.faults.add({ target, fault: { kind: 'status', status: 500 } });
     expect((await s.post('/v1/evaluate', { prompt: '인사하세요', learnerAnswer: '안녕하세요' })).status).toBe(502);
     s.emu.faults.clear();
+    // Two TTS answers from the SDK's cache, as the core records a hit: no provider call, cost 0, the price it saved.
+    for (let i = 0; i < 2; i++) {
+      s.server.db.sink.write({ id: randomUUID(), callId: randomUUID(), attempt: 1, providerType: 'tts', providerName: 'google-tts', characters: 16, latencyMs: 0, success: true, estimatedCostUsd: 0, cacheHit: true, savedCostUsd: 0.000512, createdAt: new Date() });
+    }
     await s.server.db.sink.flush();
 
     userDataDir = mkdtempSync(join(tmpdir(), 'kt-chromium-'));
@@ -80,7 +85,12 @@ describe.runIf(hasChromium)('GET /dashboard in headless chromium', () => {
       }));
     });
     const byId = Object.fromEntries(charts.map((c) => [c.id, c.datasets]));
-    expect(Object.keys(byId).sort()).toEqual(['chart-calls', 'chart-cost', 'chart-errors', 'chart-latency', 'chart-pass']);
+    expect(Object.keys(byId).sort()).toEqual(['chart-cache', 'chart-calls', 'chart-cost', 'chart-errors', 'chart-latency', 'chart-pass']);
+    // The cache chart: what the two hits saved today, and a hit rate between 0 and 100%.
+    const cache = Object.fromEntries(byId['chart-cache']!.map((d) => [d.label, d.sum]));
+    expect(cache['saved USD']).toBeCloseTo(0.001024, 9);
+    expect(cache['hit rate %']).toBeGreaterThan(0);
+    expect(cache['hit rate %']).toBeLessThan(100);
     const costLabels = byId['chart-cost']!.map((d) => d.label);
     expect(costLabels).toEqual(expect.arrayContaining(['eval / gemini', 'stt / google-stt', 'stt / whisper', 'tts / google-tts']));
     // Providers that answered bill something; the graders that only failed (500s) cost nothing.
@@ -124,6 +134,7 @@ describe.runIf(hasChromium)('GET /dashboard in headless chromium', () => {
     expect(coloured['chart-latency']).toBeGreaterThan(500);
     expect(coloured['chart-errors']).toBeGreaterThan(500);
     expect(coloured['chart-pass']).toBeGreaterThan(20);
+    expect(coloured['chart-cache']).toBeGreaterThan(500);
 
     const shot = join(userDataDir, 'dashboard.png');
     const png = await page.screenshot({ path: shot, fullPage: true });
@@ -135,6 +146,8 @@ describe.runIf(hasChromium)('GET /dashboard in headless chromium', () => {
     expect(await page.textContent('#tile-calls')).toMatch(/^\d+$/);
     expect(Number(await page.textContent('#tile-evals'))).toBe(4);
     expect(await page.textContent('#tile-cost')).toMatch(/^\$0\.\d{4}$/);
+    expect(await page.textContent('#tile-saved')).toBe('$0.0010');
+    expect(await page.textContent('#tile-cache-hits')).toMatch(/^\d+\.\d%$/);
     const rows = await page.$$eval('#breakers tbody tr', (trs) => trs.map((tr) => tr.textContent));
     // One row per chain step: stt google-stt -> whisper, tts google-tts -> openai-tts, eval flash -> flash-vertex -> gpt-4.1-mini.
     expect(rows).toHaveLength(7);
