@@ -87,7 +87,7 @@ describe('the cache step of the call path', () => {
       },
       delete: async () => {},
     };
-    const errors: { operation: string; timedOut: boolean }[] = [];
+    const errors: { operation: string; timedOut: boolean; pausedMs: number }[] = [];
     const voice = fakeTts([{ ok: true }]);
     const sink = new ArraySink();
     const client = createAiClient({ providers: { voice }, sinks: [sink], cacheStore: broken, events: { onCacheError: (e) => errors.push(e) }, policy: { cache: { tts: { ttlMs: 60_000 } } } });
@@ -98,7 +98,7 @@ describe('the cache step of the call path', () => {
     expect(gets).toBe(2);
     expect(errors).toHaveLength(3);
     expect(errors.map((e) => e.operation).sort()).toEqual(['get', 'get', 'set']);
-    expect(errors.map((e) => (e as { pausedMs: number }).pausedMs)).toEqual([0, 0, 5_000]);
+    expect(errors.map((e) => e.pausedMs)).toEqual([0, 0, 5_000]);
     expect(errors.every((e) => !e.timedOut)).toBe(true);
     expect(sink.records.every((r) => r.cacheHit === undefined)).toBe(true);
     await client.close();
