@@ -272,4 +272,25 @@ describe('stt.transcribeStream', () => {
     expect(a.received).toHaveLength(1);
     expect(sink.records.map((r) => r.errorCode ?? 'ok').sort()).toEqual(['ok', 'rate_limited']);
   });
+
+  it('client.close() waits for a stream within its share, then cancels it; the attempt keeps its row', async () => {
+    const clock = new FakeClock();
+    const sink = new ArraySink();
+    const a = fakeSttStream([{}]);
+    const client = createAiClient({ policy: { capabilities: { stt: { chain: ['a'] } } }, providers: { a }, clock, sinks: [sink], closeTimeoutMs: 2_000, closeSinks: false });
+    const mic = new EventChannel<Uint8Array>();
+    const stream = client.stt.transcribeStream(mic, REQ);
+    drain(stream);
+    await speak(mic, clock, 1, 2);
+    let closed = false;
+    const closing = client.close().then(() => (closed = true));
+    await clock.advance(500);
+    expect(closed).toBe(false); // the stream still runs: the microphone is open
+    await clock.advance(1_000);
+    const e = (await stream.result.catch((x: unknown) => x)) as AiError;
+    expect(e.code).toBe('cancelled');
+    await closing;
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'cancelled' });
+  });
 });
