@@ -38,8 +38,8 @@ export function decodeEntry(bytes: Uint8Array): CacheEntry | undefined {
     if (4 + n > bytes.byteLength) return undefined;
     const h = JSON.parse(decoder.decode(bytes.subarray(4, 4 + n))) as unknown[];
     if (!Array.isArray(h) || h[0] !== FORMAT || typeof h[1] !== 'string' || typeof h[2] !== 'string' || typeof h[3] !== 'string' || typeof h[4] !== 'object' || h[4] === null) return undefined;
-    // A copy: callers own their result's bytes, and a store's buffer must not change under it.
-    const payload = bytes.slice(4 + n);
+    // A view: the capability copies it into each caller's result (capability-cache.ts).
+    const payload = bytes.subarray(4 + n);
     return { providerKey: h[1], provider: h[2], modelId: h[3], units: h[4] as UsageUnits, value: h[5], payload };
   } catch {
     return undefined;

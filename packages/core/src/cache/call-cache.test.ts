@@ -165,3 +165,17 @@ describe('the cache comes before the budget', () => {
     await client.close();
   });
 });
+
+describe('cached audio', () => {
+  it('each caller owns its bytes: changing the audio of one hit changes no other result and not the cache', async () => {
+    const client = createAiClient({ providers: { voice: fakeTts([{ ok: true, afterMs: 20 }]) }, policy: { cache: { tts: { ttlMs: 60_000 } } } });
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => client.tts.synthesize({ text: '안녕하세요' })));
+    b!.audio.fill(0);
+    expect([...a!.audio]).toEqual([1, 2, 3]);
+    expect([...c!.audio]).toEqual([1, 2, 3]);
+    const later = await client.tts.synthesize({ text: '안녕하세요' });
+    later.audio.fill(9);
+    expect([...(await client.tts.synthesize({ text: '안녕하세요' })).audio]).toEqual([1, 2, 3]);
+    await client.close();
+  });
+});

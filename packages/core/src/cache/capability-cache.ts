@@ -40,7 +40,8 @@ const ttsCache: CapabilityCache = {
     if (!v || !TTS_AUDIO_ENCODINGS.includes(v.encoding as TtsAudioEncoding) || typeof v.characters !== 'number' || !entry.payload?.byteLength) {
       throw new AiError('schema_violation', 'cached TTS entry is malformed', { retryable: false });
     }
-    const raw: TtsProviderResult = { audio: entry.payload, encoding: v.encoding as TtsAudioEncoding, characters: v.characters };
+    // Each caller owns its result's bytes: one hit handed to many waiters, or a store's buffer, must not change under another.
+    const raw: TtsProviderResult = { audio: entry.payload.slice(), encoding: v.encoding as TtsAudioEncoding, characters: v.characters };
     if (typeof v.audioDurationMs === 'number') raw.audioDurationMs = v.audioDurationMs;
     return { raw, checked: undefined };
   },
