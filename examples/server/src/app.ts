@@ -43,8 +43,11 @@ export interface TutoringServerOptions {
   events?: AiClientEvents;
   /** OpenTelemetry (`startTelemetry()` in telemetry.ts): a span per request and the AI client's spans and metrics. Default: none. */
   telemetry?: Pick<ServerTelemetry, 'client'>;
-  /** The live turn (GET /v1/turns/live): its limits (default LIVE_LIMITS) and a hook called with every turn as it starts. */
-  live?: Pick<LiveRoutesDeps, 'limits' | 'onTurn'>;
+  /**
+   * The live turn (GET /v1/turns/live): its limits (default LIVE_LIMITS), speculative grading
+   * (`speculateAtStability`, default 0.8; false for none) and a hook called with every turn as it starts.
+   */
+  live?: Pick<LiveRoutesDeps, 'limits' | 'onTurn' | 'speculateAtStability'>;
 }
 
 export interface TutoringServer {

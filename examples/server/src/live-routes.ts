@@ -19,6 +19,7 @@ export interface LiveRoutesDeps {
   db: Database;
   shutdownSignal: AbortSignal;
   limits?: LiveTurnDeps['limits'];
+  speculateAtStability?: LiveTurnDeps['speculateAtStability'];
   /** Called with every turn as it starts (tests and benches wait on `turn.finished`). */
   onTurn?: (turn: LiveTurn) => void;
 }
@@ -47,7 +48,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRoutesDeps): 
       },
     });
     scope.get('/v1/turns/live', { websocket: true }, (socket) => {
-      const turn = new LiveTurn(socket, { client: deps.client, db: { queryable: deps.db.queryable, schema: deps.db.schema }, shutdownSignal: deps.shutdownSignal, ...(deps.limits && { limits: deps.limits }) });
+      const turn = new LiveTurn(socket, { client: deps.client, db: { queryable: deps.db.queryable, schema: deps.db.schema }, shutdownSignal: deps.shutdownSignal, ...(deps.limits && { limits: deps.limits }), ...(deps.speculateAtStability !== undefined && { speculateAtStability: deps.speculateAtStability }) });
       deps.onTurn?.(turn);
     });
   });

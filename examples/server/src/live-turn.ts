@@ -13,6 +13,7 @@ import type { QueryableLike } from '@korean-together/usage-log';
 import type { WebSocket } from 'ws';
 import { publicMeta } from './ai-routes.js';
 import { FrameQueue } from './frame-queue.js';
+import { SpeculativeGrader } from './live-speculation.js';
 import { LIVE_CLOSE, LIVE_LIMITS, parseClientText, type LiveStart, type ServerMessage } from './live-protocol.js';
 import { gradeRequest, replyText, TurnRecorder } from './turn-record.js';
 
@@ -23,6 +24,12 @@ export interface LiveTurnDeps {
   shutdownSignal: AbortSignal;
   /** Per-turn limits in ms; default LIVE_LIMITS.maxAudioMs / maxTurnMs. */
   limits?: { maxAudioMs?: number; maxTurnMs?: number };
+  /**
+   * Grade the recognizer's guess ahead once an interim result reaches this stability (or a final
+   * result comes), adopted when the final transcript matches (live-speculation.ts). Default 0.8;
+   * `false` grades only after the end of the speech.
+   */
+  speculateAtStability?: number | false;
 }
 
 class TurnEnded extends Error {
@@ -146,6 +153,8 @@ export class LiveTurn {
       this.send({ type: 'ready', sessionId, maxAudioMs: this.limits.maxAudioMs, maxTurnMs: this.limits.maxTurnMs, maxFrameBytes: LIVE_LIMITS.maxFrameBytes });
 
       const userEventId = randomUUID();
+      const stability = this.deps.speculateAtStability === undefined ? 0.8 : this.deps.speculateAtStability;
+      const ahead = new SpeculativeGrader(client, s, { sessionId, signal: this.abort.signal }, stability === false ? undefined : stability);
       const heard = await this.tracked('stt', 'transcribe answer', async () => {
         const stream = client.stt.transcribeStream(
           this.audio,
@@ -153,6 +162,7 @@ export class LiveTurn {
           opts(userEventId),
         );
         for await (const ev of stream) {
+          ahead.onEvent(ev);
           if (ev.type === 'interim') this.send({ type: 'interim', transcript: ev.transcript, ...(ev.stability !== undefined && { stability: ev.stability }) });
           else this.send({ type: 'final', transcript: ev.transcript, ...(ev.confidence !== undefined && { confidence: ev.confidence }), endMs: ev.endMs });
         }
@@ -164,9 +174,14 @@ export class LiveTurn {
       this.send({ type: 'transcript', transcript, meta: publicMeta(heard.meta) });
 
       let evaluation: EvalResult | null = null;
+      const early = ahead.take(transcript);
+      for (const d of await ahead.settleDiscarded()) {
+        const purpose = 'grade answer ahead (discarded: the transcript changed)';
+        this.calls.push(d.status === 'fulfilled' ? { capability: 'eval', purpose, ok: true, meta: d.value.meta } : { capability: 'eval', purpose, ok: false, errorCode: 'cancelled' });
+      }
       if (transcript !== '') {
-        const evalEventId = randomUUID();
-        evaluation = await this.tracked('eval', 'grade answer', () => client.eval.evaluate(gradeRequest(s, transcript), opts(evalEventId)));
+        const evalEventId = early?.eventId ?? randomUUID();
+        evaluation = await this.tracked('eval', early ? 'grade answer (started ahead)' : 'grade answer', () => early?.grade ?? client.eval.evaluate(gradeRequest(s, transcript), opts(evalEventId)));
         const evalId = await record.evaluation(evalEventId, evaluation);
         if (evalId) eventIds.evaluation = evalId;
         const { meta, ...grade } = evaluation;

@@ -102,6 +102,8 @@ describe('GET /v1/turns/live', () => {
     expect(Object.values(done.eventIds).sort()).toEqual(events.map((e) => e.id).sort());
     const rows = await usageRows(sessionId);
     expect(rows.map((r) => r.capability).sort()).toEqual(['eval', 'stt', 'tts']);
+    // The stable interim ('저는 학생입니다' at stability 0.9) was graded ahead and adopted.
+    expect(done.calls.map((c: { purpose: string }) => c.purpose)).toEqual(['transcribe answer', 'grade answer (started ahead)', 'speak reply']);
     for (const r of rows) expect(events.some((e) => e.id === r.event_id)).toBe(true);
     const rowCost = rows.reduce((sum, r) => sum + Number(r.cost_usd ?? 0), 0);
     expect(rowCost).toBeCloseTo(done.costUsd, 6);
@@ -145,8 +147,10 @@ describe('GET /v1/turns/live', () => {
     await t.next('final');
     t.ws.terminate();
     const rows = await usageRows(sessionId);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ capability: 'stt', success: false });
+    // The STT stream, cut off; and the grade of the final result started ahead, finished or aborted.
+    expect(rows.filter((r) => r.capability === 'stt').map((r) => r.success)).toEqual([false]);
+    expect(rows.filter((r) => r.capability === 'eval')).toHaveLength(1);
+    expect(rows.filter((r) => r.capability === 'tts')).toHaveLength(0);
     expect(s.server.client.inFlight()).toBe(0);
   });
 
@@ -183,5 +187,53 @@ describe('GET /v1/turns/live', () => {
     } finally {
       s.emu.faults.clear();
     }
+  });
+});
+
+describe('GET /v1/turns/live grading ahead of the end of speech', () => {
+  let s2: Stack;
+  const turns2: LiveTurn[] = [];
+  beforeAll(async () => {
+    // Every interim is graded ahead: the first guess ('저는') is discarded when the words grow.
+    s2 = await startStack({ label: 'live_turn_ahead', live: { speculateAtStability: 0, onTurn: (t) => turns2.push(t) } });
+  });
+  afterAll(async () => {
+    await s2?.close();
+  });
+
+  it('a guess the final transcript does not match is aborted, keeps its usage row, and the real transcript is graded', async () => {
+    const ws = new WebSocket(`${s2.baseUrl.replace('http', 'ws')}/v1/turns/live`);
+    const messages: Record<string, any>[] = [];
+    ws.on('message', (data: Buffer, binary: boolean) => {
+      if (!binary) messages.push(JSON.parse(data.toString()));
+    });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const sessionId = crypto.randomUUID();
+    ws.send(start({ sessionId }));
+    const pcm = synthesizeMicrophonePcm('저는 학생입니다', { sampleRateHertz: RATE });
+    // Real-time-ish pacing, so the first interim's grade is under way when the words grow.
+    for (let at = 0; at < pcm.length; at += 3200) {
+      ws.send(pcm.subarray(at, at + 3200));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ws.send(JSON.stringify({ type: 'end' }));
+    expect(await closed).toBe(LIVE_CLOSE.done);
+    const done = messages.find((m) => m.type === 'done')!;
+    expect(done.calls.map((c: { purpose: string; ok: boolean }) => [c.purpose, c.ok])).toEqual([
+      ['transcribe answer', true],
+      ['grade answer ahead (discarded: the transcript changed)', expect.any(Boolean)],
+      ['grade answer (started ahead)', true],
+      ['speak reply', true],
+    ]);
+    await Promise.all(turns2.map((t) => t.finished));
+    await s2.server.db.sink.flush();
+    const rows = await s2.rows<{ provider_type: string; success: boolean }>('SELECT provider_type, success FROM $schema.ai_usage_log WHERE session_id = $1', [sessionId]);
+    // Both grades have their row, the discarded one too (finished before it was dropped, or aborted).
+    expect(rows.filter((r) => r.provider_type === 'eval')).toHaveLength(2);
+    const cost = await s2.rows<{ sum: string }>('SELECT coalesce(sum(estimated_cost_usd), 0)::text AS sum FROM $schema.ai_usage_log WHERE session_id = $1', [sessionId]);
+    expect(Number(cost[0]!.sum)).toBeCloseTo(done.costUsd, 6);
+    const events = await s2.rows<{ event_type: string }>('SELECT event_type FROM $schema.session_events WHERE session_id = $1', [sessionId]);
+    expect(events.map((e) => e.event_type).sort()).toEqual(['evaluation', 'tutor_response', 'user_input']);
   });
 });
