@@ -8,13 +8,13 @@ import { EventChannel } from '../streaming/event-channel.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { fakeTtsStream } from '../testing/fake-streams.js';
 import { fakeStt, fakeTts } from '../testing/fakes.js';
-import { openTelemetry } from './index.js';
+import { openTelemetry, type RecordContent } from './index.js';
 
-function traced(options: Omit<CreateAiClientOptions, 'telemetry' | 'clock'>) {
+function traced(options: Omit<CreateAiClientOptions, 'telemetry' | 'clock'>, recordContent?: RecordContent) {
   const clock = new FakeClock();
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const client = createAiClient({ ...options, clock, random: () => 0, telemetry: openTelemetry({ tracerProvider, metrics: false }) });
+  const client = createAiClient({ ...options, clock, random: () => 0, telemetry: openTelemetry({ tracerProvider, metrics: false, ...(recordContent !== undefined && { recordContent }) }) });
   const spans = async (): Promise<ReadableSpan[]> => {
     await tracerProvider.forceFlush();
     return exporter.getFinishedSpans();
@@ -97,6 +97,20 @@ describe('speech spans', () => {
     const calls = all.filter(isCall);
     expect(calls.map((c) => c.attributes['korean_together.cache.result'])).toEqual(['miss', 'hit']);
     expect(all.filter((s) => s.parentSpanContext?.spanId === calls[1]!.spanContext().spanId)).toEqual([]);
+    await client.close();
+  });
+
+  it('recordContent per capability: { stt: true } records the transcript, and the TTS text stays out', async () => {
+    const { client, spans, clock } = traced({ providers: { stt: fakeStt([{ ok: true }]), tts: fakeTts([{ ok: true }]) } }, { stt: true });
+    const heard = client.stt.transcribe({ audio: new Uint8Array(3_200), encoding: 'LINEAR16', sampleRateHertz: 16_000 });
+    const spoken = client.tts.synthesize({ text: '비밀 문장입니다' });
+    await clock.advance(10);
+    await heard;
+    await spoken;
+    const calls = (await spans()).filter(isCall);
+    const stt = calls.find((s) => s.attributes['gen_ai.operation.name'] === 'speech_to_text')!;
+    expect(JSON.parse(String(stt.attributes['gen_ai.output.messages']))).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: '안녕하세요' }], finish_reason: 'stop' }]);
+    expect(JSON.stringify(calls.map((s) => s.attributes))).not.toContain('비밀 문장입니다');
     await client.close();
   });
 });
