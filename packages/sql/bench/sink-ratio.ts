@@ -9,6 +9,7 @@ import { createPostgresSink, normalizeUsage } from '../../usage-log/src/index.js
 import { insertParams } from '../../usage-log/src/insert-statement.js';
 import type { UsageRow } from '../../usage-log/src/usage-row.js';
 import { makeRecord, streamId } from '../../../test-support/usage.js';
+import { machineLine, markdownTable } from '../../../scripts/bench-report.js';
 import { migrate } from '../src/migrate.js';
 import { reconcile } from '../src/reconcile.js';
 
@@ -35,8 +36,8 @@ export async function measureSinkRatio(url: string, rows = Number(process.env.BE
   let correct = true;
   try {
     await migrate({ client: pool, schema });
-    const cols = 'id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, error_code, error_message, estimated_cost_usd, price_version, created_at';
-    const types = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'bool', 'text', 'text', 'numeric', 'text', 'timestamptz'];
+    const cols = 'id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, error_code, error_message, estimated_cost_usd, price_version, created_at, tokens_cached_in, cache_hit, saved_cost_usd';
+    const types = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'bool', 'text', 'text', 'numeric', 'text', 'timestamptz', 'int', 'bool', 'numeric'];
     const handSql = `INSERT INTO "${schema}".ai_usage_log (${cols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ON CONFLICT DO NOTHING`;
     const start = Date.now() - 3_600_000;
     const handStreams: string[] = [];
@@ -87,4 +88,20 @@ export async function measureSinkRatio(url: string, rows = Number(process.env.BE
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
+}
+
+/** The ratio's section of docs/BENCHMARKS.md (`usage-log-sink-ratio`). */
+export function sinkRatioMarkdown(sink: SinkRatio, load: string): string {
+  const ratios = sink.perRound.map((r) => r.sink / r.hand);
+  return [
+    '### Usage sink with rollups against a hand-written bulk insert',
+    '',
+    `${machineLine()}; Postgres on the same machine; 1-minute load average ${load} when the run started (the machine is shared). Command: \`pnpm --filter @korean-together/sql bench:sink-ratio\` (also part of \`bench\`).`,
+    '',
+    `${sink.rows.toLocaleString('en-US')} rows per round, batches of ${sink.batchSize}, ${sink.connections} connections each, into the same migrated \`ai_usage_log\`; the sink (\`createPostgresSink\`, rows and rollups through \`ai_usage_log_insert\`) and a hand-written \`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING\` of the same rows (fresh ids), ${sink.rounds} alternating rounds.`,
+    '',
+    markdownTable(['round', 'sink with rollups rows/s', 'hand-written bulk insert rows/s', 'ratio'], sink.perRound.map((r, i) => [i + 1, Math.round(r.sink).toLocaleString('en-US'), Math.round(r.hand).toLocaleString('en-US'), (r.sink / r.hand).toFixed(2)])),
+    '',
+    `Median: sink ${Math.round(sink.sinkMedian).toLocaleString('en-US')} rows/s, hand-written ${Math.round(sink.handMedian).toLocaleString('en-US')} rows/s: **${(sink.sinkMedian / sink.handMedian).toFixed(2)}x** (median of the per-round ratios ${median(ratios).toFixed(2)}x; goal >= 0.75x). Every round: rows = distinct ids, rollups equal the raw rows (reconcile): ${sink.correct ? 'yes' : 'NO'}.`,
+  ].join('\n');
 }
