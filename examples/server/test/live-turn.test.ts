@@ -237,3 +237,34 @@ describe('GET /v1/turns/live grading ahead of the end of speech', () => {
     expect(events.map((e) => e.event_type).sort()).toEqual(['evaluation', 'tutor_response', 'user_input']);
   });
 });
+
+describe('GET /v1/turns/live during shutdown', () => {
+  it('a turn still open when the shutdown deadline passes is closed 1001 and its STT attempt keeps its usage row', async () => {
+    const turns3: LiveTurn[] = [];
+    const s3 = await startStack({ label: 'live_turn_shutdown', shutdownDeadlineMs: 300, live: { onTurn: (t) => turns3.push(t) } });
+    try {
+      const ws = new WebSocket(`${s3.baseUrl.replace('http', 'ws')}/v1/turns/live`);
+      const messages: Record<string, any>[] = [];
+      ws.on('message', (data: Buffer, binary: boolean) => {
+        if (!binary) messages.push(JSON.parse(data.toString()));
+      });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      const sessionId = crypto.randomUUID();
+      ws.send(start({ sessionId }));
+      ws.send(synthesizeMicrophonePcm('저는 학생입니다', { sampleRateHertz: RATE }).subarray(0, 6400));
+      await new Promise((r) => setTimeout(r, 100));
+      // The learner is still speaking when the server is told to stop.
+      const stopping = s3.server.shutdown();
+      expect(await closed).toBe(LIVE_CLOSE.goingAway);
+      expect(messages.find((m) => m.type === 'error')).toMatchObject({ code: 'unavailable' });
+      const { forced } = await stopping;
+      expect(forced).toBe(true);
+      await Promise.all(turns3.map((t) => t.finished));
+      const rows = await s3.rows<{ provider_type: string; success: boolean }>('SELECT provider_type, success FROM $schema.ai_usage_log WHERE session_id = $1', [sessionId]);
+      expect(rows).toEqual([{ provider_type: 'stt', success: false }]);
+    } finally {
+      await s3.close();
+    }
+  });
+});
