@@ -1,4 +1,5 @@
-// One gRPC server for google.cloud.speech.v1.Speech/{Recognize,StreamingRecognize} and
+// One gRPC server for google.cloud.speech.v1.Speech/{Recognize,StreamingRecognize},
+// google.cloud.speech.v2.Speech/StreamingRecognize and
 // google.cloud.texttospeech.v1.TextToSpeech/{SynthesizeSpeech,StreamingSynthesize,ListVoices}
 // (the streaming methods live in google-streaming-recognize / -synthesize), loaded from the
 // .proto files inside the installed client packages, so the real SpeechClient and
@@ -13,6 +14,7 @@ import { duration, faultStatus, invalid, RpcError, sentencesOf } from './google-
 import { bidiHandler, type StreamContext } from './google-grpc-streams.js';
 import { googleProtoPaths, type GoogleProtoPaths } from './google-protos.js';
 import { StreamingRecognition } from './google-streaming-recognize.js';
+import { speechV2Dialect, v2ModelOf } from './google-streaming-recognize-v2.js';
 import { StreamingSynthesis } from './google-streaming-synthesize.js';
 import { StreamTimingSettings } from './stream-timing.js';
 import { EMULATED_VOICES, voiceProblem } from './google-voices.js';
@@ -59,6 +61,7 @@ export class GoogleGrpcEmulator {
     this.paths = googleProtoPaths();
     const load = (file: string) => grpc.loadPackageDefinition(protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: this.paths.includeDirs })) as AnyObject;
     const speech = load(this.paths.speech) as { google: { cloud: { speech: { v1: { Speech: { service: grpc.ServiceDefinition } } } } } };
+    const speechV2 = load(this.paths.speechV2) as { google: { cloud: { speech: { v2: { Speech: { service: grpc.ServiceDefinition } } } } } };
     const tts = load(this.paths.textToSpeech) as { google: { cloud: { texttospeech: { v1: { TextToSpeech: { service: grpc.ServiceDefinition } } } } } };
     // Google accepts 10 MB audio; take more so an oversized request gets Google's INVALID_ARGUMENT, not a transport error.
     this.server = new grpc.Server({ 'grpc.max_receive_message_length': 32 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 });
@@ -73,6 +76,10 @@ export class GoogleGrpcEmulator {
         (pump) => new StreamingRecognition(pump, timing),
       ),
       recognize: this.unary('google-stt', (req) => [String((req.config as AnyObject | undefined)?.model || 'default')], (req) => this.recognize(req)),
+    });
+    // Speech v2: StreamingRecognize only (recognizer '_' and Chirp 2 / 3 for ko-KR); the rest answers UNIMPLEMENTED.
+    this.server.addService(speechV2.google.cloud.speech.v2.Speech.service, {
+      streamingRecognize: bidiHandler(streams, 'google-stt', (first) => [v2ModelOf(first)], (pump) => new StreamingRecognition(pump, timing, speechV2Dialect())),
     });
     this.server.addService(tts.google.cloud.texttospeech.v1.TextToSpeech.service, {
       synthesizeSpeech: this.unary(

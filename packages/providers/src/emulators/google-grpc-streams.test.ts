@@ -1,4 +1,4 @@
-import { SpeechClient } from '@google-cloud/speech';
+import { SpeechClient, v2 as speechV2 } from '@google-cloud/speech';
 import { TextToSpeechClient } from '@google-cloud/text-to-speech';
 import { oggOpusDurationMs, oggOpusProblem } from '@korean-together/core/provider-kit';
 import * as grpc from '@grpc/grpc-js';
@@ -12,16 +12,19 @@ const faults = new FaultScript(1);
 const hits = new HitCounter();
 const emulator = new GoogleGrpcEmulator(faults, hits);
 let stt: SpeechClient;
+let sttV2: InstanceType<typeof speechV2.SpeechClient>;
 let tts: TextToSpeechClient;
 
 beforeAll(async () => {
   const port = await emulator.listen('127.0.0.1', 0);
   const clientOptions = { apiEndpoint: '127.0.0.1', port, sslCreds: grpc.credentials.createInsecure(), universeDomain: 'googleapis.com' };
   stt = new SpeechClient(clientOptions);
+  sttV2 = new speechV2.SpeechClient(clientOptions);
   tts = new TextToSpeechClient(clientOptions);
 });
 afterAll(async () => {
   await stt.close();
+  await sttV2.close();
   await tts.close();
   await emulator.close();
 });
@@ -183,6 +186,52 @@ describe('StreamingRecognize with the real SpeechClient', () => {
     faults.add({ target: 'google-stt', fault: { kind: 'status', status: 429, retryAfterSeconds: 3 }, times: 1 });
     const out = await recognizeStream(wav).done;
     expect(out.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe('Speech v2 StreamingRecognize (Chirp 2 for ko-KR) with the real v2 SpeechClient', () => {
+  const RECOGNIZER = 'projects/emulator-project/locations/us-central1/recognizers/_';
+  function v2Stream(first: Record<string, unknown>, audio: Uint8Array) {
+    const raw = sttV2._streamingRecognize({ timeout: 10_000 } as never) as unknown as NodeJS.ReadWriteStream & { write(x: unknown): boolean };
+    const responses: Record<string, any>[] = [];
+    const done = new Promise<{ responses: Record<string, any>[]; error?: grpc.ServiceError }>((resolve) => {
+      raw.on('data', (r: Record<string, any>) => responses.push(r));
+      raw.on('error', (error: grpc.ServiceError) => resolve({ responses, error }));
+      raw.on('end', () => resolve({ responses }));
+    });
+    raw.write(first);
+    for (let at = 0; at < audio.length; at += 3200) raw.write({ audio: Buffer.from(audio.subarray(at, at + 3200)) });
+    raw.end();
+    return done;
+  }
+  const config = (model: string) => ({
+    config: { explicitDecodingConfig: { encoding: 'LINEAR16', sampleRateHertz: 16_000, audioChannelCount: 1 }, model, languageCodes: ['ko-KR'] },
+    streamingFeatures: { interimResults: true },
+  });
+
+  it('hears a microphone stream: interim results, a final with result_end_offset, the billed duration in metadata', async () => {
+    const said = '저는 학생입니다';
+    const { responses, error } = await v2Stream({ recognizer: RECOGNIZER, streamingConfig: config('chirp_2') }, synthesizeMicrophonePcm(said, { sampleRateHertz: 16_000 }));
+    expect(error).toBeUndefined();
+    const results = responses.flatMap((r) => r.results ?? []);
+    expect(results.some((r) => !r.isFinal && r.alternatives[0].transcript === '저는')).toBe(true);
+    const final = results.find((r) => r.isFinal)!;
+    expect(final.alternatives[0].transcript).toBe(said);
+    expect(Number(final.resultEndOffset.seconds)).toBeGreaterThanOrEqual(2);
+    expect(responses.at(-1)!.metadata.totalBilledDuration.seconds).toBe(String(Math.ceil(synthesizeMicrophonePcm(said, { sampleRateHertz: 16_000 }).length / 32_000)));
+    expect(hits.count('google-stt', 'chirp_2')).toBe(1);
+  });
+
+  it('refuses Chirp 2 from the global location, a bad recognizer name, and LINEAR16 without a rate', async () => {
+    const global = await v2Stream({ recognizer: 'projects/p/locations/global/recognizers/_', streamingConfig: config('chirp_2') }, new Uint8Array(3200));
+    expect(global.error?.details).toContain('does not exist in the location named "global"');
+    const bad = await v2Stream({ recognizer: 'recognizers/_', streamingConfig: config('chirp_2') }, new Uint8Array(3200));
+    expect(bad.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const noRate = await v2Stream(
+      { recognizer: RECOGNIZER, streamingConfig: { config: { explicitDecodingConfig: { encoding: 'LINEAR16' }, model: 'chirp_2', languageCodes: ['ko-KR'] } } },
+      new Uint8Array(3200),
+    );
+    expect(noRate.error?.details).toContain('sample_rate_hertz is required');
   });
 });
 

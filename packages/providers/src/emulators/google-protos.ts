@@ -33,6 +33,8 @@ export interface GoogleProtoPaths {
   includeDirs: string[];
   /** google/cloud/speech/v1/cloud_speech.proto, absolute. */
   speech: string;
+  /** google/cloud/speech/v2/cloud_speech.proto, absolute. */
+  speechV2: string;
   /** google/cloud/texttospeech/v1/cloud_tts.proto, absolute. */
   textToSpeech: string;
   /** google-gax's build/protos folder (google/rpc/status.proto, error_details.proto). */
@@ -48,10 +50,11 @@ export function googleProtoPaths(): GoogleProtoPaths {
   const out: GoogleProtoPaths = {
     includeDirs: [speechDir, ttsDir, gaxProtos],
     speech: path.join(speechDir, 'google', 'cloud', 'speech', 'v1', 'cloud_speech.proto'),
+    speechV2: path.join(speechDir, 'google', 'cloud', 'speech', 'v2', 'cloud_speech.proto'),
     textToSpeech: path.join(ttsDir, 'google', 'cloud', 'texttospeech', 'v1', 'cloud_tts.proto'),
     gaxProtos,
   };
-  for (const f of [out.speech, out.textToSpeech, path.join(gaxProtos, 'google', 'rpc', 'status.proto')]) {
+  for (const f of [out.speech, out.speechV2, out.textToSpeech, path.join(gaxProtos, 'google', 'rpc', 'status.proto')]) {
     if (!existsSync(f)) throw new Error(`emulators: expected proto file is missing: ${f}`);
   }
   return out;

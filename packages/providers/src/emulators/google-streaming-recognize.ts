@@ -27,12 +27,39 @@ const CODE_SEARCH_MS = 30_000;
 
 export const MALORDERED_MESSAGE = 'Malordered Data Received. Send exactly one config, followed by audio data.';
 
-interface Config {
+export interface Config {
   languageCode: string;
   encoding: string;
   sampleRateHertz?: number;
   interimResults: boolean;
   singleUtterance: boolean;
+}
+
+/**
+ * What differs between Speech v1 and v2's StreamingRecognize: where the config and the audio sit
+ * in a request, and the names of a result's end time and of the billed time.
+ */
+export interface RecognizeDialect {
+  /** The request's config (or the problem with it), or undefined when it carries none. */
+  config(req: AnyObject): Config | string | undefined;
+  audio(req: AnyObject): Buffer | undefined;
+  /** One result's fields besides alternatives, is_final and stability. */
+  resultFields(endMs: number, languageCode: string): AnyObject;
+  /** The fields of the stream's last response that carry the billed audio. */
+  billedFields(billed: { seconds: string; nanos: number }): AnyObject;
+  /** Response fields every response carries (v1's request id). */
+  common: AnyObject;
+}
+
+export function speechV1Dialect(): RecognizeDialect {
+  const requestId = String(randomBytes(8).readBigUInt64BE() >> 1n);
+  return {
+    config: (req) => (req.streamingRequest === 'streamingConfig' || req.streamingConfig ? readStreamingConfig(req.streamingConfig as AnyObject) : undefined),
+    audio: (req) => req.audioContent as Buffer | undefined,
+    resultFields: (endMs, languageCode) => ({ resultEndTime: duration(endMs), languageCode: languageCode.toLowerCase() }),
+    billedFields: (billed) => ({ totalBilledTime: billed }),
+    common: { requestId },
+  };
 }
 
 /** Reads and checks a streaming_config; returns the problem as Google words it, or the config. */
@@ -65,20 +92,21 @@ export class StreamingRecognition {
   constructor(
     private readonly pump: StreamPump,
     private readonly timing: () => StreamTiming,
+    private readonly dialect: RecognizeDialect = speechV1Dialect(),
   ) {}
 
   /** Handles one request (a bad one ends the stream INVALID_ARGUMENT). */
   onRequest(req: AnyObject): void {
     if (this.pump.finished || this.utteranceOver) return;
-    if (req.streamingRequest === 'streamingConfig' || req.streamingConfig) {
+    const config = this.dialect.config(req);
+    if (config !== undefined) {
       if (this.config) return this.pump.fail(grpc.status.INVALID_ARGUMENT, MALORDERED_MESSAGE);
-      const config = readStreamingConfig(req.streamingConfig as AnyObject);
       if (typeof config === 'string') return this.pump.fail(grpc.status.INVALID_ARGUMENT, config);
       this.config = config;
       return;
     }
     if (!this.config) return this.pump.fail(grpc.status.INVALID_ARGUMENT, MALORDERED_MESSAGE);
-    const chunk = req.audioContent as Buffer | undefined;
+    const chunk = this.dialect.audio(req);
     if (!chunk || chunk.length === 0) return;
     if (chunk.length > STREAMING_RECOGNIZE_MAX_CHUNK_BYTES) {
       return this.pump.fail(
@@ -167,7 +195,7 @@ export class StreamingRecognition {
     this.latestInterim = undefined;
     this.lastInterimText = '';
     const msg = this.response([{ transcript, confidence: 0.92 }], true, undefined, this.heardMs);
-    if (last) msg.totalBilledTime = this.billed();
+    if (last) Object.assign(msg, this.dialect.billedFields(this.billed()));
     const endDue = speechEndAt === undefined ? 0 : speechEndAt + this.timing().recognizeFinalMs;
     this.pump.push({ result: true, due: ({ results }) => Math.max(results === 0 ? this.firstResultDue() : 0, endDue), build: () => msg });
   }
@@ -178,12 +206,10 @@ export class StreamingRecognition {
     if (rest) this.pushFinal(rest, true, speechEndAt);
     else {
       const billed = this.billed();
-      this.pump.push({ result: false, due: () => speechEndAt + this.timing().recognizeFinalMs, build: () => ({ results: [], totalBilledTime: billed, requestId: this.requestId }) });
+      this.pump.push({ result: false, due: () => speechEndAt + this.timing().recognizeFinalMs, build: () => ({ results: [], ...this.dialect.billedFields(billed), ...this.dialect.common }) });
     }
     this.pump.end();
   }
-
-  private readonly requestId = String(randomBytes(8).readBigUInt64BE() >> 1n);
 
   private billed(): { seconds: string; nanos: number } {
     return { seconds: String(Math.ceil(this.heardMs / 1000)), nanos: 0 };
@@ -191,8 +217,8 @@ export class StreamingRecognition {
 
   private response(alternatives: { transcript: string; confidence?: number }[], isFinal: boolean, stability?: number, endMs = this.heardMs): AnyObject {
     return {
-      results: [{ alternatives, isFinal, ...(stability !== undefined && { stability }), resultEndTime: duration(endMs), languageCode: this.config!.languageCode.toLowerCase() }],
-      requestId: this.requestId,
+      results: [{ alternatives, isFinal, ...(stability !== undefined && { stability }), ...this.dialect.resultFields(endMs, this.config!.languageCode) }],
+      ...this.dialect.common,
     };
   }
 }
