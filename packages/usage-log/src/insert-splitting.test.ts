@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useMigratedDatabase, type MigratedDatabase } from '../../../test-support/migrated-database.js';
 import { makeRecord, recordId, streamId } from '../../../test-support/usage.js';
-import { insertParams, insertStatement } from './insert-statement.js';
+import { insertStatement } from './insert-statement.js';
 import { insertSplitting, type SplitInsertTarget } from './insert-splitting.js';
 import { normalizeUsage, type UsageRow } from './usage-row.js';
 
@@ -14,12 +14,12 @@ function tableTarget(db: MigratedDatabase, table: string, afterCommit?: () => Pr
     statements: 0,
     async insert(rows: readonly UsageRow[]) {
       t.statements++;
-      const r = await client.query(text, insertParams(rows));
+      const r = await client.query(text, statement.params(rows));
       await afterCommit?.();
       return statement.inserted({ count: r.rowCount ?? r.affectedRows, rows: r.rows });
     },
     async probe() {
-      await client.query(text, insertParams([]));
+      await client.query(text, statement.params([]));
     },
   };
   return t;

@@ -1,3 +1,4 @@
+import { batchRollup } from './batch-rollup.js';
 import { quoteIdentifier } from './identifier.js';
 import type { UsageRow } from './usage-row.js';
 
@@ -35,6 +36,8 @@ export interface InsertStatement {
   text: string;
   /** Whether it keeps the rollups (the SDK's own table) or is a plain INSERT (any other table). */
   rollups: boolean;
+  /** The statement's parameters for `rows`. */
+  params(rows: readonly UsageRow[]): unknown[];
   /** Rows stored, from the statement's result (`rowCount`/`affectedRows` and `rows`). */
   inserted(result: { count: number | null | undefined; rows?: readonly unknown[] | undefined }): number;
 }
@@ -58,8 +61,11 @@ export function insertStatement(schema: string, table: string): InsertStatement 
   const params = COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
   if (table === ROLLUP_TABLE) {
     return {
-      text: `SELECT ${qSchema}.ai_usage_log_insert(${params}) AS inserted`,
+      // The last parameter: the batch's rollup as the sink computes it (migration 000006), which the
+      // function uses instead of counting the rows when it can prove it right.
+      text: `SELECT ${qSchema}.ai_usage_log_insert(${params}, $${COLUMNS.length + 1}::jsonb) AS inserted`,
       rollups: true,
+      params: (rows) => [...insertParams(rows), rows.length === 0 ? null : batchRollup(rows)],
       inserted: (r) => Number((r.rows?.[0] as { inserted?: unknown } | undefined)?.inserted ?? 0),
     };
   }
@@ -68,6 +74,7 @@ export function insertStatement(schema: string, table: string): InsertStatement 
   return {
     text: `INSERT INTO ${target} (${cols}) SELECT * FROM unnest(${params}) ON CONFLICT DO NOTHING`,
     rollups: false,
+    params: insertParams,
     inserted: (r) => r.count ?? 0,
   };
 }

@@ -3,7 +3,7 @@ import { BufferedSink } from './buffered-sink.js';
 import type { InsertTarget } from './insert-target.js';
 import { SINK_DEFAULTS, type BufferedSinkOptions } from './sink-options.js';
 import { databaseIdentity } from './database-identity.js';
-import { insertParams, insertStatement } from './insert-statement.js';
+import { insertStatement } from './insert-statement.js';
 import type { PostgresSink } from './postgres-sink.js';
 
 /** The parts of a PGlite instance the sink uses. */
@@ -44,11 +44,11 @@ export function createPgliteSink(options: PgliteSinkOptions): PostgresSink {
   const target: InsertTarget = {
     id: `pglite:${dbId}:${schema}.${table}`,
     async insert(rows) {
-      const r = await db.query(text, insertParams(rows));
+      const r = await db.query(text, statement.params(rows));
       return statement.inserted({ count: r.affectedRows, rows: r.rows });
     },
     async probe() {
-      await db.query(text, insertParams([]));
+      await db.query(text, statement.params([]));
     },
     identify: async () => databaseIdentity(async (q) => (await db.query(q)).rows, schema, table),
     async close() {},

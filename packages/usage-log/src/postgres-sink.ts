@@ -7,7 +7,7 @@ import type { InsertTarget } from './insert-target.js';
 import { SINK_DEFAULTS, sinkSettings, type BufferedSinkOptions } from './sink-options.js';
 import type { UsageSinkStats } from './sink-stats.js';
 import { databaseIdentity } from './database-identity.js';
-import { insertParams, insertStatement } from './insert-statement.js';
+import { insertStatement } from './insert-statement.js';
 import { UsageLogError } from './usage-log-error.js';
 import type { UsageRow } from './usage-row.js';
 
@@ -86,11 +86,11 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const target: InsertTarget = {
     id: `pg:${targetIdentity(options, pool)}:${schema}.${table}`,
     async insert(rows: readonly UsageRow[]) {
-      const r = await pool.query({ name, text, values: insertParams(rows) });
+      const r = await pool.query({ name, text, values: statement.params(rows) });
       return statement.inserted({ count: r.rowCount, rows: r.rows });
     },
     async probe() {
-      await pool.query({ name, text, values: insertParams([]) });
+      await pool.query({ name, text, values: statement.params([]) });
     },
     identify: () => databaseIdentity(async (q) => (await pool.query({ text: q })).rows, schema, table),
     async close() {
