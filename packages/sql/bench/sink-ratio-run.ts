@@ -3,7 +3,7 @@
 // BENCH_WRITE=1 it also rewrites the `usage-log-sink-ratio` section of docs/BENCHMARKS.md.
 //
 //   DATABASE_URL=... pnpm --filter @korean-together/sql bench:sink-ratio
-//   (BENCH_SINK_ROWS: rows per round, default 200000)
+//   (BENCH_SINK_ROWS: rows per round, default 200000; BENCH_SINK_ROUNDS: rounds, default 3)
 import os from 'node:os';
 import { writeBenchSection } from '../../../scripts/bench-report.js';
 import { measureSinkRatio, sinkRatioMarkdown } from './sink-ratio.js';

@@ -26,7 +26,7 @@ export interface SinkRatio {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function measureSinkRatio(url: string, rows = Number(process.env.BENCH_SINK_ROWS ?? 200_000), rounds = 3): Promise<SinkRatio> {
+export async function measureSinkRatio(url: string, rows = Number(process.env.BENCH_SINK_ROWS ?? 200_000), rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 3)): Promise<SinkRatio> {
   const schema = `kt_bench_sink_${randomBytes(3).toString('hex')}`;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => {});
@@ -96,7 +96,7 @@ export function sinkRatioMarkdown(sink: SinkRatio, load: string): string {
   return [
     '### Usage sink with rollups against a hand-written bulk insert',
     '',
-    `${machineLine()}; Postgres on the same machine; 1-minute load average ${load} when the run started (the machine is shared). Command: \`pnpm --filter @korean-together/sql bench:sink-ratio\` (also part of \`bench\`).`,
+    `${machineLine()}; Postgres on the same machine; 1-minute load average ${load} when the run started (the machine is shared). Command: \`${sink.rounds === 3 ? '' : `BENCH_SINK_ROUNDS=${sink.rounds} `}pnpm --filter @korean-together/sql bench:sink-ratio\` (also part of \`bench\`).`,
     '',
     `${sink.rows.toLocaleString('en-US')} rows per round, batches of ${sink.batchSize}, ${sink.connections} connections each, into the same migrated \`ai_usage_log\`; the sink (\`createPostgresSink\`, rows and rollups through \`ai_usage_log_insert\`) and a hand-written \`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING\` of the same rows (fresh ids), ${sink.rounds} alternating rounds.`,
     '',
