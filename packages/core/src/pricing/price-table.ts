@@ -98,6 +98,8 @@ export const defaultPriceTable: PriceTable = {
     // Cloud Speech-to-Text v1 (standard, no data logging); billed per second here. Some older
     // sources bill v1 in 15 s steps: set incrementUnits: 15 to reproduce that.
     { capability: 'stt', model: 'google-stt/*', unit: 'audio_second', usd: '0.024', per: 60, minimumUnits: 1, source: SECONDARY, effective: '2026-01-01' },
+    // Cloud Speech-to-Text v2 standard recognition (Chirp 2, googleStt({ api: 'v2' }) reports modelId 'chirp_2'): billed per second.
+    { capability: 'stt', model: 'chirp_2', unit: 'audio_second', usd: '0.016', per: 60, minimumUnits: 1, source: `https://cloud.google.com/speech-to-text/pricing (v2 standard recognition, $0.016 per minute; ${SECONDARY})`, effective: '2026-12-01' },
     // OpenAI Whisper
     { capability: 'stt', model: 'whisper-1', unit: 'audio_second', usd: '0.006', per: 60, source: 'openai.com/api/pricing (official)', effective: '2026-01-01' },
     // OpenAI GPT-4o transcription: billed in tokens, audio input apart from text (prompt) input,

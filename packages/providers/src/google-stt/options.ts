@@ -6,17 +6,38 @@ export type SpeechClientOptions = NonNullable<ConstructorParameters<typeof Speec
 /** Options of `googleStt`. Every field is optional. */
 export interface GoogleSttOptions {
   /**
-   * Recognition model sent as `config.model` ('latest_short', 'latest_long', 'command_and_search',
-   * 'default'...). Default: unset, the API's default. Reported as modelId `google-stt/<model>`
-   * (`google-stt/default` when unset), which the core's price table prices as 'google-stt/*'.
+   * Which Speech-to-Text API: 'v1' (Recognize, StreamingRecognize) or 'v2' (StreamingRecognize
+   * through a recognizer; one-shot `transcribe` sends the clip on one stream). Default 'v1'.
+   */
+  api?: 'v1' | 'v2';
+  /**
+   * Recognition model sent as `config.model`. v1: 'latest_short', 'latest_long',
+   * 'command_and_search', 'default'...; default unset (the API's default); reported as modelId
+   * `google-stt/<model>` (`google-stt/default` when unset), priced as 'google-stt/*'. v2: default
+   * 'chirp_2' (Chirp 2, which serves ko-KR); reported as modelId `<model>` ('chirp_2'), which
+   * the default price table prices at the v2 standard rate.
    */
   model?: string;
+  /** v2: project of the recognizer. Default `clientOptions.projectId`; required for v2 unless `recognizer` is set. */
+  project?: string;
+  /**
+   * v2: location of the recognizer, which also picks the endpoint `{location}-speech.googleapis.com`
+   * (unless `clientOptions.apiEndpoint` is set). Default 'us-central1': Chirp 2 is regional and
+   * refused from 'global'.
+   */
+  location?: string;
+  /**
+   * v2: full recognizer name, `projects/{project}/locations/{location}/recognizers/{id}`.
+   * Default `projects/{project}/locations/{location}/recognizers/_` (no stored recognizer: the
+   * config travels in the first request of each stream).
+   */
+  recognizer?: string;
   /** BCP-47 language when the request has none. Default `'ko-KR'`. */
   languageCode?: string;
   /** Adds punctuation to transcripts (`config.enableAutomaticPunctuation`). Default: unset (off). */
   enableAutomaticPunctuation?: boolean;
   /**
-   * Passed to `new SpeechClient(clientOptions)`: credentials (`keyFilename`, `credentials`,
+   * Passed to `new SpeechClient(clientOptions)` (v2: `new v2.SpeechClient(...)`): credentials (`keyFilename`, `credentials`,
    * `apiKey`), `apiEndpoint`, `port`, `sslCreds`, `fallback: 'rest'`... Default: Application
    * Default Credentials against speech.googleapis.com.
    */
