@@ -94,6 +94,19 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
     expect(emu.hits.count('google-stt') - before).toBe(1);
   });
 
+  it('maps RESOURCE_EXHAUSTED with RetryInfo to rate_limited with retryAfterMs, and a mid-stream failure to unavailable', async () => {
+    emu.faults.add({ target: 'google-stt', model: 'chirp_2', fault: { kind: 'status', status: 8, retryAfterSeconds: 2.5 }, times: 1 });
+    const limited = await collect(open().transcribeStream(chunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 2500, provider: 'google-stt' });
+    emu.faults.add({ target: 'google-stt', model: 'chirp_2', fault: { kind: 'fail_mid_stream', afterResults: 1, status: 14 }, times: 1 });
+    const seen: SttStreamEvent[] = [];
+    const mid = await (async () => {
+      for await (const e of open().transcribeStream(chunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)) seen.push(e);
+    })().catch((e: unknown) => e);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(mid).toMatchObject({ code: 'unavailable', retryable: true });
+  });
+
   it('through the client: the usage row carries modelId chirp_2 and the exact v2 cost of the billed seconds', async () => {
     const sink = new ArraySink();
     const client = createAiClient({ policy: { capabilities: { stt: { chain: ['google'] } } }, providers: { google: googleStt(v2()) }, sinks: [sink] });
