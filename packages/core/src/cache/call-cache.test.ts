@@ -178,4 +178,30 @@ describe('cached audio', () => {
     expect([...(await client.tts.synthesize({ text: '안녕하세요' })).audio]).toEqual([1, 2, 3]);
     await client.close();
   });
+
+  it("the leader's caller owns its bytes too: editing them changes no hit served while the write is on its way", async () => {
+    const inner = new MemoryCacheStore();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // A store whose writes wait: the entry is served from the pending write meanwhile.
+    const slowWrites: CacheStore = {
+      get: (k, s) => inner.get(k, s),
+      set: async (k, v, ttl, s) => {
+        await held;
+        return inner.set(k, v, ttl, s);
+      },
+      delete: (k) => inner.delete(k),
+    };
+    const voice = fakeTts([{ ok: true }]);
+    const client = createAiClient({ providers: { voice }, cacheStore: slowWrites, policy: { cache: { tts: { ttlMs: 60_000 }, storeTimeoutMs: 60_000 } } });
+    const leader = await client.tts.synthesize({ text: '안녕하세요' });
+    leader.audio.fill(0);
+    const pending = await client.tts.synthesize({ text: '안녕하세요' });
+    expect(pending.meta.cache).toBe('hit');
+    expect([...pending.audio]).toEqual([1, 2, 3]);
+    release();
+    expect([...(await client.tts.synthesize({ text: '안녕하세요' })).audio]).toEqual([1, 2, 3]);
+    expect(voice.calls).toHaveLength(1);
+    await client.close();
+  });
 });

@@ -33,7 +33,9 @@ const ttsCache: CapabilityCache = {
   keep(raw) {
     const r = raw as TtsProviderResult;
     if (!(r.audio instanceof Uint8Array) || r.audio.byteLength === 0) return undefined;
-    return { value: { encoding: r.encoding, characters: r.characters, audioDurationMs: r.audioDurationMs ?? null }, payload: r.audio };
+    // A copy: the leader's caller owns r.audio and may edit it in place, while this entry is
+    // handed to followers and served from the pending write.
+    return { value: { encoding: r.encoding, characters: r.characters, audioDurationMs: r.audioDurationMs ?? null }, payload: r.audio.slice() };
   },
   revive(entry) {
     const v = entry.value as { encoding?: unknown; characters?: unknown; audioDurationMs?: unknown } | null;
