@@ -185,10 +185,10 @@ describe('cached audio', () => {
     const held = new Promise<void>((r) => (release = r));
     // A store whose writes wait: the entry is served from the pending write meanwhile.
     const slowWrites: CacheStore = {
-      get: (k, s) => inner.get(k, s),
+      get: (k) => inner.get(k),
       set: async (k, v, ttl, s) => {
         await held;
-        return inner.set(k, v, ttl, s);
+        return inner.set(k, v, ttl);
       },
       delete: (k) => inner.delete(k),
     };
