@@ -31,6 +31,7 @@ export type {
 export { AiError, isAiError, AI_ERROR_CODES } from './errors/ai-error.js';
 export { SttStreamInterruptedError, TtsStreamInterruptedError } from './streaming/stream-errors.js';
 export type { SttFinal } from './streaming/stream-errors.js';
+export { streamAudioByteLimit, STREAM_AUDIO_MAX_BITS_PER_SECOND, STREAM_AUDIO_HEADER_BYTES } from './streaming/stt-stream-request.js';
 export type {
   SttStreamRequest,
   SttStreamEvent,

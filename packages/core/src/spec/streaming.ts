@@ -14,6 +14,10 @@ export interface SttStreamRequest {
   /**
    * Longest audio this stream may carry, ms. Required: the budget reserves the cost of this much
    * audio before the stream opens, and audio past it ends the call with `invalid_request`.
+   * LINEAR16 is measured by its bytes. Compressed audio is measured by the time since its first
+   * chunk, and is also refused past the bytes this much audio can take at its encoding's highest
+   * bitrate (`streamAudioByteLimit`: Opus 512 kbit/s, MP3 320 kbit/s, FLAC 17 bits per sample at
+   * `sampleRateHertz` or 48 kHz, plus 4096 header bytes), however fast it is sent.
    */
   maxAudioMs: number;
   /** Interim (non-final) results, default true. */

@@ -41,18 +41,51 @@ export function validateSttStreamRequest(audio: unknown, req: unknown): SttStrea
 }
 
 /**
+ * The most bits per second a stream's audio is taken to carry, container included, by encoding.
+ * Opus tops out at 510 kbit/s (RFC 6716), MP3 at 320 kbit/s (the highest MPEG-1 Layer III
+ * bitrate; free-format streams are not accepted); FLAC is bounded by 16-bit mono PCM at the
+ * sample rate (48 kHz when the request names none), plus 1/16 for frame headers and verbatim
+ * frames. Stereo or 24-bit FLAC that compresses badly may meet the bound before `maxAudioMs`.
+ */
+export const STREAM_AUDIO_MAX_BITS_PER_SECOND: Readonly<Record<Exclude<AudioEncoding, 'LINEAR16' | 'FLAC'>, number>> = {
+  OGG_OPUS: 512_000,
+  WEBM_OPUS: 512_000,
+  MP3: 320_000,
+};
+/** Bytes of headers (OpusHead/OpusTags, the WebM EBML header and Tracks, an ID3 tag) allowed on top of compressed audio. */
+export const STREAM_AUDIO_HEADER_BYTES = 4_096;
+
+/**
+ * The most bytes `maxAudioMs` of audio in `encoding` can take: exact for LINEAR16 (16-bit mono at
+ * `sampleRateHertz`), for compressed audio its highest bitrate
+ * (`STREAM_AUDIO_MAX_BITS_PER_SECOND`, FLAC as 17 bits per sample) plus
+ * `STREAM_AUDIO_HEADER_BYTES`. More bytes than this cannot be `maxAudioMs` of audio however fast
+ * they are sent, so a stream past it is refused (`invalid_request`).
+ */
+export function streamAudioByteLimit(req: Pick<SttStreamRequest, 'encoding' | 'sampleRateHertz' | 'maxAudioMs'>): number {
+  const rate = req.sampleRateHertz ?? 48_000;
+  if (req.encoding === 'LINEAR16') return (req.maxAudioMs * rate * 2) / 1000;
+  const bitsPerSecond = req.encoding === 'FLAC' ? rate * 17 : STREAM_AUDIO_MAX_BITS_PER_SECOND[req.encoding];
+  return Math.ceil((req.maxAudioMs * bitsPerSecond) / 8000) + STREAM_AUDIO_HEADER_BYTES;
+}
+
+/**
  * Measures the audio of a stream as it arrives and refuses what breaks the request: a chunk that
  * is not bytes, audio past `maxAudioMs`. LINEAR16 is measured by its bytes (16-bit mono);
- * compressed audio by the time since its first chunk (a microphone delivers in real time).
+ * compressed audio by the time since its first chunk (a microphone delivers in real time), and
+ * refused past `streamAudioByteLimit`, as a client may send it faster than real time.
  */
 export class AudioMeter {
   bytes = 0;
   private firstAt: number | undefined;
+  private readonly byteLimit: number;
 
   constructor(
     private readonly req: SttStreamRequest,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.byteLimit = streamAudioByteLimit(req);
+  }
 
   /** Audio received so far, ms. */
   get audioMs(): number {
@@ -65,6 +98,10 @@ export class AudioMeter {
     if (!(chunk instanceof Uint8Array)) throw requestError(STT_STREAM_OPERATION, [`audio: chunk ${index} must be a Uint8Array (or Buffer)`]);
     this.firstAt ??= this.now();
     this.bytes += chunk.byteLength;
-    if (this.audioMs > this.req.maxAudioMs) throw requestError(STT_STREAM_OPERATION, [`audio: longer than the request's maxAudioMs (${this.req.maxAudioMs} ms)`]);
+    const max = this.req.maxAudioMs;
+    if (this.req.encoding !== 'LINEAR16' && this.bytes > this.byteLimit) {
+      throw requestError(STT_STREAM_OPERATION, [`audio: ${this.bytes} bytes of ${this.req.encoding} are more than the request's maxAudioMs (${max} ms) can hold (at most ${this.byteLimit} bytes)`]);
+    }
+    if (this.audioMs > max) throw requestError(STT_STREAM_OPERATION, [`audio: longer than the request's maxAudioMs (${max} ms)`]);
   }
 }

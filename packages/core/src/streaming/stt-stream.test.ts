@@ -9,6 +9,7 @@ import type { SttStream, SttStreamEvent } from '../spec/streaming.js';
 import type { Provider } from '../spec/types.js';
 import { EventChannel } from './event-channel.js';
 import { SttStreamInterruptedError } from './stream-errors.js';
+import { STREAM_AUDIO_HEADER_BYTES, streamAudioByteLimit } from './stt-stream-request.js';
 
 const RATE = 16_000;
 /** 100 ms of 16 kHz 16-bit mono PCM, filled with `n` so replays can be told apart. */
@@ -145,6 +146,40 @@ describe('stt.transcribeStream', () => {
     expect(error.message).toMatch(/audio: longer than the request's maxAudioMs \(250 ms\)/);
     expect(sink.records).toHaveLength(1);
     expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'invalid_request' });
+  });
+
+  it('compressed audio sent faster than real time is refused past the bytes maxAudioMs can hold: invalid_request, nothing billed past the reservation, the attempt recorded', async () => {
+    const store = new MemoryBudgetStore();
+    // 100 ms of Opus at its highest bitrate (512 kbit/s) is 6400 bytes; the fake bills 100 ms per chunk.
+    const a = fakeSttStream([{ interims: false }]);
+    const { clock, sink, client } = setup({ a }, { budget: { perSessionUsd: 1 } }, { budgetStore: store });
+    const mic = new EventChannel<Uint8Array>();
+    const stream = client.stt.transcribeStream(mic, { encoding: 'OGG_OPUS', maxAudioMs: 1_000 }, { sessionId: 's1' });
+    drain(stream);
+    await clock.advance(0);
+    // maxAudioMs 1 s on whisper-1 ($0.006 a minute) reserves 100 micro-USD.
+    expect((await store.usage('session:s1')).reservedMicro).toBe(100);
+    // Three seconds of it at once, the clock standing still.
+    for (let n = 1; n <= 30; n++) mic.push(new Uint8Array(6_400).fill(n));
+    mic.end();
+    const error = (await stream.result.catch((e: unknown) => e)) as AiError;
+    await client.close();
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toMatch(/audio: 70400 bytes of OGG_OPUS are more than the request's maxAudioMs \(1000 ms\) can hold \(at most 68096 bytes\)/);
+    expect(a.received[0]).toHaveLength(10);
+    expect(await store.usage('session:s1')).toEqual({ spentMicro: 100, reservedMicro: 0 });
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'invalid_request', audioDurationMs: 1_000 });
+  });
+
+  it('streamAudioByteLimit: LINEAR16 exactly, compressed audio at its highest bitrate plus the header allowance', () => {
+    expect(streamAudioByteLimit({ encoding: 'LINEAR16', sampleRateHertz: 16_000, maxAudioMs: 1_000 })).toBe(32_000);
+    expect(streamAudioByteLimit({ encoding: 'OGG_OPUS', maxAudioMs: 60_000 })).toBe(60 * 64_000 + STREAM_AUDIO_HEADER_BYTES);
+    expect(streamAudioByteLimit({ encoding: 'WEBM_OPUS', maxAudioMs: 60_000 })).toBe(60 * 64_000 + STREAM_AUDIO_HEADER_BYTES);
+    expect(streamAudioByteLimit({ encoding: 'MP3', maxAudioMs: 60_000 })).toBe(60 * 40_000 + STREAM_AUDIO_HEADER_BYTES);
+    // FLAC: 16-bit mono PCM at the rate plus 1/16, 48 kHz when no rate is named.
+    expect(streamAudioByteLimit({ encoding: 'FLAC', sampleRateHertz: 16_000, maxAudioMs: 1_000 })).toBe(34_000 + STREAM_AUDIO_HEADER_BYTES);
+    expect(streamAudioByteLimit({ encoding: 'FLAC', maxAudioMs: 1_000 })).toBe(102_000 + STREAM_AUDIO_HEADER_BYTES);
   });
 
   it('refuses bad requests naming each field, before any provider call', async () => {
