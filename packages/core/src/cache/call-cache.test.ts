@@ -115,6 +115,21 @@ describe('the cache step of the call path', () => {
     expect((await client.tts.synthesize({ text: '안녕하세요' })).meta.cache).toBe('hit');
     await client.close();
   });
+
+  it("a leader that fell back hands no hit to its followers: each makes its own call, without waiting on one another's flight", async () => {
+    const primary = fakeTts([{ error: new AiError('unavailable', 'down', { retryable: false }), afterMs: 20 }], { name: 'primary' });
+    const backup = fakeTts([{ ok: true, afterMs: 20 }], { name: 'backup' });
+    const client = createAiClient({ providers: { primary, backup }, policy: { cache: { tts: { ttlMs: 60_000 } } } });
+    const out = await Promise.all([1, 2, 3].map(() => client.tts.synthesize({ text: '안녕하세요' })));
+    expect(out.map((r) => [r.meta.cache, r.meta.providerKey])).toEqual([
+      ['miss', 'backup'],
+      ['miss', 'backup'],
+      ['miss', 'backup'],
+    ]);
+    expect(primary.calls).toHaveLength(3);
+    expect(backup.calls).toHaveLength(3);
+    await client.close();
+  });
 });
 
 describe('policy cache section', () => {
@@ -186,7 +201,7 @@ describe('cached audio', () => {
     // A store whose writes wait: the entry is served from the pending write meanwhile.
     const slowWrites: CacheStore = {
       get: (k) => inner.get(k),
-      set: async (k, v, ttl, s) => {
+      set: async (k, v, ttl) => {
         await held;
         return inner.set(k, v, ttl);
       },

@@ -9,7 +9,7 @@ import { onAbort } from '../policy/shared-abort.js';
 import type { ResultMeta } from '../spec/types.js';
 import { decodeEntry, encodeEntry, type CacheEntry } from './cache-entry.js';
 import { CAPABILITY_CACHES, storedUnits, type CapabilityCache } from './capability-cache.js';
-import type { Flight, ResponseCache } from './response-cache.js';
+import type { Flight, Landing, ResponseCache } from './response-cache.js';
 
 /** The cache step of a call whose capability has a cache; undefined when it has none. */
 export function openCache(call: CallState): CallCache | undefined {
@@ -42,8 +42,11 @@ export class CallCache {
       if (fresh) return fresh;
       const ahead = cache.flight(this.key);
       if (ahead !== undefined) {
-        const entry = await this.waitFor(ahead);
-        const hit = entry && this.hit(entry);
+        const landing = await this.waitFor(ahead);
+        // The leader's answer came from a fallback voice: not this key's answer, so not a hit;
+        // this call makes its own (no flight: followers of one outage do not queue one by one).
+        if (landing === 'own') return undefined;
+        const hit = landing && this.hit(landing);
         if (hit) return hit;
         continue; // the leader found nothing to share: look again (one of the followers leads next)
       }
@@ -74,10 +77,12 @@ export class CallCache {
     const modelId = (won.raw as { modelId?: string }).modelId ?? (won.link.modelPerRequest ? plan.descriptor.modelIdFor(won.link.provider, call.req) : won.link.provider.modelId);
     const entry: CacheEntry = { providerKey: won.link.key, provider: won.link.provider.name, modelId, units: storedUnits(plan.descriptor.units(won.raw)), ...kept };
     // TTS answers are kept under the key of the step that made them: a fallback voice never
-    // answers for the primary's key. Eval keys name the whole chain already.
-    const storeKey = this.kind.perStep ? this.kind.key([won.link], call.req, ctx.policy) : this.key;
+    // answers for the primary's key, neither from the store nor to this flight's followers.
+    // Eval keys name the whole chain already.
+    const fellBack = this.kind.perStep && won.link !== plan.chain[0];
+    const storeKey = fellBack ? this.kind.key([won.link], call.req, ctx.policy) : this.key;
     ctx.background.run(cache.set(storeKey, encodeEntry(entry), entry));
-    if (flight) cache.land(this.key, flight, entry);
+    if (flight) cache.land(this.key, flight, fellBack ? 'own' : entry);
   }
 
   /** The call is over: a leader that stored nothing releases its followers to look again. */
@@ -108,11 +113,11 @@ export class CallCache {
   }
 
   /** The leader's entry, racing this call's deadline and its caller's signal. */
-  private waitFor(flight: Flight): Promise<CacheEntry | undefined> {
+  private waitFor(flight: Flight): Promise<Landing> {
     const { call } = this;
     const { clock } = call.ctx;
     const what = call.operation;
-    return new Promise<CacheEntry | undefined>((resolve, reject) => {
+    return new Promise<Landing>((resolve, reject) => {
       const left = call.deadlineAt - clock.now();
       if (left <= 0) return reject(new AiError('timeout', `${what}: call deadline of ${call.deadlineMs} ms passed while waiting for an identical call in flight`, { retryable: false }));
       const timer = clock.setTimeout(() => {

@@ -24,15 +24,22 @@ export interface ResponseCacheOptions {
   events: AiClientEvents;
 }
 
-/** The leader of identical misses in flight: resolves with its entry, or undefined when it found none to share. */
+/**
+ * How a flight ends: the leader's entry; undefined when it found none (its followers look
+ * again, and one of them leads); or 'own' when its answer is not one for this key (a TTS
+ * fallback voice): each follower then makes its own call, without queueing behind another.
+ */
+export type Landing = CacheEntry | undefined | 'own';
+
+/** The leader of identical misses in flight. */
 export interface Flight {
-  readonly done: Promise<CacheEntry | undefined>;
-  settle(entry: CacheEntry | undefined): void;
+  readonly done: Promise<Landing>;
+  settle(landing: Landing): void;
 }
 
 function newFlight(): Flight {
-  let settle!: (e: CacheEntry | undefined) => void;
-  const done = new Promise<CacheEntry | undefined>((r) => (settle = r));
+  let settle!: (e: Landing) => void;
+  const done = new Promise<Landing>((r) => (settle = r));
   return { done, settle };
 }
 
@@ -66,10 +73,10 @@ export class ResponseCache {
     return f;
   }
 
-  /** Ends the flight for `key` with `entry` (undefined: its followers look again themselves). */
-  land(key: string, flight: Flight, entry: CacheEntry | undefined): void {
+  /** Ends the flight for `key` (see Landing for what its followers do). */
+  land(key: string, flight: Flight, landing: Landing): void {
     if (this.flights.get(key) === flight) this.flights.delete(key);
-    flight.settle(entry);
+    flight.settle(landing);
   }
 
   /** The stored value, or undefined on a miss, a paused store, a failure or a timeout (at most `min(timeoutMs, maxWaitMs)`). */
