@@ -74,4 +74,43 @@ describe('PostgresCacheStore', () => {
       await pool.end().catch(() => {});
     }
   });
+
+  it.runIf(Boolean(process.env.DATABASE_URL))('honours the abort signal: nothing starts once aborted, a stalled query loses its connection, a stalled connect is left behind', async () => {
+    const proxy = TcpProxy.forUrl(db.connectionString!);
+    await proxy.start();
+    const pool = new pg.Pool({ connectionString: proxy.urlFor(db.connectionString!), max: 2, connectionTimeoutMillis: 2_000 });
+    pool.on('error', () => {});
+    let connects = 0;
+    const counted = { connect: () => (connects++, pool.connect()) };
+    const table = await db.freshTable('ai_response_cache');
+    const store = createPostgresCacheStore({ pool: counted, schema: db.schema, table });
+    try {
+      const before = new AbortController();
+      before.abort();
+      await expect(store.get('tts:a', before.signal)).rejects.toMatchObject({ code: 'cancelled' });
+      expect(connects).toBe(0);
+      await store.set('tts:a', new Uint8Array([1]), 60_000);
+      expect(pool.totalCount).toBe(1);
+      // The pooled connection stays open but nothing comes back on it.
+      await proxy.cut('partition');
+      const ac = new AbortController();
+      const stalled = store.get('tts:a', ac.signal);
+      while (pool.idleCount > 0) await sleep(1);
+      await sleep(20); // the query is on the wire
+      ac.abort();
+      await expect(stalled).rejects.toMatchObject({ code: 'cancelled' });
+      expect(pool.totalCount).toBe(0); // destroyed, not held checked out behind the stall
+      // A new connection is accepted and never answered: the abort ends the wait for it.
+      const ac2 = new AbortController();
+      const connecting = store.get('tts:a', ac2.signal);
+      await sleep(20);
+      ac2.abort();
+      await expect(connecting).rejects.toMatchObject({ code: 'cancelled' });
+      await proxy.restore();
+      expect(await store.get('tts:a')).toEqual(new Uint8Array([1]));
+    } finally {
+      await proxy.close();
+      await pool.end().catch(() => {});
+    }
+  });
 });

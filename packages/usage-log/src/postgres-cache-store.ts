@@ -76,13 +76,13 @@ export class PostgresCacheStore implements CacheStore {
     };
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const { rows } = await this.run((c) => c.query(this.sql.get, [key]));
+  async get(key: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const { rows } = await this.run((c) => c.query(this.sql.get, [key]), signal);
     const v = rows[0]?.value as Uint8Array | undefined;
     return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   }
 
-  async set(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+  async set(key: string, value: Uint8Array, ttlMs: number, signal?: AbortSignal): Promise<void> {
     const now = Date.now();
     const prune = now - this.lastPrune >= this.pruneMs;
     if (prune) this.lastPrune = now;
@@ -91,11 +91,11 @@ export class PostgresCacheStore implements CacheStore {
       if (this.maxBytes !== undefined) await c.query(this.sql.evict, [this.maxBytes, key]);
       if (prune) await c.query(this.sql.prune);
       return { rows: [] };
-    });
+    }, signal);
   }
 
-  async delete(key: string): Promise<void> {
-    await this.run((c) => c.query(this.sql.del, [key]));
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    await this.run((c) => c.query(this.sql.del, [key]), signal);
   }
 
   /** Deletes every expired row now (a set does it at most every `pruneIntervalMs`). Resolves with how many went. */
@@ -104,23 +104,79 @@ export class PostgresCacheStore implements CacheStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  private async run(op: (c: PgCacheClientLike) => Promise<{ rows: Record<string, unknown>[] }>): Promise<{ rows: Record<string, unknown>[] }> {
-    const c = await this.options.pool.connect();
+  /**
+   * One pooled connection for `op`. The caller's signal (the client's store timeout) ends the
+   * wait: no work starts once it has fired, a connection that arrives after it goes straight
+   * back to the pool, and a query still running is cut by destroying its connection, so calls
+   * in an outage do not pile up queries behind a stalled server.
+   */
+  private async run(op: (c: PgCacheClientLike) => Promise<{ rows: Record<string, unknown>[] }>, signal?: AbortSignal): Promise<{ rows: Record<string, unknown>[] }> {
+    if (signal?.aborted) throw aborted();
+    const connecting = this.options.pool.connect();
+    const c = signal ? await untilAborted(connecting, signal, (late) => late.release()) : await connecting;
+    if (signal?.aborted) {
+      c.release();
+      throw aborted();
+    }
     // A connection that dies while checked out emits 'error' besides failing its query: the query's
     // rejection reports it, the event must not go unhandled.
     const events = c as { on?(e: 'error', l: () => void): unknown; off?(e: 'error', l: () => void): unknown };
     events.on?.('error', ignore);
-    let broken: Error | undefined;
-    try {
-      return await op(c);
-    } catch (e) {
-      broken = e instanceof Error ? e : new Error(String(e));
-      throw e;
-    } finally {
+    let released = false;
+    const release = (broken?: Error): void => {
+      if (released) return;
+      released = true;
       events.off?.('error', ignore);
       c.release(broken);
+    };
+    const running = op(c);
+    try {
+      return signal ? await untilAborted(running, signal, () => {}, () => release(aborted())) : await running;
+    } catch (e) {
+      release(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    } finally {
+      // The op may still reject after an abort destroyed its connection: that is expected.
+      running.catch(ignore);
+      release();
     }
   }
+}
+
+function aborted(): AiError {
+  return new AiError('cancelled', 'PostgresCacheStore: the operation was aborted (the store timeout passed)', { retryable: true });
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` fires. `onAbort` runs at that moment; a value
+ * `work` still yields afterwards goes to `late`.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, late: (value: T) => void, onAbort: () => void = () => {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const abort = (): void => {
+      if (done) return;
+      done = true;
+      onAbort();
+      reject(aborted());
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        if (done) return late(v);
+        done = true;
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort);
+        if (done) return;
+        done = true;
+        reject(e);
+      },
+    );
+    if (signal.aborted) abort();
+  });
 }
 
 /** A PostgresCacheStore (see PostgresCacheStoreOptions). */
