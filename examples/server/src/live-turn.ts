@@ -8,7 +8,7 @@
 // attempts are recorded as cancelled rather than lost.
 
 import { randomUUID } from 'node:crypto';
-import { isAiError, type AiClient, type Capability, type EvalResult, type ResultMeta, type TtsResult } from '@korean-together/core';
+import { isAiError, streamAudioByteLimit, type AiClient, type Capability, type EvalResult, type ResultMeta, type TtsResult } from '@korean-together/core';
 import type { QueryableLike } from '@korean-together/usage-log';
 import type { WebSocket } from 'ws';
 import { publicMeta } from './ai-routes.js';
@@ -55,6 +55,8 @@ export class LiveTurn {
   private readonly abort = new AbortController();
   private readonly audio = new FrameQueue();
   private audioBytes = 0;
+  /** Most audio bytes `maxAudioMs` of the start's encoding can take (the core's streamAudioByteLimit). */
+  private audioByteLimit = 0;
   private start: LiveStart | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly calls: CallEntry[] = [];
@@ -107,9 +109,10 @@ export class LiveTurn {
     if (isBinary) {
       if (this.state !== 'listening') return this.badFrame(this.state === 'waiting' ? 'audio frame before start' : 'audio frame after end');
       this.audioBytes += bytes.length;
-      const s = this.start!;
-      if (s.encoding === 'LINEAR16' && (this.audioBytes / 2 / s.sampleRateHertz!) * 1000 > this.limits.maxAudioMs) {
-        return this.end(new TurnEnded(LIVE_CLOSE.turnTooLong, 'turn_too_long', `the turn's audio passed ${this.limits.maxAudioMs} ms`));
+      // Compressed audio too is bounded by bytes: a client may send it faster than it is spoken.
+      if (this.audioBytes > this.audioByteLimit) {
+        const over = this.start!.encoding === 'LINEAR16' ? '' : ` (more than ${this.audioByteLimit} bytes of ${this.start!.encoding})`;
+        return this.end(new TurnEnded(LIVE_CLOSE.turnTooLong, 'turn_too_long', `the turn's audio passed ${this.limits.maxAudioMs} ms${over}`));
       }
       this.audio.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return;
@@ -119,6 +122,7 @@ export class LiveTurn {
     if (msg.type === 'start') {
       if (this.state !== 'waiting') return this.badFrame('start: sent twice');
       this.start = msg;
+      this.audioByteLimit = streamAudioByteLimit({ encoding: msg.encoding, ...(msg.sampleRateHertz && { sampleRateHertz: msg.sampleRateHertz }), maxAudioMs: this.limits.maxAudioMs });
       this.state = 'listening';
       this.timer = setTimeout(() => this.end(new TurnEnded(LIVE_CLOSE.turnTooLong, 'turn_too_long', `end did not come within ${this.limits.maxTurnMs} ms of start`)), this.limits.maxTurnMs);
       this.timer.unref();

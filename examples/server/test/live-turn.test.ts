@@ -173,6 +173,20 @@ describe('GET /v1/turns/live', () => {
     expect(slow.messages.find((m) => m.type === 'error')!.message).toMatch(/within 3000 ms/);
   });
 
+  it('closes 4408 when compressed audio passes the bytes maxAudioMs of it can take, however fast it is sent', async () => {
+    const t = await open();
+    const sessionId = crypto.randomUUID();
+    t.ws.send(start({ sessionId, encoding: 'OGG_OPUS', sampleRateHertz: undefined }));
+    await t.next('ready');
+    // 6 s of Opus at its highest bitrate (512 kbit/s) is 384000 bytes (+ 4096 for headers): send 448 KiB at once.
+    for (let i = 0; i < 7; i++) t.ws.send(Buffer.alloc(64 * 1024));
+    const closed = await t.closed;
+    expect(closed.code).toBe(LIVE_CLOSE.turnTooLong);
+    expect(t.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'turn_too_long', message: expect.stringMatching(/passed 6000 ms \(more than 388096 bytes of OGG_OPUS\)/) });
+    const rows = await usageRows(sessionId);
+    expect(rows.every((r) => r.capability === 'stt' && !r.success)).toBe(true);
+  });
+
   it('an STT failure on every step closes 4500 with the AiError code', async () => {
     s.emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 400 } });
     s.emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 400 } });
