@@ -54,9 +54,13 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** 1-based attempt number within the call (counts every attempt on every chain step). */
   attempt: number;
-  /** Epoch ms by which the whole call must be finished. */
+  /**
+   * Epoch ms by which the whole call must be finished. In a streaming attempt it moves while the
+   * input arrives (a TTS stream's deadline runs from the latest text piece): read it when a
+   * request starts, never keep a copy from the attempt's start.
+   */
   deadlineAt: number;
-  /** Epoch ms at which this attempt times out (never after deadlineAt). */
+  /** Epoch ms at which this attempt times out (never after deadlineAt; in a stream it moves with it). */
   attemptDeadlineAt: number;
   /** Eval calls: the policy's pass mark, so the evaluator's instruction matches the core's check. */
   passMark?: number;
@@ -115,6 +119,12 @@ interface ProviderBase {
   readonly name: string;
   /** Model or voice, priced by the price table, e.g. 'gemini-2.5-flash', 'ko-KR-Wavenet-A', 'whisper-1'. */
   readonly modelId: string;
+  /**
+   * What else makes this adapter's answers differ under the same provider key and model: a
+   * default voice, a base URL, a config version. Part of every cache key (hashed, never stored
+   * in clear), so changing it makes earlier cached answers unreachable. Default none.
+   */
+  readonly cacheIdentity?: string;
   /** Releases connections (gRPC channels, agents). `client.close()` calls it. */
   close?(): Promise<void>;
 }

@@ -32,7 +32,7 @@ export function sentenceStream(provider: TtsProvider, text: AsyncIterable<string
     const one: TtsRequest = { text: sentence, audioEncoding: encoding };
     if (req.voice !== undefined) one.voice = req.voice;
     if (req.speakingRate !== undefined) one.speakingRate = req.speakingRate;
-    const p = provider.synthesize(one, ctx).then((r) => {
+    const p = provider.synthesize(one, sentenceContext(ctx)).then((r) => {
       characters += r.characters;
       requests += r.requests ?? 1;
       modelId ??= r.modelId;
@@ -80,6 +80,15 @@ export function sentenceStream(provider: TtsProvider, text: AsyncIterable<string
   }
   const it = chunks();
   return { [Symbol.asyncIterator]: () => it, usage };
+}
+
+/**
+ * The context of one sentence's request: the stream's bounds as they are when the sentence
+ * starts. A stream's deadline moves while its text arrives, so a copy made when the stream
+ * opened would give a late sentence no time at all.
+ */
+function sentenceContext(ctx: AttemptContext): AttemptContext {
+  return { ...ctx, signal: ctx.signal, attempt: ctx.attempt, deadlineAt: ctx.deadlineAt, attemptDeadlineAt: ctx.attemptDeadlineAt };
 }
 
 function audioOf(r: TtsProviderResult, encoding: 'LINEAR16' | 'OGG_OPUS', rate: number, who: string): Uint8Array {

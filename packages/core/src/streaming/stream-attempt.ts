@@ -2,7 +2,7 @@
 // capability's body (it talks to the provider), then one usage row with the attempt's exact cost.
 import { AbortScope } from '../engine/abort-scope.js';
 import type { AttemptOutcome } from '../engine/attempt.js';
-import { attemptContext } from '../engine/attempt-context.js';
+import { liveAttemptContext } from '../engine/attempt-context.js';
 import { errorForAbort, unexpectedProviderError } from '../engine/call-error.js';
 import type { ChainLink } from '../engine/runtime.js';
 import { recordAttempt } from '../engine/usage-row.js';
@@ -35,10 +35,14 @@ export class AttemptTools {
     readonly attempt: number,
   ) {}
 
-  /** The AttemptContext for the provider, timing out at `attemptDeadlineAt` (default: the call's deadline). */
+  /**
+   * The AttemptContext for the provider, timing out at `attemptDeadlineAt` (default: the call's
+   * deadline). Its deadlines are read live from the call: a stream's deadline moves while the
+   * input arrives, and an adapter that read a copy made at the start would time out at the first one.
+   */
   context(attemptDeadlineAt?: number): AttemptContext {
     const { call } = this.sc;
-    return attemptContext(this.scope, this.attempt, call.deadlineAt, Math.min(attemptDeadlineAt ?? call.deadlineAt, call.deadlineAt), call.plan.attemptFields);
+    return liveAttemptContext(this.scope, this.attempt, call, attemptDeadlineAt ?? Infinity, call.plan.attemptFields);
   }
 
   /** Fails the attempt ('timeout') unless `clearFirst` runs within `ms`. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBudgetStore } from '../budget/memory-budget-store.js';
 import { createAiClient } from '../client.js';
-import type { AiError } from '../errors/ai-error.js';
+import { AiError } from '../errors/ai-error.js';
 import type { TtsStream } from '../spec/streaming.js';
-import type { Provider } from '../spec/types.js';
+import type { TtsProviderStream } from '../spec/streaming.js';
+import type { AttemptContext, Provider, TtsProvider } from '../spec/types.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { fakeTtsStream } from '../testing/fake-streams.js';
 import { ArraySink, fakeTts, unavailable } from '../testing/fakes.js';
@@ -35,6 +36,49 @@ function drain(stream: TtsStream): { chunks: string[]; done: Promise<unknown> } 
     }
   })();
   return { chunks, done };
+}
+
+/** Fails like an adapter whose request timeout comes from the context: at ctx.deadlineAt. */
+function noTimeLeft(ctx: AttemptContext, clock: FakeClock, left: number[]): void {
+  left.push(ctx.deadlineAt - clock.now(), ctx.attemptDeadlineAt - clock.now());
+  if (clock.now() >= Math.min(ctx.deadlineAt, ctx.attemptDeadlineAt)) throw new AiError('timeout', 'deadline-reading: no time left', { retryable: true });
+}
+
+/** A streaming provider that reads ctx's deadlines as each text piece arrives (`left`: ms left then, deadline and attempt deadline). */
+function deadlineReadingStream(clock: FakeClock, left: number[]): Provider {
+  return {
+    capability: 'tts',
+    name: 'deadline-reading-stream',
+    modelId: 'ko-KR-Chirp3-HD-Aoede',
+    async synthesize(): Promise<never> {
+      throw new Error('not used');
+    },
+    synthesizeStream(text: AsyncIterable<string>, _req: unknown, ctx: AttemptContext): TtsProviderStream {
+      let characters = 0;
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        for await (const piece of text) {
+          noTimeLeft(ctx, clock, left);
+          characters += [...piece].length;
+          yield new TextEncoder().encode(piece);
+        }
+      }
+      const it = chunks();
+      return { [Symbol.asyncIterator]: () => it, usage: Promise.resolve().then(() => ({ characters })) };
+    },
+  } as TtsProvider;
+}
+
+/** A one-shot provider (spoken sentence by sentence) that reads ctx's deadlines when each sentence starts. */
+function deadlineReadingOneShot(clock: FakeClock, left: number[]): Provider {
+  return {
+    capability: 'tts',
+    name: 'deadline-reading',
+    modelId: 'ko-KR-Wavenet-A',
+    async synthesize(req, ctx) {
+      noTimeLeft(ctx, clock, left);
+      return { audio: new TextEncoder().encode(req.text), encoding: 'LINEAR16', characters: [...req.text].length };
+    },
+  };
 }
 
 describe('tts.synthesizeStream', () => {
@@ -202,5 +246,34 @@ describe('tts.synthesizeStream', () => {
     const e = (await stream2.result.catch((x: unknown) => x)) as AiError;
     expect(e.code).toBe('timeout');
     expect(e.message).toMatch(/call deadline of 1000 ms/);
+  });
+
+  it('the provider sees the deadline move: ctx.deadlineAt read as text arrives over three times deadlineMs always leaves deadlineMs', async () => {
+    for (const make of [deadlineReadingStream, deadlineReadingOneShot]) {
+      const clock = new FakeClock();
+      const left: number[] = [];
+      const client = createAiClient({
+        policy: { capabilities: { tts: { chain: ['p'], retry: { maxAttempts: 1 }, deadlineMs: 300, attemptTimeoutMs: 300 } } },
+        providers: { p: make(clock, left) },
+        clock,
+        random: () => 0,
+      });
+      const text = new EventChannel<string>();
+      const stream = client.tts.synthesizeStream(text, {});
+      const { chunks, done } = drain(stream);
+      for (let i = 0; i < 6; i++) {
+        await clock.advance(150); // 900 ms in all, never 300 ms without text
+        text.push(`문장 ${i}. `);
+        await clock.advance(0);
+      }
+      text.end();
+      const r = await stream.result;
+      expect(await done).toBeUndefined();
+      expect(chunks).toHaveLength(6);
+      // Each piece (each sentence) found the whole deadlineMs ahead of it, the sixth at 900 ms too.
+      expect(left).toEqual(Array(12).fill(300));
+      expect(r.meta.attempts.map((a) => a.outcome)).toEqual(['success']);
+      await client.close();
+    }
   });
 });

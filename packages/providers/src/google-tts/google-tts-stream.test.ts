@@ -15,6 +15,14 @@ async function* pieces(...texts: string[]): AsyncGenerator<string> {
   for (const t of texts) yield t;
 }
 
+/** Sentences arriving `everyMs` apart, as an LLM reply streams in. */
+async function* slowly(everyMs: number, texts: string[]): AsyncGenerator<string> {
+  for (const t of texts) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    yield t;
+  }
+}
+
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const c of stream) out.push(c);
@@ -51,6 +59,39 @@ describe('googleTts().synthesizeStream on the real TextToSpeechClient against th
     expect(emu.hits.count('google-tts', 'ko-KR-Wavenet-A') - before).toBe(2);
     expect((await stream.usage).characters).toBe([...'안녕하세요.'].length + [...'만나서 반가워요!'].length);
   });
+
+  // A reply that keeps arriving for three times the call's deadlineMs: the deadline runs from
+  // the latest piece, so neither the gRPC stream nor a later sentence's request may time out at
+  // the first deadline.
+  const SLOW_REPLY = ['첫째 문장입니다. ', '둘째 문장입니다. ', '셋째 문장입니다. ', '넷째 문장입니다. ', '다섯째 문장입니다. ', '여섯째 문장입니다.'];
+  for (const voice of [CHIRP, 'ko-KR-Wavenet-A']) {
+    it(`through the client: text arriving over longer than deadlineMs is all spoken (${voice})`, async () => {
+      const sink = new ArraySink();
+      const client = createAiClient({
+        policy: { capabilities: { tts: { chain: ['tts'], retry: { maxAttempts: 1 }, deadlineMs: 300, attemptTimeoutMs: 300 } } },
+        providers: { tts: googleTts({ voice, clientOptions: emu.google.clientOptions as TextToSpeechClientOptions }) },
+        sinks: [sink],
+      });
+      try {
+        const before = emu.hits.count('google-tts', voice);
+        const stream = client.tts.synthesizeStream(slowly(150, SLOW_REPLY), {});
+        const chunks = await collect(stream);
+        const r = await stream.result;
+        expect(r.meta.latencyMs).toBeGreaterThan(600); // the test means nothing if the text came in faster
+        expect(r.meta.attempts.map((a) => a.outcome)).toEqual(['success']);
+        // Billed: every character sent (sentence by sentence, each sentence without its trailing space).
+        expect(r.characters).toBe([...(voice === CHIRP ? SLOW_REPLY.join('') : SLOW_REPLY.map((t) => t.trim()).join(''))].length);
+        expect(Buffer.concat(chunks).length).toBe(r.audio.length);
+        expect(r.audio.length).toBeGreaterThan(0);
+        // Streaming: one StreamingSynthesize; sentence by sentence: one SynthesizeSpeech per sentence.
+        expect(emu.hits.count('google-tts', voice) - before).toBe(voice === CHIRP ? 1 : SLOW_REPLY.length);
+        if (voice !== CHIRP) expect(chunks).toHaveLength(SLOW_REPLY.length);
+        expect(sink.records.map((x) => x.success)).toEqual([true]);
+      } finally {
+        await client.close();
+      }
+    });
+  }
 
   it('refuses a speaking rate streaming does not allow, naming the field', async () => {
     const tts = open({ voice: CHIRP });

@@ -15,6 +15,12 @@ type StreamingConfig = protos.google.cloud.texttospeech.v1.IStreamingSynthesizeC
 export function streamsNatively(voice: string): boolean {
   return voice.includes('-Chirp3-HD-');
 }
+/**
+ * The gRPC deadline of a StreamingSynthesize stream, ms: a backstop only (google-gax would set
+ * its own 300 s otherwise). A day, not the timer maximum: a grpc-js server arms a timer for the
+ * grpc-timeout it is sent, and one past 2^31-1 ms fires at once.
+ */
+const BACKSTOP_TIMEOUT_MS = 86_400_000;
 /** StreamingSynthesize allows speaking rates of 0.25..2 (the one-shot call 0.25..4). */
 export const STREAMING_MAX_SPEAKING_RATE = 2;
 
@@ -56,7 +62,10 @@ export function synthesizeStreaming(client: TextToSpeechClient, config: Streamin
     const cancel = (): void => call?.cancel();
     try {
       scope.throwIfAborted(provider, 'StreamingSynthesize');
-      call = client.streamingSynthesize({ retry: null, timeout: Math.max(1, ctx.deadlineAt - Date.now()) } as never) as unknown as Duplex;
+      // No gRPC deadline from ctx: one fixed when the stream opens would end it at the first
+      // deadline, while the call's deadline moves with each text piece. The core's signal (and
+      // the scope's timer, which follows ctx.deadlineAt) cancel the stream when the time is up.
+      call = client.streamingSynthesize({ retry: null, timeout: BACKSTOP_TIMEOUT_MS } as never) as unknown as Duplex;
       scope.signal.addEventListener('abort', cancel, { once: true });
       call.on('error', () => {}); // read through the iterator below
       call.write({ streamingConfig: config });

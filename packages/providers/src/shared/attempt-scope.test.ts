@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AttemptScope } from './attempt-scope.js';
 
 function ctxWith(controller: AbortController, now: number, attemptLeftMs: number, deadlineLeftMs = attemptLeftMs) {
@@ -55,6 +55,37 @@ describe('AttemptScope', () => {
     const over = new AttemptScope(ctxWith(new AbortController(), now, 0), clock);
     expect(() => over.throwIfAborted('whisper', 'transcription')).toThrow(/timed out/);
     over.dispose();
+  });
+
+  it('a deadline that moves (a streaming context reads it live) moves the safety timer with it', () => {
+    vi.useFakeTimers();
+    try {
+      const start = Date.now();
+      let deadlineAt = start + 300;
+      const ctx = {
+        signal: new AbortController().signal,
+        attempt: 1,
+        get deadlineAt() {
+          return deadlineAt;
+        },
+        get attemptDeadlineAt() {
+          return deadlineAt;
+        },
+      };
+      const scope = new AttemptScope(ctx);
+      for (let i = 0; i < 6; i++) {
+        vi.advanceTimersByTime(150);
+        deadlineAt = Date.now() + 300; // a text piece arrived
+      }
+      expect(scope.aborted).toBe(false); // 900 ms in, three times the first deadline
+      vi.advanceTimersByTime(299);
+      expect(scope.aborted).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect([scope.aborted, scope.kind()]).toEqual([true, 'timeout']);
+      scope.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('follows the core signal and stops following after dispose', () => {

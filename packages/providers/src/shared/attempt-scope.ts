@@ -1,5 +1,5 @@
 import { AiError, type AttemptContext } from '@korean-together/core';
-import { safeProviderText } from '@korean-together/core/provider-kit';
+import { MAX_TIMER_MS, safeProviderText } from '@korean-together/core/provider-kit';
 import { redactSecrets } from './redact.js';
 
 /** Why an attempt stopped early: its time ran out, or someone no longer wants the answer. */
@@ -26,7 +26,7 @@ class AttemptTimeout extends Error {
 export class AttemptScope {
   readonly startedAt: number;
   private readonly controller = new AbortController();
-  private readonly timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly onParentAbort: () => void;
 
   constructor(
@@ -37,11 +37,20 @@ export class AttemptScope {
     this.onParentAbort = () => this.controller.abort(ctx.signal.reason);
     if (ctx.signal.aborted) this.onParentAbort();
     else ctx.signal.addEventListener('abort', this.onParentAbort, { once: true });
-    const left = this.msLeft();
-    if (!this.controller.signal.aborted) {
-      this.timer = setTimeout(() => this.controller.abort(new AttemptTimeout()), left);
-      this.timer.unref?.();
-    }
+    if (!this.controller.signal.aborted) this.arm();
+  }
+
+  /**
+   * The safety timer, for the time left now. When it fires it looks again: a streaming
+   * attempt's deadline moves while its input arrives (the context reads it live), so it only
+   * aborts once the deadline has really passed.
+   */
+  private arm(): void {
+    this.timer = setTimeout(() => {
+      if (this.msLeft() > 0) this.arm();
+      else this.controller.abort(new AttemptTimeout());
+    }, Math.min(this.msLeft(), MAX_TIMER_MS));
+    this.timer.unref?.();
   }
 
   get signal(): AbortSignal {
