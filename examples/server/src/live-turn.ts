@@ -48,6 +48,14 @@ interface CallEntry {
   ok: boolean;
   meta?: ResultMeta;
   errorCode?: string;
+  /** What a failed call's attempts cost (an AiError carries them), USD; a success's is in `meta`. */
+  failedCostUsd?: number;
+}
+
+/** The entry of a failed call: its code, and what its attempts were billed (an AiError's `attempts`). */
+function failedCall(capability: Capability, purpose: string, e: unknown): CallEntry {
+  const attempts = isAiError(e) ? (e.attempts ?? []) : [];
+  return { capability, purpose, ok: false, errorCode: isAiError(e) ? e.code : 'internal', failedCostUsd: attempts.reduce((sum, a) => sum + a.costUsd, 0) };
 }
 
 export class LiveTurn {
@@ -141,7 +149,7 @@ export class LiveTurn {
       this.calls.push({ capability, purpose, ok: true, meta: r.meta });
       return r;
     } catch (e) {
-      this.calls.push({ capability, purpose, ok: false, errorCode: isAiError(e) ? e.code : 'internal' });
+      this.calls.push(failedCall(capability, purpose, e));
       throw e;
     }
   }
@@ -181,7 +189,7 @@ export class LiveTurn {
       const early = ahead.take(transcript);
       for (const d of await ahead.settleDiscarded()) {
         const purpose = 'grade answer ahead (discarded: the transcript changed)';
-        this.calls.push(d.status === 'fulfilled' ? { capability: 'eval', purpose, ok: true, meta: d.value.meta } : { capability: 'eval', purpose, ok: false, errorCode: 'cancelled' });
+        this.calls.push(d.status === 'fulfilled' ? { capability: 'eval', purpose, ok: true, meta: d.value.meta } : { ...failedCall('eval', purpose, d.reason), ...(!isAiError(d.reason) && { errorCode: 'cancelled' }) });
       }
       if (transcript !== '') {
         const evalEventId = early?.eventId ?? randomUUID();
@@ -217,8 +225,9 @@ export class LiveTurn {
         type: 'done',
         sessionId,
         eventIds,
-        costUsd: this.calls.reduce((sum, c) => sum + (c.meta?.costUsd ?? 0), 0),
-        calls: this.calls.map((c) => ({ capability: c.capability, purpose: c.purpose, ok: c.ok, ...(c.meta && { meta: publicMeta(c.meta) }), ...(c.errorCode && { errorCode: c.errorCode }) })),
+        // Failed calls were billed too (an interrupted reply has no meta): their attempts count.
+        costUsd: this.calls.reduce((sum, c) => sum + (c.meta?.costUsd ?? c.failedCostUsd ?? 0), 0),
+        calls: this.calls.map((c) => ({ capability: c.capability, purpose: c.purpose, ok: c.ok, ...(c.meta && { meta: publicMeta(c.meta) }), ...(c.errorCode && { errorCode: c.errorCode }), ...(c.failedCostUsd !== undefined && { costUsd: c.failedCostUsd }) })),
       });
       this.state = 'over';
       clearTimeout(this.timer);

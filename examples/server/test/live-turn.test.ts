@@ -187,6 +187,33 @@ describe('GET /v1/turns/live', () => {
     expect(rows.every((r) => r.capability === 'stt' && !r.success)).toBe(true);
   });
 
+  it("a reply cut off mid-stream still counts its billed cost in done.costUsd, with the failed call's own costUsd", async () => {
+    s.emu.faults.add({ target: 'google-tts', fault: { kind: 'fail_mid_stream', afterResults: 1 } });
+    try {
+      const t = await open();
+      const sessionId = crypto.randomUUID();
+      // A Chirp 3 HD voice streams (StreamingSynthesize): the stream fails after its first audio chunk.
+      t.ws.send(start({ sessionId, voice: 'ko-KR-Chirp3-HD-Aoede' }));
+      await t.next('ready');
+      sendAudio(t.ws, synthesizeMicrophonePcm('저는 학생입니다', { sampleRateHertz: RATE }));
+      await t.next('final');
+      t.ws.send(JSON.stringify({ type: 'end' }));
+      const done = await t.next('done');
+      expect((await t.closed).code).toBe(LIVE_CLOSE.done);
+      expect(t.messages.find((m) => m.type === 'reply_end')!.errorCode).toBeDefined();
+      const speak = done.calls.find((c: { purpose: string }) => c.purpose === 'speak reply');
+      expect(speak).toMatchObject({ ok: false });
+      const rows = await usageRows(sessionId);
+      const ttsCost = rows.filter((r) => r.capability === 'tts').reduce((sum, r) => sum + Number(r.cost_usd ?? 0), 0);
+      expect(ttsCost).toBeGreaterThan(0);
+      expect(speak.costUsd).toBeCloseTo(ttsCost, 6);
+      const rowCost = rows.reduce((sum, r) => sum + Number(r.cost_usd ?? 0), 0);
+      expect(done.costUsd).toBeCloseTo(rowCost, 6);
+    } finally {
+      s.emu.faults.clear();
+    }
+  });
+
   it('an STT failure on every step closes 4500 with the AiError code', async () => {
     s.emu.faults.add({ target: 'google-stt', fault: { kind: 'status', status: 400 } });
     s.emu.faults.add({ target: 'whisper', fault: { kind: 'status', status: 400 } });
