@@ -33,6 +33,7 @@ describe('cache keys', () => {
       ttsCacheKey(voice, { ...tts, audioEncoding: 'OGG_OPUS' }),
       ttsCacheKey(voice, { ...tts, speakingRate: 1.25 }),
       ttsCacheKey(voice, { ...tts, sampleRateHertz: 16_000 } as typeof tts),
+      ttsCacheKey({ ...voice, provider: Object.assign(fakeTts([{ ok: true }]), { cacheIdentity: 'voice nova' }) }, tts),
     ];
     expect(new Set([k, ...variants]).size).toBe(variants.length + 1);
   });
@@ -49,6 +50,7 @@ describe('cache keys', () => {
       evalCacheKey(chain, ev, 80),
       evalCacheKey([chain[1]!, chain[0]!], ev, 70),
       evalCacheKey([chain[0]!], ev, 70),
+      evalCacheKey([{ ...chain[0]!, provider: Object.assign(fakeEval([{ ok: true }]), { cacheIdentity: 'v2' }) }, chain[1]!], ev, 70),
       evalCacheKey(chain, { ...ev, audio: { data: new Uint8Array([1, 2]), mimeType: 'audio/wav' } }, 70),
     ];
     expect(new Set([k, ...variants]).size).toBe(variants.length + 1);

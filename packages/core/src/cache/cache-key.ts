@@ -21,10 +21,16 @@ function digest(kind: string, fields: [string, unknown][]): string {
   return `${kind}:${h.digest('hex')}`;
 }
 
+/** A provider's `cacheIdentity` as key fields: none when it has none, so keys made before it existed stay valid. */
+function identity(p: Provider): [string, unknown][] {
+  return p.cacheIdentity === undefined ? [] : [['cacheIdentity', p.cacheIdentity]];
+}
+
 /**
  * The key of a TTS request on one provider: provider key, provider name and the model the
  * request is priced as (its voice tier), the voice, the normalised text, encoding, sample rate
- * and speaking rate, defaults filled in so that leaving one out and naming its default agree.
+ * and speaking rate, defaults filled in so that leaving one out and naming its default agree,
+ * and the provider's `cacheIdentity` when it has one.
  * The price version is not part of it: a new price does not change the audio.
  */
 export function ttsCacheKey(step: KeyedProvider, req: TtsRequest): string {
@@ -39,6 +45,7 @@ export function ttsCacheKey(step: KeyedProvider, req: TtsRequest): string {
     ['encoding', req.audioEncoding ?? 'MP3'],
     ['sampleRateHertz', sampleRateHertz ?? null],
     ['speakingRate', req.speakingRate ?? 1],
+    ...identity(p),
   ]);
 }
 
@@ -60,13 +67,13 @@ export function gradingPromptVersion(passMark: number): string {
 /**
  * The key of an eval request under a chain: the task, the learner answer and the expected
  * answer (each normalised), target formality, level, pass mark, the grading prompt's version
- * and the chain (every step's key, provider and model, in order). Attached audio counts by
+ * and the chain (every step's key, provider, model and `cacheIdentity`, in order). Attached audio counts by
  * its hash and type.
  */
 export function evalCacheKey(chain: readonly KeyedProvider[], req: EvalRequest, passMark: number): string {
   const audio = req.audio ? [req.audio.mimeType, createHash('sha256').update(req.audio.data).digest('hex')] : null;
   return digest('eval', [
-    ['chain', chain.map(({ key, provider }) => [key, provider.name, provider.modelId])],
+    ['chain', chain.map(({ key, provider }) => [key, provider.name, provider.modelId, ...identity(provider).map(([, v]) => v)])],
     ['prompt', normalizeText(req.prompt)],
     ['learnerAnswer', normalizeText(req.learnerAnswer)],
     ['expectedAnswer', req.expectedAnswer === undefined ? null : normalizeText(req.expectedAnswer)],

@@ -27,6 +27,13 @@ describe('httpTts against the OpenAI-compatible speech emulator', () => {
     expect(emu.hits.count('http-tts', 'alloy')).toBe(1);
   });
 
+  it('has a cacheIdentity that changes with the default voice or server, unless the host sets one', () => {
+    const ids = [speech(), speech({ voice: 'nova' }), speech({ baseUrl: `${emu.httpTts.baseUrl}/other` }), speech({ format: 'OGG_OPUS' })].map((p) => p.cacheIdentity);
+    expect(new Set(ids).size).toBe(4);
+    expect(speech().cacheIdentity).toBe(ids[0]);
+    expect(speech({ voice: 'nova', cacheIdentity: 'v1' }).cacheIdentity).toBe('v1');
+  });
+
   it('returns WAV for LINEAR16 and sends speakingRate as speed', async () => {
     const res = await speech().synthesize({ text: SHORT, audioEncoding: 'LINEAR16', speakingRate: 2 }, testAttempt().ctx);
     const wav = parseWav(res.audio)!;

@@ -16,6 +16,7 @@ export class HttpTts implements TtsProvider {
   readonly capability = 'tts' as const;
   readonly name = PROVIDER;
   readonly modelId: string;
+  readonly cacheIdentity: string;
   private readonly model: string;
   private readonly url: string;
   private readonly apiKey: string | undefined;
@@ -29,6 +30,9 @@ export class HttpTts implements TtsProvider {
     this.modelId = options.modelId ?? this.model;
     this.url = openAiUrl(options.baseUrl, 'v1/audio/speech');
     this.apiKey = options.apiKey ?? envKeyFor(options.baseUrl);
+    // What changes the audio besides the request and the model priced: the cache keys it.
+    this.cacheIdentity =
+      options.cacheIdentity ?? JSON.stringify([this.url, this.model, options.voice ?? HTTP_TTS_DEFAULTS.voice, options.useRequestVoice === true, options.format ?? HTTP_TTS_DEFAULTS.format]);
     this.maxInputChars = options.maxInputChars ?? HTTP_TTS_DEFAULTS.maxInputChars;
     if (!Number.isInteger(this.maxInputChars) || this.maxInputChars < 1) {
       throw new AiError('invalid_config', `httpTts: maxInputChars must be a positive integer, got ${this.maxInputChars}`, { provider: PROVIDER, retryable: false });

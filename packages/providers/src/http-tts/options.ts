@@ -35,6 +35,13 @@ export interface HttpTtsOptions {
   maxConcurrentRequests?: number;
   /** Extra HTTP headers sent with every request. Default: none. */
   headers?: Record<string, string>;
+  /**
+   * The provider's `cacheIdentity` (part of every cache key, hashed). Default: derived from the
+   * server URL, `model`, `voice`, `useRequestVoice` and `format`, so changing any of them under
+   * the same provider key never serves audio cached under the old ones. Set it to keep cached
+   * audio across an equivalent change (a new host name for the same server).
+   */
+  cacheIdentity?: string;
 }
 
 export const HTTP_TTS_DEFAULTS = {
