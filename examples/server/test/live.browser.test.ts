@@ -65,7 +65,11 @@ describe.runIf(hasChromium)('GET /live in headless chromium with a fake micropho
     await page.goto(`${s.baseUrl}/live`);
     await page.click('#start');
     // Interim results while speaking, then the final one.
-    await page.waitForFunction((said) => (window as any).liveTurn.finals.join(' ') === said, SAID, { timeout: 20_000 });
+    await page.waitForFunction((said) => (window as any).liveTurn.finals.join(' ') === said, SAID, { timeout: 20_000 }).catch(async (e) => {
+      // Say what the page had heard by then, so a failure tells a lost frame from a wrong word.
+      const heard = await page.evaluate(() => JSON.stringify((window as any).liveTurn)).catch(() => 'unreadable');
+      throw new Error(`no final transcript equal to the spoken text within 20 s; the page's turn state: ${heard}; page errors: ${pageErrors.join(' | ')}`, { cause: e });
+    });
     await page.click('#stop');
     await page.waitForFunction(() => (window as any).liveTurn.done || (window as any).liveTurn.error, undefined, { timeout: 20_000 });
     const turn = await page.evaluate(() => (window as any).liveTurn);
