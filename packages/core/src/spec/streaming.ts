@@ -17,7 +17,8 @@ export interface SttStreamRequest {
    * LINEAR16 is measured by its bytes. Compressed audio is measured by the time since its first
    * chunk, and is also refused past the bytes this much audio can take at its encoding's highest
    * bitrate (`streamAudioByteLimit`: Opus 512 kbit/s, MP3 320 kbit/s, FLAC 17 bits per sample at
-   * `sampleRateHertz` or 48 kHz, plus 4096 header bytes), however fast it is sent.
+   * `sampleRateHertz` or 48 kHz, plus 4096 header bytes), however fast it is sent; OGG_OPUS is
+   * also measured by its pages' granule positions.
    */
   maxAudioMs: number;
   /** Interim (non-final) results, default true. */

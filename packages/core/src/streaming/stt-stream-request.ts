@@ -1,6 +1,7 @@
 import { requestError } from '../requests/invalid-request.js';
 import type { SttStreamRequest } from '../spec/streaming.js';
 import { AUDIO_ENCODINGS, type AudioEncoding } from '../spec/types.js';
+import { OggDuration } from './ogg-duration.js';
 
 /** Longest audio one recognition stream may declare (`maxAudioMs`): one hour. */
 export const MAX_STREAM_AUDIO_MS = 3_600_000;
@@ -72,25 +73,29 @@ export function streamAudioByteLimit(req: Pick<SttStreamRequest, 'encoding' | 's
 /**
  * Measures the audio of a stream as it arrives and refuses what breaks the request: a chunk that
  * is not bytes, audio past `maxAudioMs`. LINEAR16 is measured by its bytes (16-bit mono);
- * compressed audio by the time since its first chunk (a microphone delivers in real time), and
- * refused past `streamAudioByteLimit`, as a client may send it faster than real time.
+ * compressed audio by the time since its first chunk (a microphone delivers in real time), OGG_OPUS
+ * by its pages' granule positions when they say more, and refused past `streamAudioByteLimit`,
+ * as a client may send it faster than real time.
  */
 export class AudioMeter {
   bytes = 0;
   private firstAt: number | undefined;
   private readonly byteLimit: number;
+  private readonly ogg: OggDuration | undefined;
 
   constructor(
     private readonly req: SttStreamRequest,
     private readonly now: () => number,
   ) {
     this.byteLimit = streamAudioByteLimit(req);
+    this.ogg = req.encoding === 'OGG_OPUS' ? new OggDuration() : undefined;
   }
 
   /** Audio received so far, ms. */
   get audioMs(): number {
     if (this.req.encoding === 'LINEAR16') return Math.floor((this.bytes / 2 / this.req.sampleRateHertz!) * 1000);
-    return this.firstAt === undefined ? 0 : this.now() - this.firstAt;
+    const sinceFirstMs = this.firstAt === undefined ? 0 : this.now() - this.firstAt;
+    return Math.max(sinceFirstMs, this.ogg?.audioMs ?? 0);
   }
 
   /** Counts one chunk; throws `invalid_request` naming the field when the chunk breaks the request. */
@@ -98,6 +103,7 @@ export class AudioMeter {
     if (!(chunk instanceof Uint8Array)) throw requestError(STT_STREAM_OPERATION, [`audio: chunk ${index} must be a Uint8Array (or Buffer)`]);
     this.firstAt ??= this.now();
     this.bytes += chunk.byteLength;
+    this.ogg?.add(chunk);
     const max = this.req.maxAudioMs;
     if (this.req.encoding !== 'LINEAR16' && this.bytes > this.byteLimit) {
       throw requestError(STT_STREAM_OPERATION, [`audio: ${this.bytes} bytes of ${this.req.encoding} are more than the request's maxAudioMs (${max} ms) can hold (at most ${this.byteLimit} bytes)`]);

@@ -172,6 +172,34 @@ describe('stt.transcribeStream', () => {
     expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'invalid_request', audioDurationMs: 1_000 });
   });
 
+  it('OGG_OPUS is measured by its pages\' granule positions: low-bitrate audio sent at once is refused past maxAudioMs, nothing billed past the reservation', async () => {
+    /** An Ogg page ending at `granule` (48 kHz samples) with one 40-byte packet: 100 ms of Opus at 3.2 kbit/s. */
+    const page = (granule: number): Uint8Array => {
+      const p = new Uint8Array(28 + 40);
+      p.set([0x4f, 0x67, 0x67, 0x53]);
+      new DataView(p.buffer).setBigInt64(6, BigInt(granule), true);
+      p[26] = 1;
+      p[27] = 40;
+      return p;
+    };
+    const store = new MemoryBudgetStore();
+    const a = fakeSttStream([{ interims: false }]);
+    const { sink, client } = setup({ a }, { budget: { perSessionUsd: 1 } }, { budgetStore: store });
+    const mic = new EventChannel<Uint8Array>();
+    const stream = client.stt.transcribeStream(mic, { encoding: 'OGG_OPUS', maxAudioMs: 1_000 }, { sessionId: 's1' });
+    drain(stream);
+    // Three seconds in 2 KB, far under the byte bound, the clock standing still.
+    for (let n = 1; n <= 30; n++) mic.push(page(n * 4_800));
+    mic.end();
+    const error = (await stream.result.catch((e: unknown) => e)) as AiError;
+    await client.close();
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toMatch(/audio: longer than the request's maxAudioMs \(1000 ms\)/);
+    expect(a.received[0]).toHaveLength(10);
+    expect(await store.usage('session:s1')).toEqual({ spentMicro: 100, reservedMicro: 0 });
+    expect(sink.records[0]).toMatchObject({ success: false, errorCode: 'invalid_request', audioDurationMs: 1_000 });
+  });
+
   it('streamAudioByteLimit: LINEAR16 exactly, compressed audio at its highest bitrate plus the header allowance', () => {
     expect(streamAudioByteLimit({ encoding: 'LINEAR16', sampleRateHertz: 16_000, maxAudioMs: 1_000 })).toBe(32_000);
     expect(streamAudioByteLimit({ encoding: 'OGG_OPUS', maxAudioMs: 60_000 })).toBe(60 * 64_000 + STREAM_AUDIO_HEADER_BYTES);
