@@ -74,6 +74,13 @@ export interface CreateAiClientOptions {
    * capability, bounded by its policy `maxBytes`.
    */
   cacheStore?: CacheStoreOption;
+  /**
+   * A secret mixed into every cache key (an HMAC-SHA256 instead of a plain sha256); never stored
+   * or reported. Without it a reader of a shared store can confirm a guessed learner answer by
+   * hashing it (eval keys are hashes of normalised fields). Changing it makes every cached
+   * answer unreachable. Default none.
+   */
+  cacheKeySalt?: string;
   /** Time source for every policy; default the system clock. */
   clock?: Clock;
   /** Randomness for backoff jitter; default Math.random. */
@@ -251,7 +258,7 @@ export function createAiClient(options: CreateAiClientOptions): AiClient {
     calls: new Tracker<CallState>(),
     background: new BackgroundWork(),
     observer: undefined,
-    caches: clientCaches(policy, options.cacheStore, clock, events),
+    caches: clientCaches(policy, options.cacheStore, clock, events, options.cacheKeySalt),
   };
   if (options.telemetry) {
     ctx.observer = options.telemetry.observe({ breakerStates: () => breakerStates(), sinks, now: () => clock.now() });

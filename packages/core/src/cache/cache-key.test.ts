@@ -57,6 +57,13 @@ describe('cache keys', () => {
     expect(gradingPromptVersion(80)).not.toBe(gradingPromptVersion(70));
   });
 
+  it('a salt keys every field by an HMAC: a different salt, or none, gives another key', () => {
+    const keys = [undefined, 's3cret', 'other'].map((salt) => [ttsCacheKey(voice, tts, salt), evalCacheKey(chain, ev, 70, salt)]);
+    expect(new Set(keys.flat()).size).toBe(6);
+    expect(keys[1]![1]).toMatch(/^eval:[0-9a-f]{64}$/);
+    expect(evalCacheKey(chain, ev, 70, 's3cret')).toBe(keys[1]![1]);
+  });
+
   it('never carry the text itself', () => {
     expect(ttsCacheKey(voice, tts)).not.toContain('잘했어요');
     expect(evalCacheKey(chain, ev, 70)).not.toContain('물');

@@ -132,6 +132,24 @@ describe('the cache step of the call path', () => {
   });
 });
 
+describe('cacheKeySalt', () => {
+  it('a client with another salt misses on the same store and never sees the salt in a key; an empty salt is refused', async () => {
+    const store = new MemoryCacheStore();
+    const keys: string[] = [];
+    const spy: CacheStore = { get: (k) => (keys.push(k), store.get(k)), set: (k, v, ttl) => store.set(k, v, ttl), delete: (k) => store.delete(k) };
+    const make = (cacheKeySalt: string) => createAiClient({ providers: { grader: fakeEval([{ ok: true }]) }, cacheStore: spy, cacheKeySalt, policy: cachedEval });
+    const a = make('salt-one');
+    await a.eval.evaluate(evalReq);
+    expect((await a.eval.evaluate(evalReq)).meta.cache).toBe('hit');
+    const b = make('salt-two');
+    expect((await b.eval.evaluate(evalReq)).meta.cache).toBe('miss');
+    expect(keys.some((k) => k.includes('salt'))).toBe(false);
+    await a.close();
+    await b.close();
+    expect(() => make('')).toThrow(/cacheKeySalt/);
+  });
+});
+
 describe('policy cache section', () => {
   it('is off by default and validates each field, naming it', () => {
     expect(definePolicy({}).cache).toEqual({ storeTimeoutMs: 100 });

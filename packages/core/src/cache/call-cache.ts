@@ -35,7 +35,7 @@ export class CallCache {
   async lookup(): Promise<unknown> {
     const { call, cache } = this;
     const { ctx, plan } = call;
-    this.key = this.kind.key(plan.chain, call.req, ctx.policy);
+    this.key = this.kind.key(plan.chain, call.req, ctx.policy, cache.keySalt);
     for (;;) {
       const writing = cache.written(this.key);
       const fresh = writing && this.hit(writing);
@@ -80,7 +80,7 @@ export class CallCache {
     // answers for the primary's key, neither from the store nor to this flight's followers.
     // Eval keys name the whole chain already.
     const fellBack = this.kind.perStep && won.link !== plan.chain[0];
-    const storeKey = fellBack ? this.kind.key([won.link], call.req, ctx.policy) : this.key;
+    const storeKey = fellBack ? this.kind.key([won.link], call.req, ctx.policy, cache.keySalt) : this.key;
     ctx.background.run(cache.set(storeKey, encodeEntry(entry), entry));
     if (flight) cache.land(this.key, flight, fellBack ? 'own' : entry);
   }

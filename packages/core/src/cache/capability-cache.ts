@@ -18,7 +18,7 @@ export interface Revived {
 
 export interface CapabilityCache {
   /** The key: TTS on the chain's first step (a hit is what that provider would say), eval on the whole chain. */
-  key(chain: readonly KeyedProvider[], req: unknown, policy: AiPolicy): string;
+  key(chain: readonly KeyedProvider[], req: unknown, policy: AiPolicy, salt: string | undefined): string;
   /** Answers are stored under the key of the step that made them (TTS), not the chain's. */
   perStep: boolean;
   /** The parts of a winning answer worth keeping; undefined when it must not be cached. */
@@ -28,7 +28,7 @@ export interface CapabilityCache {
 }
 
 const ttsCache: CapabilityCache = {
-  key: (chain, req) => ttsCacheKey(chain[0]!, req as TtsRequest),
+  key: (chain, req, _policy, salt) => ttsCacheKey(chain[0]!, req as TtsRequest, salt),
   perStep: true,
   keep(raw) {
     const r = raw as TtsProviderResult;
@@ -50,7 +50,7 @@ const ttsCache: CapabilityCache = {
 };
 
 const evalCache: CapabilityCache = {
-  key: (chain, req, policy) => evalCacheKey(chain, req as EvalRequest, policy.capabilities.eval.passMark),
+  key: (chain, req, policy, salt) => evalCacheKey(chain, req as EvalRequest, policy.capabilities.eval.passMark, salt),
   perStep: false,
   // Only a checked grade reaches here (a schema-violating answer never wins); the checked form is what a hit returns.
   keep: (_raw, checked) => (checked === undefined ? undefined : { value: checked }),

@@ -17,8 +17,11 @@ function isStore(v: unknown): v is CacheStore {
 }
 
 /** The ResponseCache of every capability the policy caches; a capability given no store gets a MemoryCacheStore of its `maxBytes`. */
-export function clientCaches(policy: AiPolicy, option: CacheStoreOption | undefined, clock: Clock, events: AiClientEvents): Partial<Record<CachedCapability, ResponseCache>> {
+export function clientCaches(policy: AiPolicy, option: CacheStoreOption | undefined, clock: Clock, events: AiClientEvents, keySalt?: string): Partial<Record<CachedCapability, ResponseCache>> {
   const out: Partial<Record<CachedCapability, ResponseCache>> = {};
+  if (keySalt !== undefined && (typeof keySalt !== 'string' || keySalt === '')) {
+    throw new AiError('invalid_config', 'createAiClient: cacheKeySalt: must be a non-empty string', { retryable: false });
+  }
   if (option !== undefined && (typeof option !== 'object' || option === null)) {
     throw new AiError('invalid_config', 'createAiClient: cacheStore: must be a CacheStore or { tts?, eval? } of CacheStores', { retryable: false });
   }
@@ -34,7 +37,7 @@ export function clientCaches(policy: AiPolicy, option: CacheStoreOption | undefi
     }
     if (!settings) continue;
     store ??= new MemoryCacheStore({ maxBytes: settings.maxBytes, now: () => clock.now() });
-    out[capability] = new ResponseCache({ capability, store, ttlMs: settings.ttlMs, timeoutMs: policy.cache.storeTimeoutMs, clock, events });
+    out[capability] = new ResponseCache({ capability, store, ttlMs: settings.ttlMs, timeoutMs: policy.cache.storeTimeoutMs, clock, events, keySalt });
   }
   return out;
 }

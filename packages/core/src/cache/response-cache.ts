@@ -22,6 +22,8 @@ export interface ResponseCacheOptions {
   timeoutMs: number;
   clock: Clock;
   events: AiClientEvents;
+  /** Secret mixed into every key (HMAC); never stored. Default none: plain sha256. */
+  keySalt?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ function newFlight(): Flight {
 export class ResponseCache {
   readonly capability: CachedCapability;
   readonly ttlMs: number;
+  readonly keySalt: string | undefined;
   private readonly flights = new Map<string, Flight>();
   /** Entries whose store write is still on its way: served from here meanwhile, so no call misses in that gap. */
   private readonly writing = new Map<string, CacheEntry>();
@@ -55,6 +58,7 @@ export class ResponseCache {
   constructor(private readonly o: ResponseCacheOptions) {
     this.capability = o.capability;
     this.ttlMs = o.ttlMs;
+    this.keySalt = o.keySalt;
   }
 
   get store(): CacheStore {
