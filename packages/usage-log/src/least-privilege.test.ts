@@ -3,6 +3,7 @@ import { uniqueName } from '../../../test-support/db.js';
 import { useMigratedDatabase } from '../../../test-support/migrated-database.js';
 import { costSumText, makeRecord, recordId, streamId } from '../../../test-support/usage.js';
 import { quarantined, tableStats, tempDir } from '../test/sink-helpers.js';
+import { createPostgresCacheStore } from './postgres-cache-store.js';
 import { createPostgresSink } from './postgres-sink.js';
 import type { UsageLogError } from './usage-log-error.js';
 
@@ -97,5 +98,25 @@ describe.runIf(process.env.DATABASE_URL)('Postgres sink with a least-privilege r
     expect(sink.stats()).toMatchObject({ replayed: 300, failed: 0, dropped: 0 });
     expect(await tableStats(db, 'usage_cols')).toEqual({ n: 300, distinct: 300, cost: costSumText(0, 300) });
     expect(await quarantined(spillDir)).toEqual([]);
+  });
+
+  it('the cache store is refused (42501) until the role is granted SELECT, INSERT, UPDATE, DELETE on ai_response_cache; then every operation works', async () => {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: roleUrl(), max: 2 });
+    try {
+      const store = createPostgresCacheStore({ pool, schema: db.schema, maxBytes: 1_000, pruneIntervalMs: 1 });
+      await expect(store.get('tts:a')).rejects.toMatchObject({ code: '42501' });
+      await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON "${db.schema}".ai_response_cache TO "${role}"`);
+      await store.set('tts:a', new Uint8Array([1, 2]), 60_000); // insert, evict, prune
+      expect(await store.get('tts:a')).toEqual(new Uint8Array([1, 2])); // UPDATE ... RETURNING (maxBytes)
+      expect(await store.prune()).toBe(0);
+      await store.delete('tts:a');
+      expect(await store.get('tts:a')).toBeUndefined();
+      const plain = createPostgresCacheStore({ pool, schema: db.schema });
+      await plain.set('eval:b', new Uint8Array([3]), 60_000);
+      expect(await plain.get('eval:b')).toEqual(new Uint8Array([3])); // SELECT
+    } finally {
+      await pool.end();
+    }
   });
 });
