@@ -102,6 +102,6 @@ export function sinkRatioMarkdown(sink: SinkRatio, load: string): string {
     '',
     markdownTable(['round', 'sink with rollups rows/s', 'hand-written bulk insert rows/s', 'ratio'], sink.perRound.map((r, i) => [i + 1, Math.round(r.sink).toLocaleString('en-US'), Math.round(r.hand).toLocaleString('en-US'), (r.sink / r.hand).toFixed(2)])),
     '',
-    `Median: sink ${Math.round(sink.sinkMedian).toLocaleString('en-US')} rows/s, hand-written ${Math.round(sink.handMedian).toLocaleString('en-US')} rows/s: **${(sink.sinkMedian / sink.handMedian).toFixed(2)}x** (median of the per-round ratios ${median(ratios).toFixed(2)}x; goal >= 0.75x). Every round: rows = distinct ids, rollups equal the raw rows (reconcile): ${sink.correct ? 'yes' : 'NO'}.`,
+    `Median: sink ${Math.round(sink.sinkMedian).toLocaleString('en-US')} rows/s, hand-written ${Math.round(sink.handMedian).toLocaleString('en-US')} rows/s: **${(sink.sinkMedian / sink.handMedian).toFixed(3)}x** (median of the per-round ratios ${median(ratios).toFixed(3)}x; goal >= 0.75x; three decimals so that a figure just under the goal is not rounded up to it). Every round: rows = distinct ids, rollups equal the raw rows (reconcile): ${sink.correct ? 'yes' : 'NO'}.`,
   ].join('\n');
 }
