@@ -10,6 +10,7 @@ import { validateSttRequest } from '../requests/stt-request.js';
 import type { SttStream, SttStreamEvent, SttStreamRequest, SttStreamingCapable } from '../spec/streaming.js';
 import type { CallOptions, SttProvider, SttRequest, SttResult } from '../spec/types.js';
 import { EventChannel } from './event-channel.js';
+import { pumpProviderStream } from './provider-pump.js';
 import { ReplaySource, Stopper } from './replay-source.js';
 import type { AttemptTools, BodyOutcome, StreamBody } from './stream-attempt.js';
 import { StreamCall } from './stream-call.js';
@@ -124,19 +125,10 @@ function streamBody(sc: StreamCall, link: ChainLink, source: ReplaySource<Uint8A
     try {
       const stream = provider.transcribeStream(reader, req, tools.context());
       usage = stream.usage;
-      const it = stream[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          const r = await tools.scope.race(it.next());
-          if (r.done) break;
-          tools.clearFirst();
-          deliver(r.value);
-        }
-      } catch (e) {
-        error = e;
-        // The provider hears the abort on its signal; its iterator is told too, without waiting.
-        Promise.resolve(it.return?.()).then(undefined, () => {});
-      }
+      error = await pumpProviderStream(stream, (p) => tools.scope.race(p), (event) => {
+        tools.clearFirst();
+        deliver(event);
+      });
     } catch (e) {
       error = e;
     }

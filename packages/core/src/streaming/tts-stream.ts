@@ -9,6 +9,7 @@ import { microToUsd } from '../pricing/cost.js';
 import type { TtsProviderStream, TtsStream, TtsStreamingCapable, TtsStreamRequest } from '../spec/streaming.js';
 import type { CallOptions, TtsProvider, TtsRequest, TtsResult } from '../spec/types.js';
 import { EventChannel } from './event-channel.js';
+import { pumpProviderStream } from './provider-pump.js';
 import { ReplaySource, Stopper } from './replay-source.js';
 import { sentenceStream } from './sentence-synthesis.js';
 import type { AttemptTools, BodyOutcome, StreamBody } from './stream-attempt.js';
@@ -118,19 +119,11 @@ function body(sc: StreamCall, link: ChainLink, source: ReplaySource<string>, req
     let stream: TtsProviderStream | undefined;
     try {
       stream = typeof provider.synthesizeStream === 'function' ? provider.synthesizeStream(reader, req, tools.context()) : sentenceStream(provider, reader, req, tools.context());
-      const it = stream[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          const r = await tools.scope.race(it.next());
-          if (r.done) break;
-          if (r.value.byteLength === 0) continue;
-          tools.clearFirst();
-          deliver(r.value);
-        }
-      } catch (e) {
-        error = e;
-        Promise.resolve(it.return?.()).then(undefined, () => {});
-      }
+      error = await pumpProviderStream(stream, (p) => tools.scope.race(p), (chunk) => {
+        if (chunk.byteLength === 0) return;
+        tools.clearFirst();
+        deliver(chunk);
+      });
     } catch (e) {
       error = e;
     }
