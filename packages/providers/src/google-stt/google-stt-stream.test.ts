@@ -1,9 +1,9 @@
-import { createAiClient, isAiError, type SttStreamEvent } from '@korean-together/core';
+import { createAiClient, isAiError } from '@korean-together/core';
 import { ArraySink } from '@korean-together/core/testing';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { synthesizeMicrophonePcm } from '../emulators/audio.js';
-import { testAttempt } from '../shared/test-context.js';
+import { audioChunks, collect, testAttempt } from '../shared/test-context.js';
 import { whisperStt } from '../whisper/whisper-stt.js';
 import { googleStt } from './google-stt.js';
 import type { SpeechClientOptions } from './options.js';
@@ -14,23 +14,11 @@ const RATE = 16_000;
 const REQ = { encoding: 'LINEAR16' as const, sampleRateHertz: RATE, maxAudioMs: 60_000 };
 const SAID = '저는 학생입니다';
 
-/** The audio in `bytes`-sized chunks, as a microphone would hand them over; `hold` keeps it open after the last one. */
-async function* chunks(audio: Uint8Array, bytes: number, hold = false): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < audio.length; at += bytes) yield audio.subarray(at, at + bytes);
-  if (hold) await new Promise(() => {});
-}
-
-async function collect(stream: AsyncIterable<SttStreamEvent>): Promise<SttStreamEvent[]> {
-  const out: SttStreamEvent[] = [];
-  for await (const e of stream) out.push(e);
-  return out;
-}
-
 describe('googleStt().transcribeStream on the real SpeechClient against the StreamingRecognize emulator', () => {
   it('streams interim results and the final with its end time; billed the seconds Google reports', async () => {
     const stt = open();
     const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
-    const stream = stt.transcribeStream(chunks(mic, 3_200), REQ, testAttempt(20_000).ctx);
+    const stream = stt.transcribeStream(audioChunks(mic, 3_200), REQ, testAttempt(20_000).ctx);
     const events = await collect(stream);
     expect(events.filter((e) => e.type === 'interim').map((e) => e.transcript)).toContain('저는');
     const finals = events.filter((e) => e.type === 'final');
@@ -44,7 +32,7 @@ describe('googleStt().transcribeStream on the real SpeechClient against the Stre
     const stt = open();
     const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
     expect(mic.length).toBeGreaterThan(25_600);
-    const events = await collect(stt.transcribeStream(chunks(mic, mic.length), REQ, testAttempt(20_000).ctx));
+    const events = await collect(stt.transcribeStream(audioChunks(mic, mic.length), REQ, testAttempt(20_000).ctx));
     expect(events.filter((e) => e.type === 'final').map((e) => e.transcript)).toEqual([SAID]);
   });
 
@@ -53,7 +41,7 @@ describe('googleStt().transcribeStream on the real SpeechClient against the Stre
     const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
     const audioMs = (mic.length / 2 / RATE) * 1000;
     const before = emu.hits.count('google-stt');
-    const stream = stt.transcribeStream(chunks(mic, 3_200), REQ, testAttempt(20_000).ctx);
+    const stream = stt.transcribeStream(audioChunks(mic, 3_200), REQ, testAttempt(20_000).ctx);
     const events = await collect(stream);
     const streams = emu.hits.count('google-stt') - before;
     expect(streams).toBe(Math.ceil(audioMs / 500));
@@ -66,7 +54,7 @@ describe('googleStt().transcribeStream on the real SpeechClient against the Stre
   it('singleUtterance: the stream ends after the utterance although the microphone stays open', async () => {
     const stt = open();
     const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
-    const events = await collect(stt.transcribeStream(chunks(mic, 3_200, true), { ...REQ, singleUtterance: true, interimResults: false }, testAttempt(20_000).ctx));
+    const events = await collect(stt.transcribeStream(audioChunks(mic, 3_200, true), { ...REQ, singleUtterance: true, interimResults: false }, testAttempt(20_000).ctx));
     expect(events.map((e) => [e.type, e.transcript])).toEqual([['final', SAID]]);
   });
 
@@ -75,7 +63,7 @@ describe('googleStt().transcribeStream on the real SpeechClient against the Stre
     emu.faults.add({ target: 'google-stt', fault: { kind: 'fail_before_first_result', status: 14 }, times: 1 });
     const before = emu.hits.count('google-stt');
     const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
-    const error = await collect(stt.transcribeStream(chunks(mic, 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
+    const error = await collect(stt.transcribeStream(audioChunks(mic, 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
     expect(isAiError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'unavailable', retryable: true, provider: 'google-stt' });
     expect(emu.hits.count('google-stt') - before).toBe(1);
@@ -91,7 +79,7 @@ describe('googleStt().transcribeStream on the real SpeechClient against the Stre
     });
     try {
       const mic = synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
-      const stream = client.stt.transcribeStream(chunks(mic, 3_200), REQ);
+      const stream = client.stt.transcribeStream(audioChunks(mic, 3_200), REQ);
       const events = await collect(stream);
       const r = await stream.result;
       expect(events.map((e) => e.type)).toEqual(['final']);

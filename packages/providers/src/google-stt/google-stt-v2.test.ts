@@ -4,7 +4,7 @@ import { ArraySink } from '@korean-together/core/testing';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
 import { synthesizeMicrophonePcm, synthesizeWav } from '../emulators/audio.js';
-import { rejection, testAttempt } from '../shared/test-context.js';
+import { audioChunks, collect, rejection, testAttempt } from '../shared/test-context.js';
 import { whisperStt } from '../whisper/whisper-stt.js';
 import { googleStt } from './google-stt.js';
 import { v2ClientOptions } from './google-stt-v2.js';
@@ -19,24 +19,12 @@ const SAID = '저는 학생입니다';
 const mic = () => synthesizeMicrophonePcm(SAID, { sampleRateHertz: RATE });
 const billedMsOf = (pcm: Uint8Array) => Math.ceil(pcm.length / 2 / RATE) * 1000;
 
-/** The audio in `bytes`-sized chunks, as a microphone would hand them over; `hold` keeps it open after the last one. */
-async function* chunks(audio: Uint8Array, bytes: number, hold = false): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < audio.length; at += bytes) yield audio.subarray(at, at + bytes);
-  if (hold) await new Promise(() => {});
-}
-
-async function collect(stream: AsyncIterable<SttStreamEvent>): Promise<SttStreamEvent[]> {
-  const out: SttStreamEvent[] = [];
-  for await (const e of stream) out.push(e);
-  return out;
-}
-
 describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 StreamingRecognize emulator", () => {
   it('streams interim results and the final (Chirp 2 through the recognizer), billed metadata.total_billed_duration', async () => {
     const stt = open();
     expect([stt.name, stt.modelId]).toEqual(['google-stt', 'chirp_2']);
     const audio = mic();
-    const stream = stt.transcribeStream(chunks(audio, 3_200), REQ, testAttempt(20_000).ctx);
+    const stream = stt.transcribeStream(audioChunks(audio, 3_200), REQ, testAttempt(20_000).ctx);
     const events = await collect(stream);
     expect(events.filter((e) => e.type === 'interim').map((e) => e.transcript)).toContain('저는');
     const finals = events.filter((e) => e.type === 'final');
@@ -47,14 +35,14 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
   });
 
   it('interimResults: false sends no interim event', async () => {
-    const events = await collect(open().transcribeStream(chunks(mic(), 3_200), { ...REQ, interimResults: false }, testAttempt(20_000).ctx));
+    const events = await collect(open().transcribeStream(audioChunks(mic(), 3_200), { ...REQ, interimResults: false }, testAttempt(20_000).ctx));
     expect(events.map((e) => [e.type, e.transcript])).toEqual([['final', SAID]]);
   });
 
   it('splits a chunk larger than 25,600 bytes into several requests (the service refuses larger ones)', async () => {
     const audio = mic();
     expect(audio.length).toBeGreaterThan(25_600);
-    const events = await collect(open().transcribeStream(chunks(audio, audio.length), REQ, testAttempt(20_000).ctx));
+    const events = await collect(open().transcribeStream(audioChunks(audio, audio.length), REQ, testAttempt(20_000).ctx));
     expect(events.filter((e) => e.type === 'final').map((e) => e.transcript)).toEqual([SAID]);
   });
 
@@ -62,7 +50,7 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
     const stt = open({ maxStreamAudioMs: 500 });
     const audio = mic();
     const before = emu.hits.count('google-stt', 'chirp_2');
-    const stream = stt.transcribeStream(chunks(audio, 3_200), REQ, testAttempt(20_000).ctx);
+    const stream = stt.transcribeStream(audioChunks(audio, 3_200), REQ, testAttempt(20_000).ctx);
     const events = await collect(stream);
     const streams = emu.hits.count('google-stt', 'chirp_2') - before;
     expect(streams).toBe(Math.ceil(((audio.length / 2 / RATE) * 1000) / 500));
@@ -72,7 +60,7 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
   });
 
   it('singleUtterance (which v2 lacks): the stream half-closes after the first final although the microphone stays open', async () => {
-    const events = await collect(open().transcribeStream(chunks(mic(), 3_200, true), { ...REQ, singleUtterance: true, interimResults: false }, testAttempt(20_000).ctx));
+    const events = await collect(open().transcribeStream(audioChunks(mic(), 3_200, true), { ...REQ, singleUtterance: true, interimResults: false }, testAttempt(20_000).ctx));
     expect(events.map((e) => [e.type, e.transcript])).toEqual([['final', SAID]]);
   });
 
@@ -87,7 +75,7 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
   it('maps a failure before the first result to a typed retryable AiError, with no hidden client retry', async () => {
     emu.faults.add({ target: 'google-stt', fault: { kind: 'fail_before_first_result', status: 14 }, times: 1 });
     const before = emu.hits.count('google-stt');
-    const error = await collect(open().transcribeStream(chunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
+    const error = await collect(open().transcribeStream(audioChunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
     expect(isAiError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'unavailable', retryable: true, provider: 'google-stt' });
     expect((error as Error).message).toMatch(/^google-stt: v2 StreamingRecognize failed with gRPC UNAVAILABLE \(14\)/);
@@ -96,12 +84,12 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
 
   it('maps RESOURCE_EXHAUSTED with RetryInfo to rate_limited with retryAfterMs, and a mid-stream failure to unavailable', async () => {
     emu.faults.add({ target: 'google-stt', model: 'chirp_2', fault: { kind: 'status', status: 8, retryAfterSeconds: 2.5 }, times: 1 });
-    const limited = await collect(open().transcribeStream(chunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
+    const limited = await collect(open().transcribeStream(audioChunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)).catch((e: unknown) => e);
     expect(limited).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 2500, provider: 'google-stt' });
     emu.faults.add({ target: 'google-stt', model: 'chirp_2', fault: { kind: 'fail_mid_stream', afterResults: 1, status: 14 }, times: 1 });
     const seen: SttStreamEvent[] = [];
     const mid = await (async () => {
-      for await (const e of open().transcribeStream(chunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)) seen.push(e);
+      for await (const e of open().transcribeStream(audioChunks(mic(), 3_200), REQ, testAttempt(20_000).ctx)) seen.push(e);
     })().catch((e: unknown) => e);
     expect(seen.length).toBeGreaterThan(0);
     expect(mid).toMatchObject({ code: 'unavailable', retryable: true });
@@ -112,7 +100,7 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
     const client = createAiClient({ policy: { capabilities: { stt: { chain: ['google'] } } }, providers: { google: googleStt(v2()) }, sinks: [sink] });
     try {
       const audio = mic();
-      const stream = client.stt.transcribeStream(chunks(audio, 3_200), REQ);
+      const stream = client.stt.transcribeStream(audioChunks(audio, 3_200), REQ);
       await collect(stream);
       const r = await stream.result;
       expect(r.transcript).toBe(SAID);
@@ -135,7 +123,7 @@ describe("googleStt({ api: 'v2' }) on the real v2 SpeechClient against the v2 St
       sinks: [sink],
     });
     try {
-      const stream = client.stt.transcribeStream(chunks(mic(), 3_200), REQ);
+      const stream = client.stt.transcribeStream(audioChunks(mic(), 3_200), REQ);
       const events = await collect(stream);
       const r = await stream.result;
       expect(events.map((e) => e.type)).toEqual(['final']);

@@ -3,7 +3,7 @@ import { oggOpusProblem } from '@korean-together/core/provider-kit';
 import { ArraySink } from '@korean-together/core/testing';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../../../../test-support/emulators.js';
-import { testAttempt } from '../shared/test-context.js';
+import { collect, testAttempt } from '../shared/test-context.js';
 import { googleTts } from './google-tts.js';
 import type { TextToSpeechClientOptions } from './options.js';
 
@@ -21,12 +21,6 @@ async function* slowly(everyMs: number, texts: string[]): AsyncGenerator<string>
     await new Promise((r) => setTimeout(r, everyMs));
     yield t;
   }
-}
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for await (const c of stream) out.push(c);
-  return out;
 }
 
 describe('googleTts().synthesizeStream on the real TextToSpeechClient against the StreamingSynthesize emulator', () => {

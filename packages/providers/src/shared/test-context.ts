@@ -43,3 +43,16 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** The audio in `bytes`-sized chunks, as a microphone would hand them over; `hold` keeps it open after the last one. */
+export async function* audioChunks(audio: Uint8Array, bytes: number, hold = false): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < audio.length; at += bytes) yield audio.subarray(at, at + bytes);
+  if (hold) await new Promise(() => {});
+}
+
+/** Everything a stream yields, in order. */
+export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
