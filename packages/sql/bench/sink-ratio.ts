@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPostgresSink, normalizeUsage } from '../../usage-log/src/index.js';
-import { insertParams } from '../../usage-log/src/insert-statement.js';
 import type { UsageRow } from '../../usage-log/src/usage-row.js';
 import { makeRecord, streamId } from '../../../test-support/usage.js';
 import { machineLine, markdownTable } from '../../../scripts/bench-report.js';
@@ -22,6 +21,22 @@ export interface SinkRatio {
   sinkMedian: number;
   handMedian: number;
   correct: boolean;
+}
+
+/**
+ * The hand-written insert's parameters: one plain JS array per column, serialised by
+ * node-postgres, as a developer would write it (the sink builds its own array literals, see
+ * usage-log's array-literal.ts; this reference does not share that code).
+ */
+function handColumns(rows: readonly UsageRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.id), rows.map((r) => r.callId), rows.map((r) => r.attempt), rows.map((r) => r.sessionId), rows.map((r) => r.eventId),
+    rows.map((r) => r.providerType), rows.map((r) => r.providerName), rows.map((r) => r.modelId), rows.map((r) => r.tokensIn),
+    rows.map((r) => r.tokensOut), rows.map((r) => r.audioDurationMs), rows.map((r) => r.characters), rows.map((r) => r.latencyMs),
+    rows.map((r) => r.success), rows.map((r) => r.errorCode), rows.map((r) => r.errorMessage), rows.map((r) => r.estimatedCostUsd),
+    rows.map((r) => r.priceVersion), rows.map((r) => new Date(r.createdAt).toISOString()), rows.map((r) => r.tokensCachedIn ?? null),
+    rows.map((r) => r.cacheHit === true), rows.map((r) => r.savedCostUsd ?? null),
+  ];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -69,7 +84,7 @@ export async function measureSinkRatio(url: string, rows = Number(process.env.BE
           while (next < rows) {
             const b = handRows.slice(next, next + batchSize);
             next += batchSize;
-            await pool.query(handSql, insertParams(b));
+            await pool.query(handSql, handColumns(b));
           }
         }),
       );

@@ -34,4 +34,63 @@ describe('batchRollup', () => {
       { hour: '2026-03-02T00:00:00.000Z', provider_type: 'eval', provider_name: 'gemini', model_id: null, success: true, error_code: null, attempts: 1, distinct_calls: 1, calls: 1, calls_succeeded: 1, tokens_in: 1, tokens_out: null, audio_duration_ms: null, characters: null, cost_usd: '0.000001', latency_ms_sum: 11, latency_ms_min: 11, latency_ms_max: 11, cache_hits: 0, tokens_cached_in: null, saved_cost_usd: null, buckets: 122, last: 1, le9: 0, le11: 1 },
     ]);
   });
+
+  // The plain definition (string keys, BigInt micro-dollars), against which the fast one is held.
+  const reference = (rows: UsageRow[]) => {
+    const groups = new Map<string, Record<string, unknown> & { rows: UsageRow[]; distinct: number; calls: number; ok: number }>();
+    const seen = new Set<string>();
+    for (const r of rows) {
+      const hour = Math.floor(r.createdAt / 3_600_000) * 3_600_000;
+      const key = JSON.stringify([hour, r.providerType, r.providerName, r.modelId, r.success, r.errorCode]);
+      const g = groups.get(key) ?? { rows: [], distinct: 0, calls: 0, ok: 0, hour };
+      groups.set(key, g);
+      g.rows.push(r);
+      const call = JSON.stringify([Math.floor(r.createdAt / 86_400_000), r.callId, r.providerType]);
+      const once = (k: string) => !seen.has(k) && seen.add(k) !== undefined;
+      if (once(`name ${call} ${r.providerName}`)) g.distinct++;
+      if (once(`call ${call}`)) g.calls++;
+      if (r.success && once(`ok ${call}`)) g.ok++;
+    }
+    const sum = (vs: (string | null | undefined)[]) => {
+      const xs = vs.filter((v): v is string => v != null);
+      if (xs.length === 0) return null;
+      const m = xs.reduce((a, v) => a + BigInt(v.replace('.', '')), 0n).toString().padStart(7, '0');
+      return `${m.slice(0, -6)}.${m.slice(-6)}`;
+    };
+    const nsum = (vs: (number | null | undefined)[]) => (vs.every((v) => v == null) ? null : vs.reduce<number>((a, v) => a + (v ?? 0), 0));
+    return [...groups.values()].map((g) => ({
+      attempts: g.rows.length, distinct_calls: g.distinct, calls: g.calls, calls_succeeded: g.ok,
+      tokens_in: nsum(g.rows.map((r) => r.tokensIn)), cost_usd: sum(g.rows.map((r) => r.estimatedCostUsd)), saved_cost_usd: sum(g.rows.map((r) => r.savedCostUsd)),
+      latency_ms_sum: g.rows.reduce((a, r) => a + r.latencyMs, 0), latency_ms_max: Math.max(...g.rows.map((r) => r.latencyMs)),
+    }));
+  };
+
+  it.each([5, 60])('equals the plain definition for a mixed batch over %i models (a field-by-field scan, then a keyed map past 32 groups)', (models) => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) >>> 16) % n;
+    const callIds = Array.from({ length: 40 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const rows = Array.from({ length: 2000 }, () =>
+      row({
+        callId: callIds[rand(callIds.length)],
+        providerType: (['stt', 'tts', 'eval'] as const)[rand(3)],
+        providerName: ['gemini', 'openai'][rand(2)],
+        modelId: rand(4) === 0 ? null : `m${rand(models)}`,
+        success: rand(4) !== 0,
+        errorCode: rand(8) === 0 ? 'timeout' : undefined,
+        latencyMs: rand(5000),
+        tokensIn: rand(3) === 0 ? undefined : rand(1000),
+        estimatedCostUsd: rand(5) === 0 ? undefined : `${rand(1_000_000)}.${String(rand(1_000_000)).padStart(6, '0')}`,
+        savedCostUsd: rand(6) === 0 ? '999999.999999' : undefined,
+        // Across an hour and a UTC midnight.
+        createdAt: Date.parse('2026-03-01T23:00:00Z') + rand(2 * 3_600_000),
+      }),
+    );
+    const fast = (JSON.parse(batchRollup(rows)) as Record<string, unknown>[]).map((g) => ({
+      attempts: g.attempts, distinct_calls: g.distinct_calls, calls: g.calls, calls_succeeded: g.calls_succeeded, tokens_in: g.tokens_in,
+      cost_usd: g.cost_usd, saved_cost_usd: g.saved_cost_usd, latency_ms_sum: g.latency_ms_sum, latency_ms_max: g.latency_ms_max,
+    }));
+    const want = reference(rows);
+    expect(want.length).toBeGreaterThan(models > 32 ? 32 : 10);
+    expect(fast).toEqual(want);
+  });
 });

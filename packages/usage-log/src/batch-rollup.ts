@@ -26,21 +26,58 @@ function bucketOf(ms: number): number {
 
 /** A sum that stays null while every value is null, as SQL's SUM does. */
 const add = (a: number | null, b: number | null | undefined) => (b == null ? a : (a ?? 0) + b);
-const micro = (v: string | null | undefined) => (v == null ? null : BigInt(v.replace('.', '')));
 
-function decimal(m: bigint | null): string | null {
-  if (m === null) return null;
-  const s = m.toString().padStart(7, '0');
-  return `${s.slice(0, -6)}.${s.slice(-6)}`;
+/**
+ * An exact sum of the rows' decimal costs (`W.FFFFFF`, at most 999999.999999 each, as
+ * normalizeUsage writes them): whole dollars and micro-dollars are summed apart as plain numbers,
+ * each far below 2^53 for any batch (parsing every cost as a BigInt was most of this function's
+ * time), and joined once per group.
+ */
+class DecimalSum {
+  whole = 0;
+  micro = 0;
+  any = false;
+  add(v: string | null | undefined): void {
+    if (v == null) return;
+    const dot = v.indexOf('.');
+    this.any = true;
+    if (dot < 0) {
+      this.whole += Number(v);
+      return;
+    }
+    this.whole += Number(v.slice(0, dot));
+    const frac = v.slice(dot + 1);
+    this.micro += frac.length === 6 ? Number(frac) : Number(frac.padEnd(6, '0'));
+  }
+  text(): string | null {
+    if (!this.any) return null;
+    const carry = Math.floor(this.micro / 1_000_000);
+    return `${this.whole + carry}.${String(this.micro - carry * 1_000_000).padStart(6, '0')}`;
+  }
 }
 
 interface Group {
   hour: number; type: string; name: string; model: string | null; success: boolean; error: string | null;
   attempts: number; distinct: number; calls: number; callsOk: number;
-  tokensIn: number | null; tokensOut: number | null; audio: number | null; chars: number | null; cost: bigint | null;
+  tokensIn: number | null; tokensOut: number | null; audio: number | null; chars: number | null; cost: DecimalSum;
   latSum: number; latMin: number; latMax: number; buckets: number[];
-  hits: number; cached: number | null; saved: bigint | null;
+  hits: number; cached: number | null; saved: DecimalSum;
 }
+
+/** What one call did on one UTC day as one provider type, so far in the batch. */
+interface CallDay {
+  day: number;
+  type: string;
+  names: string[];
+  answered: boolean;
+}
+
+/** Batches hold a handful of groups: a scan compares fields; past this many, a keyed map. */
+const SCAN_GROUPS = 32;
+
+const sameGroup = (g: Group, hour: number, r: UsageRow) =>
+  g.hour === hour && g.type === r.providerType && g.name === r.providerName && g.model === r.modelId && g.success === r.success && g.error === r.errorCode;
+const groupKey = (hour: number, r: UsageRow) => `${hour}|${r.providerType}|${r.providerName}|${r.modelId ?? '\u0000'}|${r.success}|${r.errorCode ?? '\u0000'}`;
 
 /**
  * The hourly rollup rows of one batch, as ai_usage_log_insert (migration 000006) would compute
@@ -51,62 +88,83 @@ interface Group {
  * sums exact (costs as decimal strings), histograms cumulative.
  */
 export function batchRollup(rows: readonly UsageRow[]): string {
-  const groups = new Map<string, Group>();
-  const names = new Set<string>();
-  const calls = new Map<string, Group | null>();
-  const answered = new Set<string>();
+  // (Field comparisons and maps keyed by the rows' own strings: building a key string per row
+  // was most of this function's time.)
+  const list: Group[] = [];
+  let keyed: Map<string, Group> | null = null;
+  let last: Group | null = null;
+  const calls = new Map<string, CallDay | CallDay[]>();
   for (const r of rows) {
     const hour = Math.floor(r.createdAt / HOUR_MS) * HOUR_MS;
-    const key = `${hour}|${r.providerType}|${r.providerName}|${r.modelId ?? '\u0000'}|${r.success}|${r.errorCode ?? '\u0000'}`;
-    let g = groups.get(key);
+    let g: Group | null | undefined = last !== null && sameGroup(last, hour, r) ? last : null;
     if (!g) {
-      g = {
-        hour, type: r.providerType, name: r.providerName, model: r.modelId, success: r.success, error: r.errorCode,
-        attempts: 0, distinct: 0, calls: 0, callsOk: 0, tokensIn: null, tokensOut: null, audio: null, chars: null, cost: null,
-        latSum: 0, latMin: r.latencyMs, latMax: r.latencyMs, buckets: new Array<number>(UPPERS.length).fill(0), hits: 0, cached: null, saved: null,
-      };
-      groups.set(key, g);
+      if (keyed) g = keyed.get(groupKey(hour, r));
+      else for (let k = 0; k < list.length && !g; k++) if (sameGroup(list[k]!, hour, r)) g = list[k];
+      if (!g) {
+        g = {
+          hour, type: r.providerType, name: r.providerName, model: r.modelId, success: r.success, error: r.errorCode,
+          attempts: 0, distinct: 0, calls: 0, callsOk: 0, tokensIn: null, tokensOut: null, audio: null, chars: null, cost: new DecimalSum(),
+          latSum: 0, latMin: r.latencyMs, latMax: r.latencyMs, buckets: new Array<number>(UPPERS.length).fill(0), hits: 0, cached: null, saved: new DecimalSum(),
+        };
+        list.push(g);
+        if (keyed) keyed.set(groupKey(hour, r), g);
+        else if (list.length > SCAN_GROUPS) keyed = new Map(list.map((x) => [groupKey(x.hour, { providerType: x.type, providerName: x.name, modelId: x.model, success: x.success, errorCode: x.error } as UsageRow), x]));
+      }
+      last = g;
     }
     g.attempts++;
     g.tokensIn = add(g.tokensIn, r.tokensIn);
     g.tokensOut = add(g.tokensOut, r.tokensOut);
     g.audio = add(g.audio, r.audioDurationMs);
     g.chars = add(g.chars, r.characters);
-    const c = micro(r.estimatedCostUsd);
-    if (c !== null) g.cost = (g.cost ?? 0n) + c;
+    g.cost.add(r.estimatedCostUsd);
     g.latSum += r.latencyMs;
     if (r.latencyMs < g.latMin) g.latMin = r.latencyMs;
     if (r.latencyMs > g.latMax) g.latMax = r.latencyMs;
     g.buckets[bucketOf(r.latencyMs)]!++;
     if (r.cacheHit === true) g.hits++;
     g.cached = add(g.cached, r.tokensCachedIn);
-    const s = micro(r.savedCostUsd);
-    if (s !== null) g.saved = (g.saved ?? 0n) + s;
+    g.saved.add(r.savedCostUsd);
 
-    const call = `${Math.floor(r.createdAt / DAY_MS)}|${r.callId}|${r.providerType}`;
-    const name = `${call}|${r.providerName}`;
-    if (!names.has(name)) {
-      names.add(name);
-      g.distinct++;
-    }
-    if (!calls.has(call)) {
-      calls.set(call, g);
+    // Each (UTC day, call, type) counts one call, and one answered call at its first success;
+    // each (UTC day, call, type, name) one distinct call.
+    const day = Math.floor(r.createdAt / DAY_MS);
+    const seen = calls.get(r.callId);
+    let cd: CallDay | undefined;
+    if (seen === undefined) {
+      cd = { day, type: r.providerType, names: [], answered: false };
+      calls.set(r.callId, cd);
+      g.calls++;
+    } else if (Array.isArray(seen)) {
+      cd = seen.find((c) => c.day === day && c.type === r.providerType);
+      if (!cd) {
+        seen.push((cd = { day, type: r.providerType, names: [], answered: false }));
+        g.calls++;
+      }
+    } else if (seen.day === day && seen.type === r.providerType) cd = seen;
+    else {
+      cd = { day, type: r.providerType, names: [], answered: false };
+      calls.set(r.callId, [seen, cd]);
       g.calls++;
     }
-    if (r.success && !answered.has(call)) {
-      answered.add(call);
+    if (!cd.names.includes(r.providerName)) {
+      cd.names.push(r.providerName);
+      g.distinct++;
+    }
+    if (r.success && !cd.answered) {
+      cd.answered = true;
       g.callsOk++;
     }
   }
-  const out = [...groups.values()].map((g) => {
+  const out = list.map((g) => {
     let run = 0;
     return {
       hour: new Date(g.hour).toISOString(), provider_type: g.type, provider_name: g.name, model_id: g.model, success: g.success, error_code: g.error,
       attempts: g.attempts, distinct_calls: g.distinct, calls: g.calls, calls_succeeded: g.callsOk,
-      tokens_in: g.tokensIn, tokens_out: g.tokensOut, audio_duration_ms: g.audio, characters: g.chars, cost_usd: decimal(g.cost),
+      tokens_in: g.tokensIn, tokens_out: g.tokensOut, audio_duration_ms: g.audio, characters: g.chars, cost_usd: g.cost.text(),
       latency_ms_sum: g.latSum, latency_ms_min: g.latMin, latency_ms_max: g.latMax,
       latency_histogram: g.buckets.map((n) => (run += n)),
-      cache_hits: g.hits, tokens_cached_in: g.cached, saved_cost_usd: decimal(g.saved),
+      cache_hits: g.hits, tokens_cached_in: g.cached, saved_cost_usd: g.saved.text(),
     };
   });
   return JSON.stringify(out);

@@ -1,3 +1,4 @@
+import { plainArrayLiteral, textArrayLiteral } from './array-literal.js';
 import { batchRollup } from './batch-rollup.js';
 import { quoteIdentifier } from './identifier.js';
 import type { UsageRow } from './usage-row.js';
@@ -79,34 +80,37 @@ export function insertStatement(schema: string, table: string): InsertStatement 
   };
 }
 
-/** The statement's parameters for `rows`, column by column. */
-export function insertParams(rows: readonly UsageRow[]): unknown[][] {
-  const n = rows.length;
-  const cols: unknown[][] = COLUMNS.map(() => new Array(n));
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    cols[0]![i] = r.id;
-    cols[1]![i] = r.callId;
-    cols[2]![i] = r.attempt;
-    cols[3]![i] = r.sessionId;
-    cols[4]![i] = r.eventId;
-    cols[5]![i] = r.providerType;
-    cols[6]![i] = r.providerName;
-    cols[7]![i] = r.modelId;
-    cols[8]![i] = r.tokensIn;
-    cols[9]![i] = r.tokensOut;
-    cols[10]![i] = r.audioDurationMs;
-    cols[11]![i] = r.characters;
-    cols[12]![i] = r.latencyMs;
-    cols[13]![i] = r.success;
-    cols[14]![i] = r.errorCode;
-    cols[15]![i] = r.errorMessage;
-    cols[16]![i] = r.estimatedCostUsd;
-    cols[17]![i] = r.priceVersion;
-    cols[18]![i] = new Date(r.createdAt).toISOString();
-    cols[19]![i] = r.tokensCachedIn ?? null;
-    cols[20]![i] = r.cacheHit === true;
-    cols[21]![i] = r.savedCostUsd ?? null;
-  }
-  return cols;
+/** The statement's parameters for `rows`, column by column, each as a Postgres array literal. */
+export function insertParams(rows: readonly UsageRow[]): string[] {
+  const col = <T extends string | number | boolean | null | undefined>(f: (r: UsageRow) => T) => {
+    const out = new Array<T>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = f(rows[i]!);
+    return out;
+  };
+  // UUIDs, numbers, booleans, ISO timestamps and decimal strings (as normalizeUsage writes them)
+  // need no quoting; every text column is quoted.
+  return [
+    plainArrayLiteral(col((r) => r.id)),
+    plainArrayLiteral(col((r) => r.callId)),
+    plainArrayLiteral(col((r) => r.attempt)),
+    plainArrayLiteral(col((r) => r.sessionId)),
+    plainArrayLiteral(col((r) => r.eventId)),
+    textArrayLiteral(col((r) => r.providerType)),
+    textArrayLiteral(col((r) => r.providerName)),
+    textArrayLiteral(col((r) => r.modelId)),
+    plainArrayLiteral(col((r) => r.tokensIn)),
+    plainArrayLiteral(col((r) => r.tokensOut)),
+    plainArrayLiteral(col((r) => r.audioDurationMs)),
+    plainArrayLiteral(col((r) => r.characters)),
+    plainArrayLiteral(col((r) => r.latencyMs)),
+    plainArrayLiteral(col((r) => r.success)),
+    textArrayLiteral(col((r) => r.errorCode)),
+    textArrayLiteral(col((r) => r.errorMessage)),
+    plainArrayLiteral(col((r) => r.estimatedCostUsd)),
+    textArrayLiteral(col((r) => r.priceVersion)),
+    plainArrayLiteral(col((r) => new Date(r.createdAt).toISOString())),
+    plainArrayLiteral(col((r) => r.tokensCachedIn ?? null)),
+    plainArrayLiteral(col((r) => r.cacheHit === true)),
+    plainArrayLiteral(col((r) => r.savedCostUsd ?? null)),
+  ];
 }
