@@ -3,6 +3,10 @@ import { fileURLToPath } from 'node:url';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+const ALL_TESTS = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'];
+/** The tests whose database is the server named by DATABASE_URL, or PGlite without it (test-support/db.ts). */
+const DATABASE_TESTS = ['packages/sql/src/**/*.test.ts', 'packages/usage-log/src/**/*.test.ts', 'packages/usage-log/test/**/*.test.ts', 'examples/server/src/stats.test.ts'];
+
 // Tests import sibling packages by their public names; resolve those to source so a test run
 // never depends on a stale build.
 export default defineConfig({
@@ -20,10 +24,19 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ALL_TESTS,
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ['./scripts/test-global-setup.ts'],
+    // With DATABASE_URL set, the database tests run twice: on that server, and again on embedded
+    // PGlite (DATABASE_URL blanked for those workers), so both backends are exercised by every
+    // run of `pnpm test`, CI's included. Without it they run once, on PGlite.
+    ...(process.env.DATABASE_URL && {
+      projects: [
+        { extends: true, test: { name: 'server' } },
+        { extends: true, test: { name: 'pglite', include: DATABASE_TESTS, env: { DATABASE_URL: '' } } },
+      ],
+    }),
   },
 });
