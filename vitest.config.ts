@@ -24,7 +24,6 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ALL_TESTS,
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -32,11 +31,14 @@ export default defineConfig({
     // With DATABASE_URL set, the database tests run twice: on that server, and again on embedded
     // PGlite (DATABASE_URL blanked for those workers), so both backends are exercised by every
     // run of `pnpm test`, CI's included. Without it they run once, on PGlite.
-    ...(process.env.DATABASE_URL && {
-      projects: [
-        { extends: true, test: { name: 'server' } },
-        { extends: true, test: { name: 'pglite', include: DATABASE_TESTS, env: { DATABASE_URL: '' } } },
-      ],
-    }),
+    // (Each project names its own files: an extending project's include would add to the root's.)
+    ...(process.env.DATABASE_URL
+      ? {
+          projects: [
+            { extends: true, test: { name: 'server', include: ALL_TESTS } },
+            { extends: true, test: { name: 'pglite', include: DATABASE_TESTS, env: { DATABASE_URL: '' } } },
+          ],
+        }
+      : { include: ALL_TESTS }),
   },
 });

@@ -113,7 +113,7 @@ export function sinkRatioMarkdown(sink: SinkRatio, load: string): string {
     '',
     `${machineLine()}; Postgres on the same machine; 1-minute load average ${load} when the run started (the machine is shared). Command: \`${sink.rounds === 3 ? '' : `BENCH_SINK_ROUNDS=${sink.rounds} `}pnpm --filter @korean-together/sql bench:sink-ratio\` (also part of \`bench\`).`,
     '',
-    `${sink.rows.toLocaleString('en-US')} rows per round, batches of ${sink.batchSize}, ${sink.connections} connections each, into the same migrated \`ai_usage_log\`; the sink (\`createPostgresSink\`, rows and rollups through \`ai_usage_log_insert\`) and a hand-written \`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING\` of the same rows (fresh ids), ${sink.rounds} alternating rounds.`,
+    `${sink.rows.toLocaleString('en-US')} rows per round, batches of ${sink.batchSize}, ${sink.connections} connections each, into the same migrated \`ai_usage_log\`; the sink (\`createPostgresSink\`, rows and rollups through \`ai_usage_log_insert\`) and a hand-written \`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING\` of the same rows (fresh ids; one plain JS array per column, serialised by node-postgres), ${sink.rounds} alternating rounds. The sink's time includes validating each record and computing each batch's rollup; the hand-written insert gets the rows already validated.`,
     '',
     markdownTable(['round', 'sink with rollups rows/s', 'hand-written bulk insert rows/s', 'ratio'], sink.perRound.map((r, i) => [i + 1, Math.round(r.sink).toLocaleString('en-US'), Math.round(r.hand).toLocaleString('en-US'), (r.sink / r.hand).toFixed(2)])),
     '',
