@@ -6,6 +6,7 @@
 //
 //   pnpm --filter @korean-together/sql bench      (needs DATABASE_URL; about 25 minutes on 2 cores)
 //   pnpm --filter @korean-together/sql bench:sink-ratio   (the sink ratio alone, a minute or two)
+//   pnpm --filter @korean-together/sql bench:sink-parts   (where a batch's time goes, a minute)
 //
 // Every table lives in a scratch schema that is dropped afterwards.
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { migrate } from '../src/migrate.js';
 import { measureConversion, createOldSchema } from './conversion.js';
 import { measurePartitionChoice } from './partition-choice.js';
 import * as before from './stats-before.js';
+import { measureSinkParts, printSinkParts, sinkPartsMarkdown } from './sink-parts.js';
 import { measureSinkRatio, sinkRatioMarkdown } from './sink-ratio.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
@@ -193,6 +195,8 @@ async function main(): Promise<void> {
   const conversion = await measureConversion(url, Number(process.env.BENCH_CONVERT_ROWS ?? 3_000_000));
   console.log('sink with rollups vs hand-written bulk insert...');
   const sink = await measureSinkRatio(url);
+  console.log('where a usage batch\'s time goes...');
+  const parts = await measureSinkParts(url);
   console.log('stats queries before and after...');
   const stats = await measureStats(url);
 
@@ -205,6 +209,7 @@ async function main(): Promise<void> {
   const layoutRows = layout.map((l) => [l.layout, l.partitions, l.indexes, l.insertRowsPerSecond.toLocaleString('en-US'), l.callLookupMs.toFixed(2), l.dayCountMs.toFixed(2)]);
   printTable(layoutCols, layoutRows);
   console.log(sink);
+  printSinkParts(parts);
   console.log(conversion);
 
   const md = [
@@ -224,6 +229,10 @@ async function main(): Promise<void> {
     '<!-- bench:usage-log-sink-ratio -->',
     sinkRatioMarkdown(sink, load),
     '<!-- /bench:usage-log-sink-ratio -->',
+    '',
+    '<!-- bench:usage-log-sink-parts -->',
+    sinkPartsMarkdown(parts, load),
+    '<!-- /bench:usage-log-sink-parts -->',
     '',
     '### Converting an existing install (migration 000003)',
     '',

@@ -28,7 +28,7 @@ export interface SinkRatio {
  * node-postgres, as a developer would write it (the sink builds its own array literals, see
  * usage-log's array-literal.ts; this reference does not share that code).
  */
-function handColumns(rows: readonly UsageRow[]): unknown[][] {
+export function handColumns(rows: readonly UsageRow[]): unknown[][] {
   return [
     rows.map((r) => r.id), rows.map((r) => r.callId), rows.map((r) => r.attempt), rows.map((r) => r.sessionId), rows.map((r) => r.eventId),
     rows.map((r) => r.providerType), rows.map((r) => r.providerName), rows.map((r) => r.modelId), rows.map((r) => r.tokensIn),
@@ -37,6 +37,13 @@ function handColumns(rows: readonly UsageRow[]): unknown[][] {
     rows.map((r) => r.priceVersion), rows.map((r) => new Date(r.createdAt).toISOString()), rows.map((r) => r.tokensCachedIn ?? null),
     rows.map((r) => r.cacheHit === true), rows.map((r) => r.savedCostUsd ?? null),
   ];
+}
+
+/** The hand-written bulk insert into `schema`'s ai_usage_log: every column from `unnest`, ON CONFLICT DO NOTHING. */
+export function handInsertSql(schema: string): string {
+  const cols = 'id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, error_code, error_message, estimated_cost_usd, price_version, created_at, tokens_cached_in, cache_hit, saved_cost_usd';
+  const types = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'bool', 'text', 'text', 'numeric', 'text', 'timestamptz', 'int', 'bool', 'numeric'];
+  return `INSERT INTO "${schema}".ai_usage_log (${cols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ON CONFLICT DO NOTHING`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -51,9 +58,7 @@ export async function measureSinkRatio(url: string, rows = Number(process.env.BE
   let correct = true;
   try {
     await migrate({ client: pool, schema });
-    const cols = 'id, call_id, attempt, session_id, event_id, provider_type, provider_name, model_id, tokens_in, tokens_out, audio_duration_ms, characters, latency_ms, success, error_code, error_message, estimated_cost_usd, price_version, created_at, tokens_cached_in, cache_hit, saved_cost_usd';
-    const types = ['uuid', 'uuid', 'int', 'uuid', 'uuid', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'bool', 'text', 'text', 'numeric', 'text', 'timestamptz', 'int', 'bool', 'numeric'];
-    const handSql = `INSERT INTO "${schema}".ai_usage_log (${cols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ON CONFLICT DO NOTHING`;
+    const handSql = handInsertSql(schema);
     const start = Date.now() - 3_600_000;
     const handStreams: string[] = [];
     for (let round = 0; round < rounds; round++) {
