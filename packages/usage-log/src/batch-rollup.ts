@@ -77,7 +77,10 @@ const SCAN_GROUPS = 32;
 
 const sameGroup = (g: Group, hour: number, r: UsageRow) =>
   g.hour === hour && g.type === r.providerType && g.name === r.providerName && g.model === r.modelId && g.success === r.success && g.error === r.errorCode;
-const groupKey = (hour: number, r: UsageRow) => `${hour}|${r.providerType}|${r.providerName}|${r.modelId ?? '\u0000'}|${r.success}|${r.errorCode ?? '\u0000'}`;
+// NUL between the fields: normalizeUsage removes it from every text, so no two groups share a
+// key (a '|' could sit inside a provider name); a null model or code is tagged apart from text.
+const groupKey = (hour: number, r: UsageRow) =>
+  `${hour}\u0000${r.providerType}\u0000${r.providerName}\u0000${r.modelId === null ? 'N' : `S${r.modelId}`}\u0000${r.success}\u0000${r.errorCode === null ? 'N' : `S${r.errorCode}`}`;
 
 /**
  * The hourly rollup rows of one batch, as ai_usage_log_insert (migration 000006) would compute

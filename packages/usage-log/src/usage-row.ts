@@ -191,12 +191,25 @@ function stripNul(s: string): string {
   return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
 }
 
-function cut(raw: string, max: number, c: { clamped: boolean }): string {
+// Half of a surrogate pair with no other half: not text. Postgres refuses it in JSON (the
+// sink's batch rollup carries names and codes), and UTF-8 cannot hold it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The text with NULs removed and lone surrogates replaced by U+FFFD. */
+function wellFormed(raw: string): string {
   const s = stripNul(raw);
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATE, '\uFFFD') : s;
+}
+
+/** At most `max` UTF-16 units, never ending inside a surrogate pair. */
+function cut(raw: string, max: number, c: { clamped: boolean }): string {
+  const s = wellFormed(raw);
   if (s !== raw) c.clamped = true;
   if (s.length <= max) return s;
   c.clamped = true;
-  return s.slice(0, max);
+  const end = /[\uD800-\uDBFF]/.test(s[max - 1]!) ? max - 1 : max;
+  return s.slice(0, end);
 }
 
 function optionalText(v: unknown, max: number, c: { clamped: boolean }): string | null {
@@ -214,15 +227,12 @@ function errorText(input: unknown, c: { clamped: boolean }): string | null {
     c.clamped = true;
     return null;
   }
-  let v = input;
-  if (v.includes('\u0000')) {
-    c.clamped = true;
-    v = stripNul(v);
-  }
+  const v = wellFormed(input.length > 4 * MAX_ERROR_MESSAGE ? input.slice(0, 4 * MAX_ERROR_MESSAGE) : input);
+  if (v !== input) c.clamped = true;
   // Most messages are short and clean: one regex test instead of safeProviderText's five replaces.
   if (v.length <= MAX_ERROR_MESSAGE && !NEEDS_SANITISING.test(v)) return v;
   // The core already sanitises messages; redact again so nothing secret-looking is ever stored.
-  const safe = safeProviderText(v.length > 4 * MAX_ERROR_MESSAGE ? v.slice(0, 4 * MAX_ERROR_MESSAGE) : v, MAX_ERROR_MESSAGE);
+  const safe = wellFormed(safeProviderText(v, MAX_ERROR_MESSAGE));
   if (safe !== v) c.clamped = true;
   return safe;
 }
