@@ -30,8 +30,7 @@ const add = (a: number | null, b: number | null | undefined) => (b == null ? a :
 /**
  * An exact sum of the rows' decimal costs (`W.FFFFFF`, at most 999999.999999 each, as
  * normalizeUsage writes them): whole dollars and micro-dollars are summed apart as plain numbers,
- * each far below 2^53 for any batch (parsing every cost as a BigInt was most of this function's
- * time), and joined once per group.
+ * each far below 2^53 for any batch, and joined once per group, so no BigInt per row.
  */
 class DecimalSum {
   whole = 0;
@@ -79,8 +78,9 @@ const sameGroup = (g: Group, hour: number, r: UsageRow) =>
   g.hour === hour && g.type === r.providerType && g.name === r.providerName && g.model === r.modelId && g.success === r.success && g.error === r.errorCode;
 // NUL between the fields: normalizeUsage removes it from every text, so no two groups share a
 // key (a '|' could sit inside a provider name); a null model or code is tagged apart from text.
-const groupKey = (hour: number, r: UsageRow) =>
-  `${hour}\u0000${r.providerType}\u0000${r.providerName}\u0000${r.modelId === null ? 'N' : `S${r.modelId}`}\u0000${r.success}\u0000${r.errorCode === null ? 'N' : `S${r.errorCode}`}`;
+const groupKey = (hour: number, type: string, name: string, model: string | null, success: boolean, error: string | null) =>
+  `${hour}\u0000${type}\u0000${name}\u0000${model === null ? 'N' : `S${model}`}\u0000${success}\u0000${error === null ? 'N' : `S${error}`}`;
+const rowKey = (hour: number, r: UsageRow) => groupKey(hour, r.providerType, r.providerName, r.modelId, r.success, r.errorCode);
 
 /**
  * The hourly rollup rows of one batch, as ai_usage_log_insert (migration 000006) would compute
@@ -96,12 +96,12 @@ export function batchRollup(rows: readonly UsageRow[]): string {
   const list: Group[] = [];
   let keyed: Map<string, Group> | null = null;
   let last: Group | null = null;
-  const calls = new Map<string, CallDay | CallDay[]>();
+  const calls = new Map<string, CallDay[]>();
   for (const r of rows) {
     const hour = Math.floor(r.createdAt / HOUR_MS) * HOUR_MS;
     let g: Group | null | undefined = last !== null && sameGroup(last, hour, r) ? last : null;
     if (!g) {
-      if (keyed) g = keyed.get(groupKey(hour, r));
+      if (keyed) g = keyed.get(rowKey(hour, r));
       else for (let k = 0; k < list.length && !g; k++) if (sameGroup(list[k]!, hour, r)) g = list[k];
       if (!g) {
         g = {
@@ -110,8 +110,8 @@ export function batchRollup(rows: readonly UsageRow[]): string {
           latSum: 0, latMin: r.latencyMs, latMax: r.latencyMs, buckets: new Array<number>(UPPERS.length).fill(0), hits: 0, cached: null, saved: new DecimalSum(),
         };
         list.push(g);
-        if (keyed) keyed.set(groupKey(hour, r), g);
-        else if (list.length > SCAN_GROUPS) keyed = new Map(list.map((x) => [groupKey(x.hour, { providerType: x.type, providerName: x.name, modelId: x.model, success: x.success, errorCode: x.error } as UsageRow), x]));
+        if (keyed) keyed.set(rowKey(hour, r), g);
+        else if (list.length > SCAN_GROUPS) keyed = new Map(list.map((x) => [groupKey(x.hour, x.type, x.name, x.model, x.success, x.error), x]));
       }
       last = g;
     }
@@ -132,22 +132,11 @@ export function batchRollup(rows: readonly UsageRow[]): string {
     // Each (UTC day, call, type) counts one call, and one answered call at its first success;
     // each (UTC day, call, type, name) one distinct call.
     const day = Math.floor(r.createdAt / DAY_MS);
-    const seen = calls.get(r.callId);
-    let cd: CallDay | undefined;
-    if (seen === undefined) {
-      cd = { day, type: r.providerType, names: [], answered: false };
-      calls.set(r.callId, cd);
-      g.calls++;
-    } else if (Array.isArray(seen)) {
-      cd = seen.find((c) => c.day === day && c.type === r.providerType);
-      if (!cd) {
-        seen.push((cd = { day, type: r.providerType, names: [], answered: false }));
-        g.calls++;
-      }
-    } else if (seen.day === day && seen.type === r.providerType) cd = seen;
-    else {
-      cd = { day, type: r.providerType, names: [], answered: false };
-      calls.set(r.callId, [seen, cd]);
+    let days = calls.get(r.callId);
+    if (days === undefined) calls.set(r.callId, (days = []));
+    let cd = days.find((c) => c.day === day && c.type === r.providerType);
+    if (cd === undefined) {
+      days.push((cd = { day, type: r.providerType, names: [], answered: false }));
       g.calls++;
     }
     if (!cd.names.includes(r.providerName)) {
