@@ -1,8 +1,8 @@
 // Postgres array literals (`{a,b,NULL}`) built straight from a batch's values. node-postgres
 // turns a JS array parameter into the same text, but quotes and escapes every element with two
 // regular expressions through a generic per-element path: for a 1,000-row batch of 22 columns
-// that was the largest single cost of the sink's own CPU (measured in docs/BENCHMARKS.md,
-// usage-log-sink-ratio). The server parses either text the same way.
+// that was the largest single cost of the sink's own CPU (docs/BENCHMARKS.md,
+// usage-log-sink-parts). The server parses either text the same way.
 
 /** A column of values that never need quoting: numbers, booleans, UUIDs, ISO timestamps, decimals. */
 export function plainArrayLiteral(values: readonly (string | number | boolean | null | undefined)[]): string {
