@@ -27,8 +27,9 @@ interface Session {
   next(type: string): Promise<Record<string, any>>;
 }
 
-async function open(): Promise<Session> {
-  const ws = new WebSocket(`${s.baseUrl.replace('http', 'ws')}/v1/turns/live`);
+/** A live turn's socket on the stack at `baseUrl` (the file's own stack unless told). */
+async function open(baseUrl = s.baseUrl): Promise<Session> {
+  const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/turns/live`);
   const messages: Record<string, any>[] = [];
   const audio: Buffer[] = [];
   const waiters: { type: string; resolve: (m: Record<string, any>) => void }[] = [];
@@ -243,13 +244,7 @@ describe('GET /v1/turns/live grading ahead of the end of speech', () => {
   });
 
   it('a guess the final transcript does not match is aborted, keeps its usage row, and the real transcript is graded', async () => {
-    const ws = new WebSocket(`${s2.baseUrl.replace('http', 'ws')}/v1/turns/live`);
-    const messages: Record<string, any>[] = [];
-    ws.on('message', (data: Buffer, binary: boolean) => {
-      if (!binary) messages.push(JSON.parse(data.toString()));
-    });
-    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    await new Promise((resolve) => ws.once('open', resolve));
+    const { ws, messages, closed } = await open(s2.baseUrl);
     const sessionId = crypto.randomUUID();
     ws.send(start({ sessionId }));
     const pcm = synthesizeMicrophonePcm('저는 학생입니다', { sampleRateHertz: RATE });
@@ -259,7 +254,7 @@ describe('GET /v1/turns/live grading ahead of the end of speech', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     ws.send(JSON.stringify({ type: 'end' }));
-    expect(await closed).toBe(LIVE_CLOSE.done);
+    expect((await closed).code).toBe(LIVE_CLOSE.done);
     const done = messages.find((m) => m.type === 'done')!;
     expect(done.calls.map((c: { purpose: string; ok: boolean }) => [c.purpose, c.ok])).toEqual([
       ['transcribe answer', true],
@@ -284,20 +279,14 @@ describe('GET /v1/turns/live during shutdown', () => {
     const turns3: LiveTurn[] = [];
     const s3 = await startStack({ label: 'live_turn_shutdown', shutdownDeadlineMs: 300, live: { onTurn: (t) => turns3.push(t) } });
     try {
-      const ws = new WebSocket(`${s3.baseUrl.replace('http', 'ws')}/v1/turns/live`);
-      const messages: Record<string, any>[] = [];
-      ws.on('message', (data: Buffer, binary: boolean) => {
-        if (!binary) messages.push(JSON.parse(data.toString()));
-      });
-      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-      await new Promise((resolve) => ws.once('open', resolve));
+      const { ws, messages, closed } = await open(s3.baseUrl);
       const sessionId = crypto.randomUUID();
       ws.send(start({ sessionId }));
       ws.send(synthesizeMicrophonePcm('저는 학생입니다', { sampleRateHertz: RATE }).subarray(0, 6400));
       await new Promise((r) => setTimeout(r, 100));
       // The learner is still speaking when the server is told to stop.
       const stopping = s3.server.shutdown();
-      expect(await closed).toBe(LIVE_CLOSE.goingAway);
+      expect((await closed).code).toBe(LIVE_CLOSE.goingAway);
       expect(messages.find((m) => m.type === 'error')).toMatchObject({ code: 'unavailable' });
       const { forced } = await stopping;
       expect(forced).toBe(true);

@@ -1,10 +1,9 @@
 // The data path of one call, top to bottom. What differs between STT, TTS and eval comes from
 // the capability's descriptor (capabilities/); the steps below are the same for all three.
-import { AiError } from './errors/ai-error.js';
 import { microToUsd } from './pricing/cost.js';
 import type { CallOptions, ResultMeta } from './spec/types.js';
 import { openCache } from './cache/call-cache.js';
-import { callError } from './engine/call-error.js';
+import { budgetRefusal, callError } from './engine/call-error.js';
 import { CallState } from './engine/call-state.js';
 import { reserveCall, settleCall } from './engine/reservation.js';
 import type { CallContext, CapabilityPlan } from './engine/runtime.js';
@@ -57,11 +56,8 @@ export async function runCall(ctx: CallContext, plan: CapabilityPlan, req: unkno
 
 function winnerOf(call: CallState, walked: WalkResult<Won>): Won {
   if (walked.ok) return walked.value;
-  const { budgetFailure } = call;
-  if (budgetFailure) {
-    // Refused (or the store failed) before an attempt: keep the budget's own code.
-    throw new AiError(budgetFailure.code, budgetFailure.message, { retryable: budgetFailure.retryable, attempts: call.attempts, cause: budgetFailure });
-  }
+  const refusal = budgetRefusal(call);
+  if (refusal) throw refusal;
   throw callError(call.plan.capability, call.operation, walked.errors, call.attempts, call.cause, call.deadlineMs);
 }
 

@@ -1,5 +1,5 @@
 // The AiErrors a call ends with, and those its own aborts give an attempt.
-import { AiError, isAiError } from '../errors/ai-error.js';
+import { AiError, isAiError, type AiErrorCode } from '../errors/ai-error.js';
 import type { AbortCause } from '../policy/abort-reason.js';
 import type { AttemptInfo, Capability } from '../spec/types.js';
 
@@ -34,6 +34,23 @@ export function unexpectedProviderError(key: string, e: unknown): AiError {
   // Only the error's kind goes into the message and the cause: a foreign error's text may
   // quote the request, and the error itself may hold request bodies or headers.
   return new AiError('unavailable', `${key}: provider failed unexpectedly (${kind})`, { provider: key, retryable: true, cause: { kind } });
+}
+
+/**
+ * The error of a call the budget refused (or whose budget store failed) before any attempt,
+ * keeping the budget's own code; undefined when the budget let every step through.
+ */
+export function budgetRefusal(call: { budgetFailure: AiError | undefined; attempts: AttemptInfo[] }): AiError | undefined {
+  const f = call.budgetFailure;
+  return f && new AiError(f.code, f.message, { retryable: f.retryable, attempts: call.attempts, cause: f });
+}
+
+/**
+ * The code of a stream that failed after it had delivered output: 'cancelled' when the caller
+ * or close() stopped it, else the last attempt's code ('unavailable' for a foreign error).
+ */
+export function interruptedCode(cause: AbortCause | undefined, last: unknown): AiErrorCode {
+  return cause === 'caller' || cause === 'closing' ? 'cancelled' : isAiError(last) ? last.code : 'unavailable';
 }
 
 /** The error of a call whose walk found no answer. */

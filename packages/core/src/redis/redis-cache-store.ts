@@ -23,18 +23,21 @@ export interface RedisCacheStoreOptions {
   redisOptions?: RedisOptions;
 }
 
+// Takes one member out of the size accounting (sizes, total, lru); its value key is left alone.
+const FORGET_LUA = (member: string) => `
+local old = redis.call('HGET', KEYS[3], ${member})
+if old then
+  redis.call('DECRBY', KEYS[4], old)
+  redis.call('HDEL', KEYS[3], ${member})
+  redis.call('ZREM', KEYS[2], ${member})
+end`;
+
 // KEYS: value, lru (zset member -> last use), sizes (hash member -> bytes), total.
 // ARGV: value, ttlMs, maxBytes, member, value-key prefix. Sizes of entries that expired on their
 // own stay counted until the LRU end reaches them: the bound is kept, never exceeded.
 const SET_LUA = `
 local size = string.len(ARGV[1]) + string.len(ARGV[4])
-local max = tonumber(ARGV[3])
-local old = redis.call('HGET', KEYS[3], ARGV[4])
-if old then
-  redis.call('DECRBY', KEYS[4], old)
-  redis.call('HDEL', KEYS[3], ARGV[4])
-  redis.call('ZREM', KEYS[2], ARGV[4])
-end
+local max = tonumber(ARGV[3])${FORGET_LUA('ARGV[4]')}
 if size > max then
   redis.call('DEL', KEYS[1])
   return 0
@@ -69,13 +72,7 @@ return v
 
 // KEYS: value, lru, sizes, total. ARGV: member.
 const DELETE_LUA = `
-redis.call('DEL', KEYS[1])
-local old = redis.call('HGET', KEYS[3], ARGV[1])
-if old then
-  redis.call('DECRBY', KEYS[4], old)
-  redis.call('HDEL', KEYS[3], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-end
+redis.call('DEL', KEYS[1])${FORGET_LUA('ARGV[1]')}
 return 1
 `;
 

@@ -2,7 +2,7 @@
 // Streaming providers get the audio as it comes; the others get it as one sync request when it
 // ends. A step that fails before its first final result hands the buffered audio to the next.
 import { sttWorstCase, sttCapability } from '../capabilities/stt.js';
-import { callError } from '../engine/call-error.js';
+import { budgetRefusal, callError, interruptedCode } from '../engine/call-error.js';
 import type { CallContext, CapabilityPlan, ChainLink } from '../engine/runtime.js';
 import { AiError, isAiError } from '../errors/ai-error.js';
 import { microToUsd } from '../pricing/cost.js';
@@ -86,10 +86,11 @@ async function run(ctx: CallContext, plan: CapabilityPlan, audio: AsyncIterable<
       return sttResult;
     }
     if (sc.fatal) throw sc.fatal;
-    if (call.budgetFailure) throw new AiError(call.budgetFailure.code, call.budgetFailure.message, { retryable: call.budgetFailure.retryable, attempts: call.attempts, cause: call.budgetFailure });
+    const refusal = budgetRefusal(call);
+    if (refusal) throw refusal;
     const last = walked.errors[walked.errors.length - 1];
     if (finals.length > 0) {
-      const code = call.cause === 'caller' || call.cause === 'closing' ? 'cancelled' : isAiError(last) ? last.code : 'unavailable';
+      const code = interruptedCode(call.cause, last);
       throw new SttStreamInterruptedError(code, `${STT_STREAM_OPERATION}: the stream failed after ${finals.length} final result(s) were delivered; not retried (error.finals holds them)`, [...finals], call.attempts, last);
     }
     throw callError('stt', STT_STREAM_OPERATION, walked.errors, call.attempts, call.cause, call.deadlineMs);

@@ -2,7 +2,7 @@
 // Streaming providers get the text pieces as they come; the others synthesise sentence by
 // sentence. The next chain step takes over only until the first audio chunk was yielded.
 import { ttsWorstCase } from '../capabilities/tts.js';
-import { callError } from '../engine/call-error.js';
+import { budgetRefusal, callError, interruptedCode } from '../engine/call-error.js';
 import type { CallContext, CapabilityPlan, ChainLink } from '../engine/runtime.js';
 import { AiError, isAiError } from '../errors/ai-error.js';
 import { microToUsd } from '../pricing/cost.js';
@@ -87,10 +87,11 @@ async function run(ctx: CallContext, plan: CapabilityPlan, text: unknown, rawReq
       return done;
     }
     if (sc.fatal) throw sc.fatal;
-    if (call.budgetFailure) throw new AiError(call.budgetFailure.code, call.budgetFailure.message, { retryable: call.budgetFailure.retryable, attempts: call.attempts, cause: call.budgetFailure });
+    const refusal = budgetRefusal(call);
+    if (refusal) throw refusal;
     const last = walked.errors[walked.errors.length - 1];
     if (chunks.length > 0) {
-      const code = call.cause === 'caller' || call.cause === 'closing' ? 'cancelled' : isAiError(last) ? last.code : 'unavailable';
+      const code = interruptedCode(call.cause, last);
       throw new TtsStreamInterruptedError(code, `${TTS_STREAM_OPERATION}: the stream failed after ${chunks.length} audio chunk(s) (${bytes} bytes) were yielded; not restarted`, chunks.length, bytes, call.attempts, last);
     }
     throw callError('tts', TTS_STREAM_OPERATION, walked.errors, call.attempts, call.cause, call.deadlineMs);
